@@ -1,0 +1,30 @@
+# LiveImager. `make demo` shows the main job on a generated test disk; `make test` runs every test.
+SHELL := /bin/bash
+DOTNET ?= dotnet
+CONFIG ?= Release
+BIN := artifacts/liveimager
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+
+.PHONY: build test publish demo deps clean
+
+deps:
+	@scripts/install-deps.sh
+
+build:
+	$(DOTNET) build LiveImager.sln -c $(CONFIG)
+
+publish: $(BIN)
+
+$(BIN): $(shell find src -name '*.cs' -o -name '*.csproj') Directory.Build.props Directory.Packages.props
+	$(DOTNET) publish src/LiveImager/LiveImager.csproj -c Release -o artifacts
+	@rm -f artifacts/*.dbg artifacts/*.pdb
+
+test: deps publish
+	LIVEIMAGER_BINARY=$(CURDIR)/$(BIN) scripts/run-tests.sh $(CONFIG)
+
+demo: deps publish
+	scripts/demo.sh $(BIN)
+
+clean:
+	rm -rf artifacts src/*/bin src/*/obj tests/*/bin tests/*/obj

@@ -1,0 +1,77 @@
+namespace LiveImager.Formats.FileSystems;
+
+/// <summary>What a filesystem module learned about one partition: its identity and which blocks hold data.</summary>
+/// <param name="Kind">The filesystem found by its signature.</param>
+/// <param name="Label">Volume label, or null when it has none.</param>
+/// <param name="Uuid">Volume UUID or serial number as the filesystem's own tools print it, or null.</param>
+/// <param name="Map">Used blocks at the filesystem's block size. Bytes of the partition past the map's last block are
+/// always copied (see <see cref="UsedByteRuns"/>).</param>
+/// <param name="Method">How the map was obtained, for a person: "ext4 block bitmaps", "whole copy: unknown filesystem".</param>
+/// <param name="Warnings">Why a whole copy or a partial trust was chosen, and anything else a technician should read.</param>
+public sealed record FileSystemAnalysis(
+    FileSystemKind Kind,
+    string? Label,
+    string? Uuid,
+    UsedBlockMap Map,
+    string Method,
+    IReadOnlyList<string> Warnings)
+{
+    /// <summary>Block size used by <see cref="Map"/>, in bytes.</summary>
+    public int BlockSize => Map.BlockSize;
+
+    /// <summary>True when no block was proven free and the partition is copied whole.</summary>
+    public bool IsWholeCopy => Method.StartsWith(WholeCopyPrefix, StringComparison.Ordinal);
+
+    /// <summary>The prefix of <see cref="Method"/> for a whole copy.</summary>
+    public const string WholeCopyPrefix = "whole copy: ";
+
+    /// <summary>Block size of a whole-copy map.</summary>
+    public const int WholeCopyBlockSize = 4096;
+
+    /// <summary>A map with every block used, for a partition of <paramref name="partitionBytes"/> bytes.</summary>
+    public static FileSystemAnalysis WholeCopy(FileSystemKind kind, long partitionBytes, string reason,
+        string? label = null, string? uuid = null, IReadOnlyList<string>? warnings = null) =>
+        new(kind, label, uuid, new UsedBlockMap(partitionBytes / WholeCopyBlockSize, WholeCopyBlockSize),
+            WholeCopyPrefix + reason, warnings ?? []);
+
+    /// <summary>The partition's bytes to copy, as (offset, length) runs from the partition's start, ascending.</summary>
+    /// <remarks>The map's used blocks, then everything from the end of the map to the end of the partition: what lies
+    /// past the filesystem (NTFS keeps its backup boot sector there) is not the filesystem's to declare free.</remarks>
+    public IEnumerable<(long Offset, long Length)> UsedByteRuns(long partitionBytes)
+    {
+        long mapBytes = Math.Min(Map.BlockCount * BlockSize, partitionBytes);
+        (long Offset, long Length)? pending = null;
+        foreach (var (first, count) in Map.UsedRuns())
+        {
+            long offset = first * BlockSize;
+            if (offset >= mapBytes)
+            {
+                break;
+            }
+            if (pending is { } run)
+            {
+                yield return run;
+            }
+            pending = (offset, Math.Min(count * BlockSize, mapBytes - offset));
+        }
+        if (mapBytes < partitionBytes)
+        {
+            if (pending is { } last && last.Offset + last.Length == mapBytes)
+            {
+                pending = (last.Offset, partitionBytes - last.Offset);
+            }
+            else
+            {
+                if (pending is { } run)
+                {
+                    yield return run;
+                }
+                pending = (mapBytes, partitionBytes - mapBytes);
+            }
+        }
+        if (pending is { } final)
+        {
+            yield return final;
+        }
+    }
+}
