@@ -63,13 +63,16 @@ public static partial class PartitionTableReader
     private static GptCopy ReadGptBackup(IBlockSource disk, int sectorSize, long lastLba, DiskFormatException primaryError)
     {
         var candidates = new List<long>();
-        var sector = new byte[sectorSize];
-        disk.ReadAt(PrimaryHeaderLba * sectorSize, sector);
-        var damaged = GptHeader.Parse(sector);
-        if (damaged.Signature == GptHeader.EfiPartSignature && damaged.AlternateLba > PrimaryHeaderLba &&
-            damaged.AlternateLba < (ulong)lastLba)
+        if (lastLba > PrimaryHeaderLba)
         {
-            candidates.Add((long)damaged.AlternateLba);
+            var sector = new byte[sectorSize];
+            disk.ReadAt(PrimaryHeaderLba * sectorSize, sector);
+            var damaged = GptHeader.Parse(sector);
+            if (damaged.Signature == GptHeader.EfiPartSignature && damaged.AlternateLba > PrimaryHeaderLba &&
+                damaged.AlternateLba < (ulong)lastLba)
+            {
+                candidates.Add((long)damaged.AlternateLba);
+            }
         }
         candidates.Add(lastLba);
         DiskFormatException? backupError = null;
