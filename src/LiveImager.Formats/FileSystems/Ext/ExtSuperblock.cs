@@ -240,7 +240,7 @@ public readonly struct ExtSuperblock
         if (BlocksPerGroup < MinBlocksPerGroup || BlocksPerGroup != (ulong)ClustersPerGroup << ClusterBits)
         {
             Fail("s_blocks_per_group", BlocksPerGroup, BlocksPerGroupOffset,
-                $"must be at least {MinBlocksPerGroup} and equal s_clusters_per_group ({ClustersPerGroup}) times {1 << ClusterBits} blocks per cluster");
+                $"must be at least {MinBlocksPerGroup} and equal s_clusters_per_group ({ClustersPerGroup}) times the {1 << ClusterBits} block(s) per cluster");
         }
         if (InodesPerGroup == 0 || InodesPerGroup > bitsPerBitmap)
         {
