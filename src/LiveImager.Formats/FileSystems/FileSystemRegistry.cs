@@ -6,5 +6,6 @@ public static class FileSystemRegistry
     /// <summary>Modules tried in order; the first whose signature matches analyses the partition.</summary>
     public static IReadOnlyList<IFileSystemModule> Modules { get; } =
     [
+        new Fat.FatModule(),
     ];
 }
