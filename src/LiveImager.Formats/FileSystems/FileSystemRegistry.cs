@@ -7,5 +7,6 @@ public static class FileSystemRegistry
     public static IReadOnlyList<IFileSystemModule> Modules { get; } =
     [
         new Fat.FatModule(),
+        new ExFat.ExFatModule(),
     ];
 }
