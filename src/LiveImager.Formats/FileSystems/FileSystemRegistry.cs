@@ -7,5 +7,8 @@ public static class FileSystemRegistry
     public static IReadOnlyList<IFileSystemModule> Modules { get; } =
     [
         new Ext.ExtFileSystem(),
+        new ExFat.ExFatModule(),
+        // FAT last among boot-sector formats: its signature is the weakest (a BPB that makes sense).
+        new Fat.FatModule(),
     ];
 }
