@@ -6,5 +6,10 @@ public static class FileSystemRegistry
     /// <summary>Modules tried in order; the first whose signature matches analyses the partition.</summary>
     public static IReadOnlyList<IFileSystemModule> Modules { get; } =
     [
+        new Opaque.LuksModule(),
+        new Opaque.BitLockerModule(),
+        new Opaque.LvmModule(),
+        new Ntfs.NtfsModule(),
+        new Swap.SwapModule(),
     ];
 }

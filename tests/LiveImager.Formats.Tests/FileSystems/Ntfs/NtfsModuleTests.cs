@@ -1,0 +1,251 @@
+using System.Buffers.Binary;
+using LiveImager.Formats.FileSystems;
+using LiveImager.Formats.Tests.Support;
+using Xunit;
+
+namespace LiveImager.Formats.Tests.FileSystems.Ntfs;
+
+/// <summary>NTFS volumes made by mkntfs and filled through ntfs-3g: the map against partclone, a round trip through
+/// ntfsfix and file hashes, and damaged metadata.</summary>
+public sealed class NtfsModuleTests(NtfsVolumes volumes) : IClassFixture<NtfsVolumes>
+{
+    /// <summary>The declarative table: mkntfs cluster sizes (-c).</summary>
+    public static TheoryData<int> ClusterSizes => [512, 4096, 65536];
+
+    private const int DamagedClusterSize = 4096;
+
+    [SkippableTheory]
+    [MemberData(nameof(ClusterSizes))]
+    public void IdentityMatchesBlkid(int clusterSize)
+    {
+        RequireTools();
+        var volume = volumes.Get(clusterSize);
+
+        var analysis = Analyze(volume.Image);
+
+        Assert.Equal(FileSystemKind.Ntfs, analysis.Kind);
+        Assert.Equal("ntfs $Bitmap", analysis.Method);
+        Assert.Empty(analysis.Warnings);
+        Assert.Equal(clusterSize, analysis.BlockSize);
+        Assert.Equal(Blkid(volume.Image, "LABEL"), analysis.Label);
+        Assert.Equal(Blkid(volume.Image, "UUID"), analysis.Uuid);
+        Assert.Equal(NtfsTestVolume.Label, analysis.Label);
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(ClusterSizes))]
+    public void UsedClustersEqualPartclone(int clusterSize)
+    {
+        RequireTools();
+        ExternalTool.Require("partclone.ntfs", "partclone");
+        var volume = volumes.Get(clusterSize);
+        using var scratch = new ScratchDirectory();
+
+        var analysis = Analyze(volume.Image);
+        var (partcloneUsed, partcloneBlockSize) = Partclone.UsedBlocks("ntfs", volume.Image, scratch);
+
+        Assert.Equal(partcloneBlockSize, analysis.BlockSize);
+        Assert.Equal(partcloneUsed, analysis.Map.UsedCount);
+        Assert.True(analysis.Map.UsedCount < analysis.Map.BlockCount / 2, "the deleted files' clusters must be free");
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(ClusterSizes))]
+    public void CopyOfUsedClustersPassesNtfsfixAndKeepsEveryFile(int clusterSize)
+    {
+        RequireTools();
+        var volume = volumes.Get(clusterSize);
+        using var scratch = new ScratchDirectory();
+        string copy = scratch.File("copy.img");
+
+        var analysis = Analyze(volume.Image);
+        long copied = UsedBlockCopy.Copy(volume.Image, copy, analysis, 0, NtfsTestVolume.ImageBytes);
+
+        var check = ExternalTool.RunUnchecked("ntfsfix", null, "-n", copy);
+        Assert.True(check.ExitCode == 0, $"ntfsfix -n failed:\n{check.StandardOutput}{check.StandardError}");
+        Assert.Contains("Checking the alternate boot sector... OK", check.StandardOutput);
+        using (var mount = NtfsFuseMount.Mount(copy, scratch.File("mnt"), readOnly: true))
+        {
+            Assert.Equal(volume.Hashes, mount.HashFiles());
+        }
+        Assert.True(copied < NtfsTestVolume.ImageBytes / 2, $"copied {copied} of {NtfsTestVolume.ImageBytes} bytes");
+    }
+
+    /// <summary>partclone's restore lacks the backup boot sector past the volume; ours has it (see the test above).</summary>
+    [SkippableFact]
+    public void PartcloneRestoreFailsNtfsfixForWantOfTheBackupBootSector()
+    {
+        RequireTools();
+        ExternalTool.Require("partclone.ntfs", "partclone");
+        var volume = volumes.Get(DamagedClusterSize);
+        using var scratch = new ScratchDirectory();
+        string image = scratch.File("partclone.img");
+        string restored = scratch.SparseFile("restored.img", NtfsTestVolume.ImageBytes);
+
+        ExternalTool.Run("partclone.ntfs", "-c", "-s", volume.Image, "-O", image, "-L", scratch.File("c.log"), "-F");
+        ExternalTool.Run("partclone.ntfs", "-r", "-s", image, "-O", restored, "-L", scratch.File("r.log"), "-F");
+        var check = ExternalTool.RunUnchecked("ntfsfix", null, "-n", restored);
+
+        Assert.NotEqual(0, check.ExitCode);
+        Assert.Contains("Checking the alternate boot sector... BAD", check.StandardOutput);
+    }
+
+    [SkippableFact]
+    public void DirtyVolumeIsCopiedWholeWithAWarningAndLeftAsFound()
+    {
+        RequireTools();
+        using var scratch = new ScratchDirectory();
+        string image = volumes.CopyOf(DamagedClusterSize, scratch, "dirty.img");
+        var layout = new NtfsTestLayout(image);
+        long attribute = layout.AttributeOffset(3, 0x70); // $Volume's $VOLUME_INFORMATION
+        long value = attribute + BinaryPrimitives.ReadUInt16LittleEndian(layout.Bytes(attribute + 0x14, 2));
+        ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(layout.Bytes(value + 0x0A, 2));
+        byte[] dirty = BitConverter.GetBytes((ushort)(flags | 0x0001));
+        NtfsTestLayout.Patch(image, value + 0x0A, dirty);
+        NtfsTestLayout.Patch(image, value + 0x0A - layout.MftOffset + layout.MftMirrOffset, dirty); // $MFTMirr's copy
+        Assert.Contains("Volume Flags: 0x0001", ExternalTool.Run("ntfsinfo", "-m", "-f", image));
+        byte[] before = File.ReadAllBytes(image);
+
+        var analysis = Analyze(image);
+
+        Assert.Equal(FileSystemKind.Ntfs, analysis.Kind);
+        Assert.Equal("whole copy: NTFS volume is marked dirty", analysis.Method);
+        Assert.Equal(analysis.Map.BlockCount, analysis.Map.UsedCount);
+        Assert.Equal(NtfsTestVolume.Label, analysis.Label);
+        Assert.StartsWith("NTFS volume flags 0x0001: VOLUME_IS_DIRTY is set", Assert.Single(analysis.Warnings));
+        Assert.Equal(before, File.ReadAllBytes(image));
+    }
+
+    [SkippableFact]
+    public void DataRunPastTheVolumeIsRefused()
+    {
+        RequireTools();
+        using var scratch = new ScratchDirectory();
+        string image = volumes.CopyOf(DamagedClusterSize, scratch, "run.img");
+        var layout = new NtfsTestLayout(image);
+        long pairs = BitmapMappingPairs(layout);
+        byte header = layout.Bytes(pairs, 1)[0];
+        int lengthBytes = header & 0x0F;
+        int lcnBytes = header >> 4;
+        var lengthField = new byte[8];
+        layout.Bytes(pairs + 1, lengthBytes).CopyTo(lengthField, 0);
+        long length = BinaryPrimitives.ReadInt64LittleEndian(lengthField);
+        var lcn = new byte[lcnBytes];
+        lcn.AsSpan().Fill(0xFF);
+        lcn[^1] = 0x7F; // the largest positive delta its field holds
+        long target = (1L << (8 * lcnBytes - 1)) - 1;
+        Assert.True(target >= layout.ClusterCount, "the patched LCN must lie past the volume");
+        NtfsTestLayout.Patch(image, pairs + 1 + lengthBytes, lcn);
+
+        AssertRefused(image,
+            $"NTFS MFT record 6 attribute 0x80 data runs: run LCN = {target} at byte {pairs}: " +
+            $"a run of {length} clusters there lies outside the volume's {layout.ClusterCount} clusters");
+    }
+
+    [SkippableFact]
+    public void OverlappingDataRunsAreRefusedAsALoop()
+    {
+        RequireTools();
+        using var scratch = new ScratchDirectory();
+        string image = volumes.CopyOf(DamagedClusterSize, scratch, "loop.img");
+        var layout = new NtfsTestLayout(image);
+        long attribute = layout.AttributeOffset(6, 0x80);
+        long pairs = BitmapMappingPairs(layout);
+        // Two one-cluster runs, the second at delta 0: the same cluster twice. highest_vcn says two clusters.
+        byte[] runs = [0x11, 0x01, 0x04, 0x11, 0x01, 0x00, 0x00];
+        int room = BinaryPrimitives.ReadInt32LittleEndian(layout.Bytes(attribute + 4, 4))
+            - BinaryPrimitives.ReadUInt16LittleEndian(layout.Bytes(attribute + 0x20, 2));
+        Assert.True(room >= runs.Length, $"only {room} bytes for the run list");
+        NtfsTestLayout.Patch(image, pairs, runs);
+        NtfsTestLayout.Patch(image, attribute + 0x18, BitConverter.GetBytes(1L));
+
+        AssertRefused(image,
+            $"NTFS MFT record 6 attribute 0x80 data runs: run LCN = 4 at byte {pairs}: " +
+            "overlaps the run at LCN 4 of 1 clusters (a loop)");
+    }
+
+    [SkippableFact]
+    public void RecordWithoutFileMagicIsRefused()
+    {
+        RequireTools();
+        using var scratch = new ScratchDirectory();
+        string image = volumes.CopyOf(DamagedClusterSize, scratch, "magic.img");
+        var layout = new NtfsTestLayout(image);
+        long record = layout.RecordOffset(6);
+        NtfsTestLayout.Patch(image, record, "BAAD"u8);
+
+        AssertRefused(image, $"NTFS MFT record 6: magic = 42414144 at byte {record}: expected \"FILE\" (46494C45)");
+    }
+
+    [SkippableFact]
+    public void TornRecordIsRefusedByItsUpdateSequence()
+    {
+        RequireTools();
+        using var scratch = new ScratchDirectory();
+        string image = volumes.CopyOf(DamagedClusterSize, scratch, "torn.img");
+        var layout = new NtfsTestLayout(image);
+        long record = layout.RecordOffset(6);
+        int usaOffset = BinaryPrimitives.ReadUInt16LittleEndian(layout.Bytes(record + 4, 2));
+        ushort sequence = BinaryPrimitives.ReadUInt16LittleEndian(layout.Bytes(record + usaOffset, 2));
+        ushort torn = (ushort)(sequence + 1);
+        long strideEnd = record + 2 * 512 - 2;
+        NtfsTestLayout.Patch(image, strideEnd, BitConverter.GetBytes(torn));
+
+        AssertRefused(image,
+            $"NTFS MFT record 6: update sequence = 0x{torn:X4} at byte {strideEnd}: " +
+            $"stride 1 does not end with the update sequence number 0x{sequence:X4} (torn write)");
+    }
+
+    [SkippableTheory]
+    [InlineData(0xE0)] // 2^32 sectors per cluster
+    [InlineData(0x03)] // not a power of two
+    [InlineData(0x00)]
+    public void AbsurdClusterSizeIsRefused(int sectorsPerCluster)
+    {
+        RequireTools();
+        using var scratch = new ScratchDirectory();
+        string image = volumes.CopyOf(DamagedClusterSize, scratch, "cluster.img");
+        NtfsTestLayout.Patch(image, 0x0D, [(byte)sectorsPerCluster]);
+
+        AssertRefused(image,
+            $"NTFS boot sector: sectors_per_cluster = 0x{sectorsPerCluster:X2} at byte 13: " +
+            "gives no power-of-two cluster size up to 2097152 bytes");
+    }
+
+    /// <summary>Damaged metadata: the documented message, and the fallback of a whole copy that still names NTFS.</summary>
+    private static void AssertRefused(string image, string message)
+    {
+        var analysis = Analyze(image);
+
+        Assert.Equal(FileSystemKind.Ntfs, analysis.Kind);
+        Assert.Equal("whole copy: ntfs metadata could not be trusted", analysis.Method);
+        Assert.Equal(analysis.Map.BlockCount, analysis.Map.UsedCount);
+        Assert.Equal(message, Assert.Single(analysis.Warnings));
+    }
+
+    private static long BitmapMappingPairs(NtfsTestLayout layout)
+    {
+        long attribute = layout.AttributeOffset(6, 0x80);
+        return attribute + BinaryPrimitives.ReadUInt16LittleEndian(layout.Bytes(attribute + 0x20, 2));
+    }
+
+    private static FileSystemAnalysis Analyze(string image)
+    {
+        using var stream = File.OpenRead(image);
+        return FileSystemDetector.Analyze(new StreamBlockSource(stream));
+    }
+
+    private static string? Blkid(string image, string tag)
+    {
+        string value = ExternalTool.RunUnchecked("blkid", null, "-p", "-o", "value", "-s", tag, image).StandardOutput.Trim();
+        return value.Length == 0 ? null : value;
+    }
+
+    private static void RequireTools()
+    {
+        Skip.IfNot(Environment.UserName == "root", "mounts NTFS images through FUSE, which needs root here");
+        ExternalTool.Require("mkntfs", "ntfs-3g");
+        ExternalTool.Require("ntfs-3g", "ntfs-3g");
+        ExternalTool.Require("ntfsfix", "ntfs-3g");
+    }
+}
