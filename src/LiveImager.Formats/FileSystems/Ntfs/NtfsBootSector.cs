@@ -14,9 +14,6 @@ public readonly struct NtfsBootSector
     /// <summary>Largest cluster Windows formats (2 MiB, since Windows 10 1709).</summary>
     public const int MaxClusterSize = 2 * 1024 * 1024;
 
-    /// <summary>The unit of the update sequence (NTFS_BLOCK_SIZE), whatever the sector size.</summary>
-    public const int FixupStride = 512;
-
     /// <summary>Largest MFT record accepted; Windows writes 1 KiB or 4 KiB.</summary>
     public const int MaxMftRecordSize = 65536;
 
@@ -137,7 +134,7 @@ public readonly struct NtfsBootSector
         if (!recordSizeValid || MftRecordSize < BytesPerSector)
         {
             throw new DiskFormatException(Structure, "clusters_per_mft_record", ClustersPerMftRecordRaw, ClustersPerMftRecordOffset,
-                $"must give a power-of-two MFT record of {FixupStride}..{MaxMftRecordSize} bytes, at least one sector");
+                $"must give a power-of-two MFT record of {NtfsUpdateSequence.Stride}..{MaxMftRecordSize} bytes, at least one sector");
         }
         if (TotalSectors <= 0 || TotalSectors > partitionBytes / BytesPerSector || ClusterCount == 0)
         {

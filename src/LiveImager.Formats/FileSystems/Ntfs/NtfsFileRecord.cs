@@ -3,14 +3,10 @@ using System.Buffers.Binary;
 namespace LiveImager.Formats.FileSystems.Ntfs;
 
 /// <summary>One MFT record ("FILE" record): header, update sequence (fixups) and the attributes after it.</summary>
-/// <remarks>Offsets from ntfs-3g's <c>MFT_RECORD</c> (include/ntfs-3g/layout.h). The last two bytes of every 512-byte
-/// stride are on disk replaced by the update sequence number, the real bytes kept in the update sequence array; a
-/// stride whose bytes do not match was torn by an interrupted write.</remarks>
+/// <remarks>Offsets from ntfs-3g's <c>MFT_RECORD</c> (include/ntfs-3g/layout.h).</remarks>
 public sealed class NtfsFileRecord
 {
     private const int MagicOffset = 0x00;          // magic "FILE"
-    private const int UsaOffsetOffset = 0x04;      // usa_ofs (le16)
-    private const int UsaCountOffset = 0x06;       // usa_count (le16): the number, then one entry per stride
     private const int AttributesOffsetOffset = 0x14; // attrs_offset (le16)
     private const int FlagsOffset = 0x16;          // flags (le16)
     private const int BytesInUseOffset = 0x18;     // bytes_in_use (le32)
@@ -59,7 +55,7 @@ public sealed class NtfsFileRecord
             throw new DiskFormatException(structure, "magic",
                 Convert.ToHexString(bytes, MagicOffset, Magic.Length), diskOffset + MagicOffset, "expected \"FILE\" (46494C45)");
         }
-        ApplyFixups(bytes, structure, diskOffset);
+        NtfsUpdateSequence.Apply(bytes, structure, diskOffset, MinUsaOffset);
 
         int attributesOffset = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(AttributesOffsetOffset));
         uint bytesInUse = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(BytesInUseOffset));
@@ -75,8 +71,8 @@ public sealed class NtfsFileRecord
             throw new DiskFormatException(structure, "bytes_in_use", bytesInUse, diskOffset + BytesInUseOffset,
                 $"exceeds the {bytes.Length}-byte record");
         }
-        int usaEnd = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(UsaOffsetOffset))
-            + 2 * BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(UsaCountOffset));
+        int usaEnd = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(NtfsUpdateSequence.UsaOffsetOffset))
+            + 2 * BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(NtfsUpdateSequence.UsaCountOffset));
         if (attributesOffset < usaEnd || attributesOffset % 8 != 0 || attributesOffset >= bytesInUse)
         {
             throw new DiskFormatException(structure, "attrs_offset", attributesOffset, diskOffset + AttributesOffsetOffset,
@@ -87,7 +83,7 @@ public sealed class NtfsFileRecord
             throw new DiskFormatException(structure, "flags", $"0x{flags:X4}", diskOffset + FlagsOffset,
                 "the record of a system file is not in use");
         }
-        if (BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(UsaOffsetOffset)) >= UsaOffsetWithRecordNumber)
+        if (BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(NtfsUpdateSequence.UsaOffsetOffset)) >= UsaOffsetWithRecordNumber)
         {
             uint recorded = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(RecordNumberOffset));
             if (recorded != number)
@@ -127,34 +123,4 @@ public sealed class NtfsFileRecord
 
     /// <summary>The record's bytes from <paramref name="offset"/>, <paramref name="length"/> long.</summary>
     internal ReadOnlySpan<byte> Bytes(int offset, int length) => _bytes.AsSpan(offset, length);
-
-    private static void ApplyFixups(byte[] bytes, string structure, long diskOffset)
-    {
-        int usaOffset = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(UsaOffsetOffset));
-        int usaCount = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(UsaCountOffset));
-        int strides = bytes.Length / NtfsBootSector.FixupStride;
-        if (usaCount != strides + 1)
-        {
-            throw new DiskFormatException(structure, "usa_count", usaCount, diskOffset + UsaCountOffset,
-                $"a {bytes.Length}-byte record needs {strides + 1}");
-        }
-        // The array must lie in the first stride, before that stride's own fixup bytes.
-        if (usaOffset % 2 != 0 || usaOffset < MinUsaOffset || usaOffset + 2 * usaCount > NtfsBootSector.FixupStride - 2)
-        {
-            throw new DiskFormatException(structure, "usa_ofs", usaOffset, diskOffset + UsaOffsetOffset,
-                $"the {usaCount}-entry update sequence array must be even-aligned inside the first {NtfsBootSector.FixupStride - 2} bytes");
-        }
-        ushort sequence = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(usaOffset));
-        for (int i = 0; i < strides; i++)
-        {
-            int end = (i + 1) * NtfsBootSector.FixupStride - 2;
-            ushort onDisk = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(end));
-            if (onDisk != sequence)
-            {
-                throw new DiskFormatException(structure, "update sequence", $"0x{onDisk:X4}", diskOffset + end,
-                    $"stride {i} does not end with the update sequence number 0x{sequence:X4} (torn write)");
-            }
-            bytes.AsSpan(usaOffset + 2 * (i + 1), 2).CopyTo(bytes.AsSpan(end));
-        }
-    }
 }

@@ -11,6 +11,7 @@ namespace LiveImager.Formats.FileSystems.Ntfs;
 public sealed class NtfsModule : IFileSystemModule
 {
     private const long MftRecord = 0;     // $MFT
+    private const long LogFileRecord = 2; // $LogFile
     private const long VolumeRecord = 3;  // $Volume
     private const long BitmapRecord = 6;  // $Bitmap
 
@@ -47,6 +48,18 @@ public sealed class NtfsModule : IFileSystemModule
                 label, boot.SerialText,
                 [$"NTFS volume flags 0x{information.Flags:X4}: VOLUME_IS_DIRTY is set (unclean shutdown, hibernation or a " +
                  "pending chkdsk); copied whole and left as found. Let Windows check the volume for a smaller image."]);
+        }
+
+        var journal = ReadJournalState(partition, boot, mftRuns);
+        if (!journal.IsClean)
+        {
+            // Windows hibernated (Fast Startup) or stopped without unmounting: $Bitmap may not show what the journal
+            // and the hibernated memory hold, so nothing is proven free. ntfs-3g refuses such volumes for writing.
+            return FileSystemAnalysis.WholeCopy(FileSystemKind.Ntfs, partition.Length, "NTFS journal is not clean",
+                label, boot.SerialText,
+                [$"NTFS $LogFile restart area: client_in_use_list 0x{journal.ClientInUseList:X4}, flags 0x{journal.Flags:X4}: " +
+                 "the journal is open (Windows hibernated by Fast Startup, or stopped without unmounting); copied whole " +
+                 "and left as found. Shut Windows down fully for a smaller image."]);
         }
 
         var bitmapRuns = ReadBitmapRunList(partition, boot, mftRuns, out long bitmapBytes);
@@ -106,6 +119,38 @@ public sealed class NtfsModule : IFileSystemModule
                 "a UTF-16 name has an even number of bytes");
         }
         return value.IsEmpty ? null : Encoding.Unicode.GetString(value);
+    }
+
+    /// <summary>The state of the journal from $LogFile's first restart page.</summary>
+    private static NtfsLogFileRestartPage ReadJournalState(IBlockSource partition, NtfsBootSector boot, NtfsRunList mftRuns)
+    {
+        var record = ReadRecord(partition, boot, mftRuns, LogFileRecord);
+        var data = (record.Find(NtfsAttribute.Data) ?? throw Missing(record, "$DATA (0x80)")).NonResident();
+        var runs = NtfsRunList.Decode(data, boot.ClusterCount);
+        long available = Math.Min(data.InitializedSize, runs.ClusterCount * boot.ClusterSize);
+        const string Structure = "NTFS $LogFile restart page";
+        if (runs.FirstVcn != 0 || available < NtfsLogFileRestartPage.FirstReadSize)
+        {
+            throw new DiskFormatException(Structure, "initialized_size", data.InitializedSize,
+                data.DiskOffset + NtfsAttribute.InitializedSizeOffset,
+                $"the journal must start at VCN 0 with at least {NtfsLogFileRestartPage.FirstReadSize} bytes");
+        }
+        var start = new byte[NtfsLogFileRestartPage.FirstReadSize];
+        runs.Read(partition, boot.ClusterSize, 0, start, Structure);
+        long diskOffset = runs.DiskOffset(0, boot.ClusterSize);
+        int pageSize = NtfsLogFileRestartPage.SystemPageSize(start, diskOffset);
+        if (pageSize == 0)
+        {
+            return NtfsLogFileRestartPage.Empty;
+        }
+        if (pageSize > available)
+        {
+            throw new DiskFormatException(Structure, "system_page_size", pageSize, diskOffset,
+                $"exceeds the journal's {available} initialized bytes");
+        }
+        var page = new byte[pageSize];
+        runs.Read(partition, boot.ClusterSize, 0, page, Structure);
+        return NtfsLogFileRestartPage.Parse(page, diskOffset);
     }
 
     /// <summary>$Bitmap's run list, checked to cover the whole volume; <paramref name="bitmapBytes"/> is how many of its

@@ -10,11 +10,25 @@ namespace LiveImager.Formats.Tests.FileSystems.Ntfs;
 public sealed class NtfsFuseMount : IDisposable
 {
     private readonly Process _daemon;
+    private readonly System.Text.StringBuilder _messages;
 
-    private NtfsFuseMount(string directory, Process daemon)
+    private NtfsFuseMount(string directory, Process daemon, System.Text.StringBuilder messages)
     {
         Directory = directory;
         _daemon = daemon;
+        _messages = messages;
+    }
+
+    /// <summary>What ntfs-3g wrote to standard error; complete once the mount is disposed.</summary>
+    public string Messages
+    {
+        get
+        {
+            lock (_messages)
+            {
+                return _messages.ToString();
+            }
+        }
     }
 
     /// <summary>Where the volume is mounted.</summary>
@@ -40,7 +54,7 @@ public sealed class NtfsFuseMount : IDisposable
         daemon.ErrorDataReceived += (_, e) => { lock (errors) { errors.AppendLine(e.Data); } };
         daemon.BeginOutputReadLine();
         daemon.BeginErrorReadLine();
-        var mount = new NtfsFuseMount(directory, daemon);
+        var mount = new NtfsFuseMount(directory, daemon, errors);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!IsMounted(directory))
         {
@@ -75,7 +89,11 @@ public sealed class NtfsFuseMount : IDisposable
         {
             ExternalTool.RunUnchecked("fusermount", null, "-u", Directory);
         }
-        if (!_daemon.WaitForExit(TimeSpan.FromSeconds(60)))
+        if (_daemon.WaitForExit(TimeSpan.FromSeconds(60)))
+        {
+            _daemon.WaitForExit(); // drains the asynchronous reads of its output
+        }
+        else
         {
             _daemon.Kill();
             ExternalTool.RunUnchecked("umount", null, "-l", Directory);

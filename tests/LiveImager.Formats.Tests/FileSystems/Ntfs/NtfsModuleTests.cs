@@ -116,6 +116,46 @@ public sealed class NtfsModuleTests(NtfsVolumes volumes) : IClassFixture<NtfsVol
         Assert.Equal(before, File.ReadAllBytes(image));
     }
 
+    /// <summary>No Windows here to hibernate a volume, so the journal's two restart pages are written as Windows leaves
+    /// them: a consistent restart area whose client is in use, with RESTART_VOLUME_IS_CLEAN clear (open) or set (closed
+    /// cleanly). ntfs-3g judges the same pages: it refuses to mount the open journal read-write.</summary>
+    [SkippableTheory]
+    [InlineData(0x0000, false)]
+    [InlineData(0x0002, true)]
+    public void OpenJournalIsCopiedWholeWithAWarning(int restartFlags, bool clean)
+    {
+        RequireTools();
+        using var scratch = new ScratchDirectory();
+        string image = volumes.CopyOf(DamagedClusterSize, scratch, "journal.img");
+        var layout = new NtfsTestLayout(image);
+        long logFile = layout.FirstDataCluster(2);
+        byte[] page = RestartPage((ushort)restartFlags);
+        NtfsTestLayout.Patch(image, logFile, page);
+        NtfsTestLayout.Patch(image, logFile + page.Length, page);
+
+        var analysis = Analyze(image);
+
+        Assert.Equal(FileSystemKind.Ntfs, analysis.Kind);
+        if (clean)
+        {
+            Assert.Equal("ntfs $Bitmap", analysis.Method);
+            Assert.Empty(analysis.Warnings);
+        }
+        else
+        {
+            Assert.Equal("whole copy: NTFS journal is not clean", analysis.Method);
+            Assert.Equal(analysis.Map.BlockCount, analysis.Map.UsedCount);
+            Assert.StartsWith("NTFS $LogFile restart area: client_in_use_list 0x0000, flags 0x0000: the journal is open",
+                Assert.Single(analysis.Warnings));
+        }
+        string messages;
+        using (var mount = NtfsFuseMount.Mount(image, scratch.File("mnt"), readOnly: false))
+        {
+            messages = mount.Messages;
+        }
+        Assert.Equal(!clean, messages.Contains("unclean file system"));
+    }
+
     [SkippableFact]
     public void DataRunPastTheVolumeIsRefused()
     {
@@ -212,6 +252,44 @@ public sealed class NtfsModuleTests(NtfsVolumes volumes) : IClassFixture<NtfsVol
             "gives no power-of-two cluster size up to 2097152 bytes");
     }
 
+    /// <summary>Random damage to the boot sector and the MFT records the module reads: every outcome is a map or the
+    /// domain exception, each within a bound of time; never another exception, a hang or a runaway allocation.</summary>
+    [SkippableFact]
+    public void RandomDamageGivesAMapOrTheDomainErrorNeverACrash()
+    {
+        RequireTools();
+        var volume = volumes.Get(DamagedClusterSize);
+        var layout = new NtfsTestLayout(volume.Image);
+        byte[] image = File.ReadAllBytes(volume.Image);
+        long[] targets = [0, layout.RecordOffset(0), layout.RecordOffset(3), layout.RecordOffset(6)];
+        var random = new Random(6);
+        var module = new LiveImager.Formats.FileSystems.Ntfs.NtfsModule();
+        int refused = 0;
+        for (int round = 0; round < 400; round++)
+        {
+            long start = targets[random.Next(targets.Length)];
+            int length = start == 0 ? 512 : layout.RecordSize;
+            byte[] saved = image.AsSpan((int)start, length).ToArray();
+            for (int i = random.Next(1, 6); i > 0; i--)
+            {
+                image[start + random.Next(length)] = (byte)random.Next(256);
+            }
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            try
+            {
+                var analysis = module.Analyze(new StreamBlockSource(new MemoryStream(image, writable: false)));
+                Assert.True(analysis.Map.BlockCount <= layout.ClusterCount, $"round {round}: {analysis.Map.BlockCount} blocks");
+            }
+            catch (DiskFormatException)
+            {
+                refused++;
+            }
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"round {round} took {clock.Elapsed}");
+            saved.CopyTo(image, start);
+        }
+        Assert.True(refused > 0, "no damage was detected at all");
+    }
+
     /// <summary>Damaged metadata: the documented message, and the fallback of a whole copy that still names NTFS.</summary>
     private static void AssertRefused(string image, string message)
     {
@@ -221,6 +299,49 @@ public sealed class NtfsModuleTests(NtfsVolumes volumes) : IClassFixture<NtfsVol
         Assert.Equal("whole copy: ntfs metadata could not be trusted", analysis.Method);
         Assert.Equal(analysis.Map.BlockCount, analysis.Map.UsedCount);
         Assert.Equal(message, Assert.Single(analysis.Warnings));
+    }
+
+    /// <summary>A 4096-byte $LogFile restart page (RESTART_PAGE_HEADER, RESTART_AREA, one LOG_CLIENT_RECORD) for a
+    /// 2 MiB journal, with its update sequence applied as on disk.</summary>
+    private static byte[] RestartPage(ushort flags)
+    {
+        var page = new byte[4096];
+        var span = page.AsSpan();
+        "RSTR"u8.CopyTo(span);
+        BinaryPrimitives.WriteUInt16LittleEndian(span[0x04..], 0x1E);   // usa_ofs
+        BinaryPrimitives.WriteUInt16LittleEndian(span[0x06..], 9);      // usa_count
+        BinaryPrimitives.WriteUInt32LittleEndian(span[0x10..], 4096);   // system_page_size
+        BinaryPrimitives.WriteUInt32LittleEndian(span[0x14..], 4096);   // log_page_size
+        BinaryPrimitives.WriteUInt16LittleEndian(span[0x18..], 0x30);   // restart_area_offset
+        BinaryPrimitives.WriteInt16LittleEndian(span[0x1A..], 1);       // minor_ver
+        BinaryPrimitives.WriteInt16LittleEndian(span[0x1C..], 1);       // major_ver
+        var area = span[0x30..];
+        BinaryPrimitives.WriteInt64LittleEndian(area, 0x1000);          // current_lsn
+        BinaryPrimitives.WriteUInt16LittleEndian(area[0x08..], 1);      // log_clients
+        BinaryPrimitives.WriteUInt16LittleEndian(area[0x0A..], 0xFFFF); // client_free_list
+        BinaryPrimitives.WriteUInt16LittleEndian(area[0x0C..], 0);      // client_in_use_list
+        BinaryPrimitives.WriteUInt16LittleEndian(area[0x0E..], flags);
+        BinaryPrimitives.WriteUInt32LittleEndian(area[0x10..], 45);     // seq_number_bits: 67 - 22 bits of 2 MiB
+        BinaryPrimitives.WriteUInt16LittleEndian(area[0x14..], 0xE0);   // restart_area_length
+        BinaryPrimitives.WriteUInt16LittleEndian(area[0x16..], 0x40);   // client_array_offset
+        BinaryPrimitives.WriteInt64LittleEndian(area[0x18..], 2 << 20); // file_size
+        BinaryPrimitives.WriteUInt16LittleEndian(area[0x24..], 0x30);   // log_record_header_length
+        BinaryPrimitives.WriteUInt16LittleEndian(area[0x26..], 0x40);   // log_page_data_offset
+        var client = area[0x40..];
+        BinaryPrimitives.WriteInt64LittleEndian(client[0x08..], 0x1000);  // client_restart_lsn
+        BinaryPrimitives.WriteUInt16LittleEndian(client[0x10..], 0xFFFF); // prev_client
+        BinaryPrimitives.WriteUInt16LittleEndian(client[0x12..], 0xFFFF); // next_client
+        BinaryPrimitives.WriteUInt32LittleEndian(client[0x1C..], 8);      // client_name_length
+        "N\0T\0F\0S\0"u8.CopyTo(client[0x20..]);
+        const ushort Sequence = 1;
+        BinaryPrimitives.WriteUInt16LittleEndian(span[0x1E..], Sequence);
+        for (int stride = 0; stride < 8; stride++)
+        {
+            int end = (stride + 1) * 512 - 2;
+            span.Slice(end, 2).CopyTo(span[(0x20 + 2 * stride)..]);
+            BinaryPrimitives.WriteUInt16LittleEndian(span[end..], Sequence);
+        }
+        return page;
     }
 
     private static long BitmapMappingPairs(NtfsTestLayout layout)

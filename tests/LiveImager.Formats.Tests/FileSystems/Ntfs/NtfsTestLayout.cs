@@ -59,6 +59,23 @@ public sealed class NtfsTestLayout
         }
     }
 
+    /// <summary>Byte offset in the image of the first cluster of record <paramref name="number"/>'s unnamed $DATA.</summary>
+    public long FirstDataCluster(int number)
+    {
+        long attribute = AttributeOffset(number, 0x80);
+        long pairs = attribute + BinaryPrimitives.ReadUInt16LittleEndian(Bytes(attribute + 0x20, 2));
+        byte header = Bytes(pairs, 1)[0];
+        int lengthBytes = header & 0x0F;
+        int lcnBytes = header >> 4;
+        var field = Bytes(pairs + 1 + lengthBytes, lcnBytes);
+        long lcn = (sbyte)field[^1];
+        for (int i = field.Length - 2; i >= 0; i--)
+        {
+            lcn = (lcn << 8) | field[i];
+        }
+        return lcn * ClusterSize;
+    }
+
     /// <summary>The bytes of the image at <paramref name="offset"/>.</summary>
     public byte[] Bytes(long offset, int length)
     {
