@@ -160,7 +160,7 @@ ext4_stage=$work/ext4
 stage_files "$ext4_stage" "$(fill_budget "$ext4_mib" "$ext4_fill")" ext4 0
 write_random_files "$ext4_stage/trash" "$(fill_budget "$ext4_mib" "$deleted_pct")" old
 ext4_dev="$out?offset=$((ext4_start * mib))"
-quietly mkfs.ext4 -q -F -b 4096 -L linux -E "offset=$((ext4_start * mib)),nodiscard" -d "$ext4_stage" "$out" "${ext4_mib}M"
+quietly mkfs.ext4 -q -F -b 4096 -T default -L linux -E "offset=$((ext4_start * mib)),nodiscard" -d "$ext4_stage" "$out" "${ext4_mib}M"
 for f in "$ext4_stage"/trash/*; do
   echo "rm /trash/$(basename "$f")"
 done >"$work/ext4-rm"
