@@ -214,7 +214,7 @@ public sealed class PartitionTableReaderTests : IDisposable
         ExternalTool.Require("sfdisk", "fdisk");
         string path = SfdiskDisk.Create(_scratch, "mbr.img", DiskBytes, MbrScript);
         long firstEbr = SfdiskDisk.Partitions(path).Single(p => SfdiskDisk.IsExtendedType(p.Type)).Start;
-        const int linkField = 0x1BE + 0x10 + 0x08;
+        int linkField = MasterBootRecord.RecordOffset(1) + MbrPartitionRecord.FirstLbaOffset;
         uint secondRelative = BinaryPrimitives.ReadUInt32LittleEndian(SfdiskDisk.ReadBytes(path, firstEbr * 512 + linkField, 4));
         long secondEbr = firstEbr + secondRelative;
         // The second EBR links back to the first (relative sector 0).
@@ -232,7 +232,7 @@ public sealed class PartitionTableReaderTests : IDisposable
         ExternalTool.Require("sfdisk", "fdisk");
         string path = SfdiskDisk.Create(_scratch, "mbr.img", DiskBytes, MbrScript);
         var extended = SfdiskDisk.Partitions(path).Single(p => SfdiskDisk.IsExtendedType(p.Type));
-        const int linkField = 0x1BE + 0x10 + 0x08;
+        int linkField = MasterBootRecord.RecordOffset(1) + MbrPartitionRecord.FirstLbaOffset;
         SfdiskDisk.Patch(path, extended.Start * 512 + linkField, BitConverter.GetBytes((uint)extended.Size));
 
         var error = Assert.Throws<DiskFormatException>(() => Read(path, 512));
@@ -248,7 +248,7 @@ public sealed class PartitionTableReaderTests : IDisposable
         ExternalTool.Require("sfdisk", "fdisk");
         string path = SfdiskDisk.Create(_scratch, "mbr.img", DiskBytes, MbrScript);
         var extended = SfdiskDisk.Partitions(path).Single(p => SfdiskDisk.IsExtendedType(p.Type));
-        const int sizeField = 0x1BE + 0x0C;
+        int sizeField = MasterBootRecord.RecordOffset(0) + MbrPartitionRecord.SectorCountOffset;
         SfdiskDisk.Patch(path, extended.Start * 512 + sizeField, BitConverter.GetBytes((uint)extended.Size));
 
         var error = Assert.Throws<DiskFormatException>(() => Read(path, 512));
@@ -293,7 +293,7 @@ public sealed class PartitionTableReaderTests : IDisposable
         ExternalTool.Require("sfdisk", "fdisk");
         string path = SfdiskDisk.Create(_scratch, "mbr.img", DiskBytes, "label: dos\n,8M,83\n,8M,83\n");
         // Partition 2 moved to start inside partition 1.
-        SfdiskDisk.Patch(path, 0x1CE + 0x08, BitConverter.GetBytes(4096u));
+        SfdiskDisk.Patch(path, MasterBootRecord.RecordOffset(1) + MbrPartitionRecord.FirstLbaOffset, BitConverter.GetBytes(4096u));
 
         var error = Assert.Throws<DiskFormatException>(() => Read(path, 512));
 
