@@ -209,6 +209,25 @@ public sealed class PartitionTableReaderTests : IDisposable
     }
 
     [SkippableFact]
+    public void Absurd_gpt_entry_count_is_refused_before_anything_is_allocated()
+    {
+        ExternalTool.Require("sfdisk", "fdisk");
+        string path = SfdiskDisk.Create(_scratch, "gpt.img", DiskBytes, GptScript);
+        foreach (long lba in new long[] { 1, DiskBytes / 512 - 1 })
+        {
+            var sector = SfdiskDisk.ReadBytes(path, lba * 512, 512);
+            (GptHeader.Parse(sector) with { NumberOfPartitionEntries = uint.MaxValue }).WriteTo(sector);
+            SfdiskDisk.Patch(path, lba * 512, sector);
+        }
+
+        var error = Assert.Throws<DiskFormatException>(() => Read(path, 512));
+
+        Assert.Equal("GPT: primary and backup are both unusable: primary: GPT header: NumberOfPartitionEntries = " +
+            "4294967295 at byte 592: must be 1..8192 entries of 128 bytes; backup: GPT header: NumberOfPartitionEntries = " +
+            $"4294967295 at byte {DiskBytes - 512 + 0x50}: must be 1..8192 entries of 128 bytes", error.Message);
+    }
+
+    [SkippableFact]
     public void Ebr_loop_is_an_error()
     {
         ExternalTool.Require("sfdisk", "fdisk");
