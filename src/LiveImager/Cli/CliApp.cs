@@ -8,7 +8,8 @@ internal static class CliApp
     public static RootCommand CreateRootCommand()
     {
         var root = new RootCommand("LiveImager: capture, restore and verify whole-disk images.");
-        root.Add(InspectCommand.Create());
+        root.Subcommands.Add(ListCommand.Create());
+        root.Subcommands.Add(InspectCommand.Create());
         return root;
     }
 }
