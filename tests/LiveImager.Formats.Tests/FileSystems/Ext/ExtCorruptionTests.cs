@@ -69,6 +69,45 @@ public sealed partial class ExtCorruptionTests(ExtPristineImage pristine) : ICla
     }
 
     [SkippableFact]
+    public void UnknownRoCompatFeatureIsMappedWithWarning()
+    {
+        string image = Copy();
+        var clean = ExtTestImage.Analyze(image);
+        uint roCompat = ReadSuperblockUInt32(image, ExtSuperblock.FeatureRoCompatOffset);
+        ExtTestImage.PatchSuperblock(image, ExtSuperblock.FeatureRoCompatOffset, ExtTestImage.UInt32(roCompat | 0x80000000));
+
+        var analysis = ExtTestImage.Analyze(image);
+
+        Assert.Equal("ext4 block bitmaps", analysis.Method);
+        Assert.Equal(["ext4 has RO_COMPAT features this tool does not know: 0x80000000 (bit 31); the bitmaps were read as usual"],
+            analysis.Warnings);
+        Assert.Equal(clean.Map.ToBitmap(), analysis.Map.ToBitmap());
+    }
+
+    [SkippableFact]
+    public void AbsurdGroupCountIsRefusedBeforeAnyGroupIsRead()
+    {
+        string image = Copy();
+        // A sparse 160 GiB "partition" whose superblock claims 1 KiB blocks in groups of 8: 20 million groups.
+        const long partitionBytes = 160L << 30;
+        string huge = _scratch.SparseFile("huge.img", partitionBytes);
+        using (var input = File.OpenRead(image))
+        using (var output = new FileStream(huge, FileMode.Open, FileAccess.Write))
+        {
+            var head = new byte[1 << 20];
+            input.ReadExactly(head);
+            output.Write(head);
+        }
+        ExtTestImage.PatchSuperblock(huge, ExtSuperblock.BlocksCountLoOffset, ExtTestImage.UInt32((uint)(partitionBytes / 1024)));
+        ExtTestImage.PatchSuperblock(huge, ExtSuperblock.BlocksPerGroupOffset, ExtTestImage.UInt32(8));
+        ExtTestImage.PatchSuperblock(huge, ExtSuperblock.ClustersPerGroupOffset, ExtTestImage.UInt32(8));
+
+        var analysis = ExtTestImage.Analyze(huge);
+
+        AssertUntrusted(analysis, "ext4 superblock: s_blocks_per_group = 8 at byte 1056: makes 20971520 groups, more than 16777216");
+    }
+
+    [SkippableFact]
     public void NeedsRecoveryMeansWholeCopy()
     {
         string image = Copy();
