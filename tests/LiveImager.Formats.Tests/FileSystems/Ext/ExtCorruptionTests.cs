@@ -202,6 +202,30 @@ public sealed partial class ExtCorruptionTests(ExtPristineImage pristine) : ICla
     }
 
     [SkippableFact]
+    public void BlockBitmapChecksumMismatchMeansWholeCopy()
+    {
+        string image = Copy();
+        var match = BitmapRegex().Match(ExternalTool.Run("dumpe2fs", image));
+        Assert.True(match.Success, "dumpe2fs names group 0's block bitmap");
+        long block = long.Parse(match.Groups[1].Value);
+        uint stored = Convert.ToUInt32(match.Groups[2].Value, 16);
+        using (var stream = new FileStream(image, FileMode.Open, FileAccess.ReadWrite))
+        {
+            stream.Position = block * 1024 + 100;
+            int value = stream.ReadByte();
+            stream.Position--;
+            stream.WriteByte((byte)(value ^ 0x10));
+        }
+
+        var analysis = ExtTestImage.Analyze(image);
+
+        Assert.Equal("whole copy: ext4 metadata could not be trusted", analysis.Method);
+        Assert.Single(analysis.Warnings);
+        Assert.Matches($"^ext4 group descriptor: bg_block_bitmap_csum = 0x{stored:X} at byte 2072: group 0: "
+            + $"does not match the computed 0x[0-9A-F]+ of the bitmap in block {block}$", analysis.Warnings[0]);
+    }
+
+    [SkippableFact]
     public void UninitGroupWithBadChecksumIsCopiedWholeWithWarning()
     {
         string image = Copy();
@@ -331,6 +355,9 @@ public sealed partial class ExtCorruptionTests(ExtPristineImage pristine) : ICla
         Assert.NotEmpty(groups);
         return groups;
     }
+
+    [GeneratedRegex(@"^Group 0:.*\n(?:  .*\n)*?  Block bitmap at (\d+) .*csum 0x([0-9a-f]+)", RegexOptions.Multiline)]
+    private static partial Regex BitmapRegex();
 
     [GeneratedRegex(@"^Group (\d+): \(Blocks [^)]*\)(?: csum 0x[0-9a-f]+)?(.*)$(?:\n  .*$)*?\n  (\d+) free blocks,", RegexOptions.Multiline)]
     private static partial Regex GroupRegex();
