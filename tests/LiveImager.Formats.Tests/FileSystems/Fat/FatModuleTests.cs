@@ -177,6 +177,35 @@ public sealed partial class FatModuleTests
             $"2..{boot.ClusterCount + 1}", Assert.Single(analysis.Warnings));
     }
 
+    [SkippableFact]
+    public void Cyclic_fat32_root_directory_chain_is_reported_and_copied_whole()
+    {
+        RequireTools();
+        using var scratch = new ScratchDirectory();
+        string image = scratch.SparseFile("fat.img", 40L << 20);
+        // No label: the walk for a label entry must then read the whole root directory. 512-byte clusters hold 16
+        // entries, so 32 short-named files fill the root's first two clusters and leave no end-of-directory entry.
+        ExternalTool.Run("mkfs.fat", "-F", "32", "-s", "1", image);
+        var files = Enumerable.Range(0, 32).Select(i => scratch.File($"F{i:D2}.TXT")).ToArray();
+        foreach (string file in files)
+        {
+            File.WriteAllBytes(file, []);
+        }
+        ExternalTool.Run("mcopy", ["-i", image, .. files, "::/"]);
+        long fatStart = ReadUInt16(image, 0x0E) * 512L;
+        long rootCluster = ReadUInt32(image, 0x2C);
+        long second = ReadUInt32(image, fatStart + (rootCluster * 4)) & 0x0FFFFFFF;
+        Assert.Equal(0x0FFFFFFFu, ReadUInt32(image, fatStart + (second * 4)) & 0x0FFFFFFF);
+        var back = new byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(back, (uint)rootCluster);
+        Patch(image, fatStart + (second * 4), back);
+
+        FileSystemAnalysis analysis = Analyze(image);
+        Assert.True(analysis.IsWholeCopy);
+        Assert.Equal($"FAT: entry {second} = 0x{rootCluster:X} at byte {fatStart + (second * 4)}: the root directory's " +
+            $"cluster chain returns to cluster {rootCluster}: a loop", Assert.Single(analysis.Warnings));
+    }
+
     private static void RequireTools()
     {
         ExternalTool.Require("mkfs.fat", "dosfstools");
@@ -270,13 +299,17 @@ public sealed partial class FatModuleTests
     private static string Blkid(string image, string tag) =>
         ExternalTool.Run("blkid", "-p", "-o", "value", "-s", tag, image).Trim();
 
-    private static int ReadUInt16(string image, long offset)
+    private static int ReadUInt16(string image, long offset) => BinaryPrimitives.ReadUInt16LittleEndian(ReadBytes(image, offset, 2));
+
+    private static uint ReadUInt32(string image, long offset) => BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(image, offset, 4));
+
+    private static byte[] ReadBytes(string image, long offset, int count)
     {
-        var bytes = new byte[2];
+        var bytes = new byte[count];
         using var stream = File.OpenRead(image);
         stream.Position = offset;
         stream.ReadExactly(bytes);
-        return BinaryPrimitives.ReadUInt16LittleEndian(bytes);
+        return bytes;
     }
 
     private static void Patch(string image, long offset, byte[] bytes)
