@@ -261,14 +261,23 @@ public sealed class NtfsModuleTests(NtfsVolumes volumes) : IClassFixture<NtfsVol
         var volume = volumes.Get(DamagedClusterSize);
         var layout = new NtfsTestLayout(volume.Image);
         byte[] image = File.ReadAllBytes(volume.Image);
-        long[] targets = [0, layout.RecordOffset(0), layout.RecordOffset(3), layout.RecordOffset(6)];
+        // Whole structures, and the run lists alone, so that damage there is not always caught first by a magic or a fixup.
+        (long Start, int Length)[] targets =
+        [
+            (0, 512),
+            (layout.RecordOffset(0), layout.RecordSize),
+            (layout.RecordOffset(2), layout.RecordSize),
+            (layout.RecordOffset(3), layout.RecordSize),
+            (layout.RecordOffset(6), layout.RecordSize),
+            (layout.AttributeOffset(0, 0x80) + 0x10, 0x40),
+            (layout.AttributeOffset(6, 0x80) + 0x10, 0x40),
+        ];
         var random = new Random(6);
         var module = new LiveImager.Formats.FileSystems.Ntfs.NtfsModule();
         int refused = 0;
         for (int round = 0; round < 400; round++)
         {
-            long start = targets[random.Next(targets.Length)];
-            int length = start == 0 ? 512 : layout.RecordSize;
+            var (start, length) = targets[random.Next(targets.Length)];
             byte[] saved = image.AsSpan((int)start, length).ToArray();
             for (int i = random.Next(1, 6); i > 0; i--)
             {
