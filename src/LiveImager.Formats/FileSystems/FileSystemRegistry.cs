@@ -6,6 +6,7 @@ public static class FileSystemRegistry
     /// <summary>Modules tried in order; the first whose signature matches analyses the partition.</summary>
     public static IReadOnlyList<IFileSystemModule> Modules { get; } =
     [
+        // Opaque volumes first: a BitLocker boot sector also carries a FAT32-like BPB ("NO NAME", "FAT32   ").
         new Opaque.LuksModule(),
         new Opaque.BitLockerModule(),
         new Opaque.LvmModule(),
