@@ -2,12 +2,13 @@ using System.Buffers.Binary;
 using LiveImager.Formats.FileSystems;
 using LiveImager.Formats.Tests.Support;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace LiveImager.Formats.Tests.FileSystems.Ntfs;
 
 /// <summary>NTFS volumes made by mkntfs and filled through ntfs-3g: the map against partclone, a round trip through
 /// ntfsfix and file hashes, and damaged metadata.</summary>
-public sealed class NtfsModuleTests(NtfsVolumes volumes) : IClassFixture<NtfsVolumes>
+public sealed class NtfsModuleTests(NtfsVolumes volumes, ITestOutputHelper output) : IClassFixture<NtfsVolumes>
 {
     /// <summary>The declarative table: mkntfs cluster sizes (-c).</summary>
     public static TheoryData<int> ClusterSizes => [512, 4096, 65536];
@@ -44,6 +45,8 @@ public sealed class NtfsModuleTests(NtfsVolumes volumes) : IClassFixture<NtfsVol
         var analysis = Analyze(volume.Image);
         var (partcloneUsed, partcloneBlockSize) = Partclone.UsedBlocks("ntfs", volume.Image, scratch);
 
+        output.WriteLine($"-c {clusterSize}: {analysis.Map.UsedCount} of {analysis.Map.BlockCount} clusters used; " +
+            $"partclone: {partcloneUsed} of {partcloneBlockSize}-byte blocks");
         Assert.Equal(partcloneBlockSize, analysis.BlockSize);
         Assert.Equal(partcloneUsed, analysis.Map.UsedCount);
         Assert.True(analysis.Map.UsedCount < analysis.Map.BlockCount / 2, "the deleted files' clusters must be free");
@@ -68,6 +71,7 @@ public sealed class NtfsModuleTests(NtfsVolumes volumes) : IClassFixture<NtfsVol
         {
             Assert.Equal(volume.Hashes, mount.HashFiles());
         }
+        output.WriteLine($"-c {clusterSize}: copied {copied} of {NtfsTestVolume.ImageBytes} bytes");
         Assert.True(copied < NtfsTestVolume.ImageBytes / 2, $"copied {copied} of {NtfsTestVolume.ImageBytes} bytes");
     }
 
