@@ -216,6 +216,11 @@ public sealed class NtfsModule : IFileSystemModule
                     }
                     continue;
                 }
+                if (bits == 0 && firstCluster + 8 <= map.BlockCount)
+                {
+                    freeStart = freeStart < 0 ? firstCluster : freeStart;
+                    continue;
+                }
                 for (int bit = 0; bit < 8; bit++)
                 {
                     long cluster = firstCluster + bit;
