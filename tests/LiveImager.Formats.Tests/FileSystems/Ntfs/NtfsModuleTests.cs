@@ -208,6 +208,41 @@ public sealed class NtfsModuleTests(NtfsVolumes volumes, ITestOutputHelper outpu
             "overlaps the run at LCN 4 of 1 clusters (a loop)");
     }
 
+    /// <summary>NTFS keeps no free count to check $Bitmap against; the clusters the module knows are used must be marked so.</summary>
+    [SkippableFact]
+    public void BitmapMarkingTheMftFreeIsRefused()
+    {
+        RequireTools();
+        using var scratch = new ScratchDirectory();
+        string image = volumes.CopyOf(DamagedClusterSize, scratch, "mftfree.img");
+        var layout = new NtfsTestLayout(image);
+        long mftCluster = layout.MftOffset / layout.ClusterSize;
+        long bitmapByte = layout.FirstDataCluster(6) + mftCluster / 8;
+        byte bits = layout.Bytes(bitmapByte, 1)[0];
+        NtfsTestLayout.Patch(image, bitmapByte, [(byte)(bits & ~(1 << (int)(mftCluster % 8)))]);
+
+        AssertRefused(image,
+            $"NTFS $Bitmap: bit {mftCluster} = 0 at byte {bitmapByte}: marks cluster {mftCluster} of $MFT free; " +
+            "the bitmap cannot be trusted");
+    }
+
+    [SkippableFact]
+    public void BitmapShorterThanTheVolumeIsRefused()
+    {
+        RequireTools();
+        using var scratch = new ScratchDirectory();
+        string image = volumes.CopyOf(DamagedClusterSize, scratch, "short.img");
+        var layout = new NtfsTestLayout(image);
+        long attribute = layout.AttributeOffset(6, 0x80);
+        long needed = (layout.ClusterCount + 7) / 8;
+        long allocated = BinaryPrimitives.ReadInt64LittleEndian(layout.Bytes(attribute + 0x28, 8));
+        NtfsTestLayout.Patch(image, attribute + 0x30, BitConverter.GetBytes(needed - 8)); // data_size
+
+        AssertRefused(image,
+            $"NTFS MFT record 6 attribute 0x80: data_size = {needed - 8} at byte {attribute + 0x30}: " +
+            $"{layout.ClusterCount} clusters need {needed} bytes of bitmap, within the {allocated} allocated");
+    }
+
     [SkippableFact]
     public void RecordWithoutFileMagicIsRefused()
     {
