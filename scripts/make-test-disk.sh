@@ -162,7 +162,7 @@ write_random_files "$ext4_stage/trash" "$(fill_budget "$ext4_mib" "$deleted_pct"
 ext4_dev="$out?offset=$((ext4_start * mib))"
 quietly mkfs.ext4 -q -F -b 4096 -T default -L linux -E "offset=$((ext4_start * mib)),nodiscard" -d "$ext4_stage" "$out" "${ext4_mib}M"
 for f in "$ext4_stage"/trash/*; do
-  echo "rm /trash/$(basename "$f")"
+  if [ -e "$f" ]; then echo "rm /trash/$(basename "$f")"; fi
 done >"$work/ext4-rm"
 echo "rmdir /trash" >>"$work/ext4-rm"
 # debugfs exits 0 whatever happens; anything on stderr besides its banner is a failure.
