@@ -10,17 +10,17 @@ namespace LiveImager.Formats.Tests.FileSystems.Ntfs;
 /// ntfsfix and file hashes, and damaged metadata.</summary>
 public sealed class NtfsModuleTests(NtfsVolumes volumes, ITestOutputHelper output) : IClassFixture<NtfsVolumes>
 {
-    /// <summary>The declarative table: mkntfs cluster sizes (-c).</summary>
-    public static TheoryData<int> ClusterSizes => [512, 4096, 65536];
+    /// <summary>The declarative table: mkntfs cluster size (-c) and sector size (-s).</summary>
+    public static TheoryData<int, int> Geometries => new() { { 512, 512 }, { 4096, 512 }, { 65536, 512 }, { 8192, 4096 } };
 
     private const int DamagedClusterSize = 4096;
 
     [SkippableTheory]
-    [MemberData(nameof(ClusterSizes))]
-    public void IdentityMatchesBlkid(int clusterSize)
+    [MemberData(nameof(Geometries))]
+    public void IdentityMatchesBlkid(int clusterSize, int sectorSize)
     {
         RequireTools();
-        var volume = volumes.Get(clusterSize);
+        var volume = volumes.Get(clusterSize, sectorSize);
 
         var analysis = Analyze(volume.Image);
 
@@ -34,18 +34,18 @@ public sealed class NtfsModuleTests(NtfsVolumes volumes, ITestOutputHelper outpu
     }
 
     [SkippableTheory]
-    [MemberData(nameof(ClusterSizes))]
-    public void UsedClustersEqualPartclone(int clusterSize)
+    [MemberData(nameof(Geometries))]
+    public void UsedClustersEqualPartclone(int clusterSize, int sectorSize)
     {
         RequireTools();
         ExternalTool.Require("partclone.ntfs", "partclone");
-        var volume = volumes.Get(clusterSize);
+        var volume = volumes.Get(clusterSize, sectorSize);
         using var scratch = new ScratchDirectory();
 
         var analysis = Analyze(volume.Image);
         var (partcloneUsed, partcloneBlockSize) = Partclone.UsedBlocks("ntfs", volume.Image, scratch);
 
-        output.WriteLine($"-c {clusterSize}: {analysis.Map.UsedCount} of {analysis.Map.BlockCount} clusters used; " +
+        output.WriteLine($"-c {clusterSize} -s {sectorSize}: {analysis.Map.UsedCount} of {analysis.Map.BlockCount} clusters used; " +
             $"partclone: {partcloneUsed} of {partcloneBlockSize}-byte blocks");
         Assert.Equal(partcloneBlockSize, analysis.BlockSize);
         Assert.Equal(partcloneUsed, analysis.Map.UsedCount);
@@ -53,11 +53,11 @@ public sealed class NtfsModuleTests(NtfsVolumes volumes, ITestOutputHelper outpu
     }
 
     [SkippableTheory]
-    [MemberData(nameof(ClusterSizes))]
-    public void CopyOfUsedClustersPassesNtfsfixAndKeepsEveryFile(int clusterSize)
+    [MemberData(nameof(Geometries))]
+    public void CopyOfUsedClustersPassesNtfsfixAndKeepsEveryFile(int clusterSize, int sectorSize)
     {
         RequireTools();
-        var volume = volumes.Get(clusterSize);
+        var volume = volumes.Get(clusterSize, sectorSize);
         using var scratch = new ScratchDirectory();
         string copy = scratch.File("copy.img");
 
@@ -71,7 +71,7 @@ public sealed class NtfsModuleTests(NtfsVolumes volumes, ITestOutputHelper outpu
         {
             Assert.Equal(volume.Hashes, mount.HashFiles());
         }
-        output.WriteLine($"-c {clusterSize}: copied {copied} of {NtfsTestVolume.ImageBytes} bytes");
+        output.WriteLine($"-c {clusterSize} -s {sectorSize}: copied {copied} of {NtfsTestVolume.ImageBytes} bytes");
         Assert.True(copied < NtfsTestVolume.ImageBytes / 2, $"copied {copied} of {NtfsTestVolume.ImageBytes} bytes");
     }
 
