@@ -11,7 +11,7 @@ public static class FileSystemRegistry
         new Opaque.BitLockerModule(),
         new Opaque.LvmModule(),
         new Swap.SwapModule(),
-        new Ext.ExtFileSystem(),
+        new Ext.ExtModule(),
         new Ntfs.NtfsModule(),
         new ExFat.ExFatModule(),
         // FAT last among boot-sector formats: its signature is the weakest (a BPB that makes sense).

@@ -21,7 +21,7 @@ public sealed class ExtMapTimingTests(ITestOutputHelper output)
         var image = ExtTestImage.Create(scratch, "timing", "-t ext4", 1024, dataBytes: 400L << 20);
         using var stream = new FileStream(image.Path, FileMode.Open, FileAccess.Read);
         var source = new StreamBlockSource(stream);
-        var module = new ExtFileSystem();
+        var module = new ExtModule();
         var cold = Stopwatch.StartNew();
         module.Analyze(source);
         cold.Stop();

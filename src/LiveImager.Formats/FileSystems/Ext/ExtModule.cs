@@ -6,7 +6,7 @@ namespace LiveImager.Formats.FileSystems.Ext;
 /// <remarks>As e2fsprogs reads bitmaps (lib/ext2fs/rw_bitmaps.c): a BLOCK_UNINIT group's bitmap was never written, so
 /// it is computed (its own metadata used, the rest free), and only when the group descriptor's checksum verifies.
 /// The result is cross-checked against every group's free count and the superblock's.</remarks>
-public sealed class ExtFileSystem : IFileSystemModule
+public sealed class ExtModule : IFileSystemModule
 {
     public FileSystemKind Probe(ReadOnlySpan<byte> head)
     {
