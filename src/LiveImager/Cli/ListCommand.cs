@@ -64,11 +64,11 @@ internal static class ListCommand
                 rows.Add([
                     "  " + partition.Path,
                     FormatSize(partition.SizeBytes),
-                    $"#{partition.Number}",
-                    $"@{FormatSize(partition.StartBytes)}",
+                    $"part {partition.Number}",
+                    "",
+                    $"starts at {FormatSize(partition.StartBytes)}",
+                    "",
                     partition.MountPoint is null ? "" : $"mounted at {partition.MountPoint}",
-                    "",
-                    "",
                 ]);
             }
         }
