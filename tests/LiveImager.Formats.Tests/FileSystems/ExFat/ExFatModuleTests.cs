@@ -15,9 +15,10 @@ public sealed class ExFatModuleTests
     private const string Label = "LiveImgEx";
 
     /// <summary>One mkfs.exfat invocation: cluster size, boundary alignment (null for mkfs's default) and volume size;
-    /// <paramref name="FillUp"/> adds a file that takes every cluster left, down to the heap's last.</summary>
+    /// <paramref name="FillUp"/> adds a file that takes every cluster left, down to the heap's last.
+    /// <paramref name="SectorSize"/> other than 512 formats through a loop device of that logical block size.</summary>
     public sealed record ExFatCase(string Name, string ClusterSize, string? Alignment, bool PackBitmap, int SizeMiB,
-        bool FillUp = false);
+        bool FillUp = false, int SectorSize = 512);
 
     private static readonly ExFatCase[] s_cases =
     [
@@ -31,6 +32,7 @@ public sealed class ExFatModuleTests
         // partclone.exfat 0.3.23 never marks the heap's last two clusters in its bitmap (find_used_clusters stops
         // before cluster ClusterCount), so on a full volume its restore silently corrupts the file that ends there.
         new("exfat-c4k-full", "4K", null, false, 16, FillUp: true),
+        new("exfat-S4096-c16k", "16K", null, false, 64, SectorSize: 4096),
     ];
 
     public static TheoryData<string> CaseNames => [.. s_cases.Select(c => c.Name)];
@@ -76,7 +78,7 @@ public sealed class ExFatModuleTests
         // ClusterCount - 2 (mount.c: cmap.size = cluster_count - EXFAT_FIRST_DATA_CLUSTER, fixed in later exfat
         // releases), so the heap's last two clusters always count as used: partclone is ours plus those of the two
         // that are free. The round trip below shows they are not needed.
-        long heapBlock = (geometry.HeapOffsetSectors * 512) / analysis.BlockSize;
+        long heapBlock = (geometry.HeapOffsetSectors << geometry.SectorBits) / analysis.BlockSize;
         long blocksPerCluster = ClusterBytes(c) / analysis.BlockSize;
         long lastTwoFree = new[] { geometry.ClusterCount, geometry.ClusterCount + 1 }
             .Count(cluster => !analysis.Map.IsUsed(heapBlock + ((cluster - 2) * blocksPerCluster)));
@@ -206,6 +208,21 @@ public sealed class ExFatModuleTests
 
     private static void MakeExFat(ExFatCase c, string image)
     {
+        if (c.SectorSize != 512)
+        {
+            // mkfs.exfat takes the sector size from the device: give it a loop device with that logical block size.
+            ExFatFuseMount.Require();
+            string loop = ExternalTool.Run("losetup", "-f", "--show", "-b", c.SectorSize.ToString(), image).Trim();
+            try
+            {
+                MakeExFat(c with { SectorSize = 512 }, loop);
+            }
+            finally
+            {
+                ExternalTool.Run("losetup", "-d", loop);
+            }
+            return;
+        }
         var args = new List<string> { "-c", c.ClusterSize, "-L", Label };
         if (c.Alignment is not null)
         {
@@ -250,7 +267,7 @@ public sealed class ExFatModuleTests
 
     /// <summary>The layout dump.exfat reports, independently of the code under test.</summary>
     private sealed record Geometry(long FatOffsetSectors, long HeapOffsetSectors, long ClusterCount, long RootCluster,
-        long BitmapCluster, long FreeClusters);
+        long BitmapCluster, long FreeClusters, int SectorBits);
 
     private static Geometry DumpGeometry(string image)
     {
@@ -262,7 +279,8 @@ public sealed class ExFatModuleTests
             Number("Cluster Count:"),
             Number("Root Cluster (cluster offset):"),
             Number("Bitmap start cluster:"),
-            Number("Free Clusters:"));
+            Number("Free Clusters:"),
+            (int)Number("Sector Size Bits:"));
     }
 
     /// <summary>Byte offset of the first root directory entry of <paramref name="type"/>, on a volume of 512-byte clusters.</summary>
