@@ -6,13 +6,15 @@ namespace LiveImager.Formats.FileSystems.ExFat;
 /// <remarks>
 /// Used: everything before the cluster heap (main and backup boot regions, FAT, alignment), every cluster the
 /// allocation bitmap marks used, and the sectors past the last cluster. Only clusters the bitmap marks free are ever
-/// cleared, so the map is what partclone.exfat copies. The bitmap, the up-case table and the root directory must all be
-/// marked used in the bitmap; if one is not, the bitmap cannot be trusted and the volume is copied whole.
+/// cleared, so the map is what fsck.exfat counts, and what partclone.exfat copies except that partclone drops the
+/// heap's last two clusters (its libexfat scans the bitmap two clusters short). The bitmap, the up-case table and the
+/// root directory must all be marked used in the bitmap; if one is not, the bitmap cannot be trusted: whole copy.
 /// <para>Block size: as for FAT (<see cref="FatModule.MapBlockSize"/>), the largest power of two up to the cluster size
 /// that divides the cluster heap's offset; mkfs.exfat aligns the heap, so this is the cluster size.</para>
-/// <para>PercentInUse is not a cross-check: Linux's exfat driver leaves it as mkfs wrote it, so on most volumes
-/// written from Linux it is stale; a difference is reported as a warning only. The bitmap is the spec's record of
-/// what is allocated, and every cleared cluster is proven free by it.</para>
+/// <para>PercentInUse is only a loose sanity check: it is a whole percentage, 0xFF means unknown, and the spec does not
+/// oblige every driver to keep it current (exfat-fuse does; a volume last written by a driver that does not carries
+/// a stale value). A difference of more than a point is a warning. The bitmap is the spec's record of what is
+/// allocated, and every cleared cluster is proven free by it.</para>
 /// </remarks>
 public sealed class ExFatModule : IFileSystemModule
 {

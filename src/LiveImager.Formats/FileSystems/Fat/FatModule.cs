@@ -4,7 +4,8 @@ namespace LiveImager.Formats.FileSystems.Fat;
 /// <remarks>
 /// Used: the reserved area (boot sector, FSInfo, backup boot sector), every FAT, the FAT12/16 root directory, the
 /// sectors past the last whole cluster, and each cluster that some FAT copy does not mark free or bad. Only clusters
-/// are ever cleared, so the map is what partclone.fat copies, less bad clusters.
+/// are ever cleared. On FAT16/32 the map is what partclone.fat copies; on FAT12 partclone misreads the 12-bit entries,
+/// and the map is what fsck.fat counts.
 /// <para>Block size: the largest power of two, at most the cluster size, that divides the data area's offset. Every
 /// block then lies wholly in the metadata, in one cluster or in the tail, so the map is exact; on the cluster-aligned
 /// volumes mkfs.fat and Windows make it is the cluster size, which keeps the map and its runs small. The sector size

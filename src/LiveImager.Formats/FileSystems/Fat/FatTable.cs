@@ -15,6 +15,8 @@ public sealed class FatTable
 
     private readonly IBlockSource _volume;
     private readonly FatBootSector _boot;
+    private readonly int _entryBits;
+    private readonly long _lastCluster;
     private readonly uint _badMarker;
     private readonly uint _reservedStart;
 
@@ -24,7 +26,9 @@ public sealed class FatTable
     {
         _volume = volume;
         _boot = boot;
-        (_badMarker, _reservedStart) = boot.FatEntryBits switch
+        _entryBits = boot.FatEntryBits;
+        _lastCluster = boot.ClusterCount + 1;
+        (_badMarker, _reservedStart) = _entryBits switch
         {
             12 => (0xFF7u, 0xFF0u),
             16 => (0xFFF7u, 0xFFF0u),
@@ -122,7 +126,7 @@ public sealed class FatTable
     /// <summary>The entry of <paramref name="cluster"/> in the first FAT, with FAT32's reserved bits masked off.</summary>
     public uint ReadEntry(long cluster)
     {
-        Span<byte> entry = stackalloc byte[_boot.FatEntryBits == 32 ? 4 : 2];
+        Span<byte> entry = stackalloc byte[_entryBits == 32 ? 4 : 2];
         _volume.ReadAt(EntryOffset(_boot.FatStartBytes, cluster), entry);
         return DecodeAt(entry, (cluster & 1) != 0);
     }
@@ -136,14 +140,14 @@ public sealed class FatTable
         {
             return null;
         }
-        if (value >= 2 && value <= _boot.ClusterCount + 1)
+        if (value >= 2 && value <= _lastCluster)
         {
             return value;
         }
         throw new DiskFormatException(Structure, $"entry {cluster}", $"0x{value:X}", EntryOffset(_boot.FatStartBytes, cluster),
             value == 0 ? "a chain runs into a free cluster"
             : value == _badMarker ? "a chain runs into a bad cluster"
-            : $"points outside clusters 2..{_boot.ClusterCount + 1}");
+            : $"points outside clusters 2..{_lastCluster}");
     }
 
     private EntryState Classify(uint value, long cluster, long fatStart)
@@ -157,20 +161,20 @@ public sealed class FatTable
             return EntryState.Bad;
         }
         // 0xFF0..0xFF6 (and FAT16/32's equivalents) are reserved values and 0xFF8 up end a chain: the cluster is in use.
-        if (value >= _reservedStart || (value >= 2 && value <= _boot.ClusterCount + 1))
+        if (value >= _reservedStart || (value >= 2 && value <= _lastCluster))
         {
             return EntryState.Used;
         }
         throw new DiskFormatException(Structure, $"entry {cluster}", $"0x{value:X}", EntryOffset(fatStart, cluster),
-            $"points outside clusters 2..{_boot.ClusterCount + 1}");
+            $"points outside clusters 2..{_lastCluster}");
     }
 
     /// <summary>Entry <paramref name="index"/> of a chunk that starts at an even entry.</summary>
     private uint Decode(ReadOnlySpan<byte> chunk, int index) =>
-        DecodeAt(chunk[(int)(index * (long)_boot.FatEntryBits / 8)..], (index & 1) != 0);
+        DecodeAt(chunk[(int)(index * (long)_entryBits / 8)..], (index & 1) != 0);
 
     /// <summary>The entry whose first byte starts <paramref name="entry"/>.</summary>
-    private uint DecodeAt(ReadOnlySpan<byte> entry, bool odd) => _boot.FatEntryBits switch
+    private uint DecodeAt(ReadOnlySpan<byte> entry, bool odd) => _entryBits switch
     {
         // Two FAT12 entries share three bytes: the even one takes the low 12 bits, the odd one the high 12.
         12 => odd
@@ -183,12 +187,12 @@ public sealed class FatTable
     /// <summary>Bytes that <paramref name="entries"/> entries fill, from an even entry.</summary>
     private int ChunkBytes(int entries) => (int)ChunkBytes((long)entries);
 
-    private long ChunkBytes(long entries) => ((entries * _boot.FatEntryBits) + 7) / 8;
+    private long ChunkBytes(long entries) => ((entries * _entryBits) + 7) / 8;
 
     /// <summary>Byte offset of the entry for <paramref name="cluster"/> in the first FAT.</summary>
     public long EntryOffset(long cluster) => EntryOffset(_boot.FatStartBytes, cluster);
 
-    private long EntryOffset(long fatStart, long cluster) => fatStart + (cluster * _boot.FatEntryBits / 8);
+    private long EntryOffset(long fatStart, long cluster) => fatStart + (cluster * _entryBits / 8);
 
     private enum EntryState : byte
     {

@@ -14,8 +14,11 @@ public sealed class ExFatModuleTests
 {
     private const string Label = "LiveImgEx";
 
-    /// <summary>One mkfs.exfat invocation: cluster size, boundary alignment (null for mkfs's default) and volume size.</summary>
-    public sealed record ExFatCase(string Name, string ClusterSize, string? Alignment, bool PackBitmap, int SizeMiB);
+    /// <summary>One mkfs.exfat invocation: cluster size, boundary alignment (null for mkfs's default) and volume size;
+    /// <paramref name="FillUp"/> adds a file that takes every cluster left, down to the heap's last.
+    /// <paramref name="SectorSize"/> other than 512 formats through a loop device of that logical block size.</summary>
+    public sealed record ExFatCase(string Name, string ClusterSize, string? Alignment, bool PackBitmap, int SizeMiB,
+        bool FillUp = false, int SectorSize = 512);
 
     private static readonly ExFatCase[] s_cases =
     [
@@ -26,6 +29,10 @@ public sealed class ExFatModuleTests
         // are then 4 KiB, the largest power of two that divides the heap's offset.
         new("exfat-c32k-b512", "32K", "512", false, 64),
         new("exfat-c128k", "128K", null, false, 128),
+        // partclone.exfat 0.3.23 never marks the heap's last two clusters in its bitmap (find_used_clusters stops
+        // before cluster ClusterCount), so on a full volume its restore silently corrupts the file that ends there.
+        new("exfat-c4k-full", "4K", null, false, 16, FillUp: true),
+        new("exfat-S4096-c16k", "16K", null, false, 64, SectorSize: 4096),
     ];
 
     public static TheoryData<string> CaseNames => [.. s_cases.Select(c => c.Name)];
@@ -40,9 +47,16 @@ public sealed class ExFatModuleTests
         using var scratch = new ScratchDirectory();
         string image = scratch.SparseFile("exfat.img", c.SizeMiB * (1L << 20));
         MakeExFat(c, image);
+        var kept = FatFamilyFiles.Kept.ToList();
         using (var mount = ExFatFuseMount.Mount(image, scratch))
         {
             Populate(mount.Directory);
+            if (c.FillUp)
+            {
+                var fill = new FatFamilyFiles.TestFile("fill.bin", (int)new DriveInfo(mount.Directory).AvailableFreeSpace, false);
+                File.WriteAllBytes(Path.Combine(mount.Directory, fill.Path), FatFamilyFiles.Content(fill));
+                kept.Add(fill);
+            }
         }
 
         FileSystemAnalysis analysis = Analyze(image);
@@ -62,15 +76,15 @@ public sealed class ExFatModuleTests
         Assert.Equal(imageBytes - (geometry.FreeClusters * ClusterBytes(c)), ours);
         // Oracle 2, partclone.exfat: it counts the same way, but its bundled libexfat sizes the cluster map as
         // ClusterCount - 2 (mount.c: cmap.size = cluster_count - EXFAT_FIRST_DATA_CLUSTER, fixed in later exfat
-        // releases), so the heap's last two clusters always count as used. Those two are free here (the map says so,
-        // and the round trip below passes without them), so partclone is ours plus two clusters.
-        long lastCluster = geometry.ClusterCount + 1;
-        long heapBlock = (geometry.HeapOffsetSectors * 512) / analysis.BlockSize;
+        // releases), so the heap's last two clusters always count as used: partclone is ours plus those of the two
+        // that are free. The round trip below shows they are not needed.
+        long heapBlock = (geometry.HeapOffsetSectors << geometry.SectorBits) / analysis.BlockSize;
         long blocksPerCluster = ClusterBytes(c) / analysis.BlockSize;
-        Assert.False(analysis.Map.IsUsed(heapBlock + ((lastCluster - 2) * blocksPerCluster)));
-        Assert.False(analysis.Map.IsUsed(heapBlock + ((lastCluster - 3) * blocksPerCluster)));
+        long lastTwoFree = new[] { geometry.ClusterCount, geometry.ClusterCount + 1 }
+            .Count(cluster => !analysis.Map.IsUsed(heapBlock + ((cluster - 2) * blocksPerCluster)));
+        Assert.Equal(c.FillUp ? 0 : 2, lastTwoFree);
         var (pcBlocks, pcBlockSize) = Partclone.UsedBlocks("exfat", image, scratch);
-        Assert.Equal(pcBlocks * pcBlockSize, ours + (2L * ClusterBytes(c)));
+        Assert.Equal(pcBlocks * pcBlockSize, ours + (lastTwoFree * ClusterBytes(c)));
         if (c.Alignment is not null)
         {
             Assert.True(analysis.BlockSize < ClusterBytes(c), $"block size {analysis.BlockSize} for an unaligned heap");
@@ -84,10 +98,14 @@ public sealed class ExFatModuleTests
         UsedBlockCopy.Copy(image, copy, analysis, 0, imageBytes);
         var fsck = ExternalTool.RunUnchecked("fsck.exfat", null, "-n", copy);
         Assert.True(fsck.ExitCode == 0, $"fsck.exfat -n failed ({fsck.ExitCode}):\n{fsck.StandardOutput}\n{fsck.StandardError}");
-        FatModuleTests.AssertDeletedDataStaysBehind(image, copy);
+        if (!c.FillUp)
+        {
+            // A full volume has no free cluster left to hold the deleted files' data.
+            FatModuleTests.AssertDeletedDataStaysBehind(image, copy);
+        }
         using (var mount = ExFatFuseMount.Mount(copy, scratch))
         {
-            foreach (var file in FatFamilyFiles.Kept)
+            foreach (var file in kept)
             {
                 byte[] read = File.ReadAllBytes(Path.Combine(mount.Directory, file.Path));
                 Assert.Equal(FatFamilyFiles.Sha256(FatFamilyFiles.Content(file)), FatFamilyFiles.Sha256(read));
@@ -190,6 +208,21 @@ public sealed class ExFatModuleTests
 
     private static void MakeExFat(ExFatCase c, string image)
     {
+        if (c.SectorSize != 512)
+        {
+            // mkfs.exfat takes the sector size from the device: give it a loop device with that logical block size.
+            ExFatFuseMount.Require();
+            string loop = ExternalTool.Run("losetup", "-f", "--show", "-b", c.SectorSize.ToString(), image).Trim();
+            try
+            {
+                MakeExFat(c with { SectorSize = 512 }, loop);
+            }
+            finally
+            {
+                ExternalTool.Run("losetup", "-d", loop);
+            }
+            return;
+        }
         var args = new List<string> { "-c", c.ClusterSize, "-L", Label };
         if (c.Alignment is not null)
         {
@@ -234,7 +267,7 @@ public sealed class ExFatModuleTests
 
     /// <summary>The layout dump.exfat reports, independently of the code under test.</summary>
     private sealed record Geometry(long FatOffsetSectors, long HeapOffsetSectors, long ClusterCount, long RootCluster,
-        long BitmapCluster, long FreeClusters);
+        long BitmapCluster, long FreeClusters, int SectorBits);
 
     private static Geometry DumpGeometry(string image)
     {
@@ -246,7 +279,8 @@ public sealed class ExFatModuleTests
             Number("Cluster Count:"),
             Number("Root Cluster (cluster offset):"),
             Number("Bitmap start cluster:"),
-            Number("Free Clusters:"));
+            Number("Free Clusters:"),
+            (int)Number("Sector Size Bits:"));
     }
 
     /// <summary>Byte offset of the first root directory entry of <paramref name="type"/>, on a volume of 512-byte clusters.</summary>
