@@ -21,6 +21,7 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/liveimager-demo.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
 
 # Runs a step under a heading and records its wall time in $elapsed (seconds, 2 decimals).
 elapsed=0
