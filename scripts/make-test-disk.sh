@@ -27,7 +27,7 @@ with_swap=${TEST_DISK_SWAP:-1}
 with_tail=${TEST_DISK_TAIL:-1}
 manifest=$out.manifest
 
-for tool in sfdisk sgdisk mkfs.fat mcopy mdel mkfs.ext4 debugfs mkntfs ntfs-3g mkswap blkid sha256sum numfmt; do
+for tool in sfdisk sgdisk mkfs.fat mcopy mdeltree mkfs.ext4 debugfs mkntfs ntfs-3g mkswap blkid sha256sum numfmt; do
   command -v "$tool" >/dev/null || { echo "make-test-disk: $tool is missing (run scripts/install-deps.sh)" >&2; exit 1; }
 done
 
