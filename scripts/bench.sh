@@ -5,7 +5,8 @@
 # checks (fsck and per-file sha256). Prints a table and LiveImager's ratios against partclone | zstd.
 # See docs/bench.md for how to run it and read it. Needs root (loop devices, partx, drop_caches).
 #
-# usage: bench.sh [BIN]       BIN defaults to artifacts/liveimager; its rows say "not built" until it can capture
+# usage: bench.sh [BIN]       BIN defaults to artifacts/liveimager; its row says "not built" until it has the
+#                             capture and restore verbs
 # env:   BENCH_SIZE=2G        size of the test disk
 #        BENCH_DIR=/var/tmp   where the disks and images go (needs about 4 x BENCH_SIZE free)
 #        BENCH_ZSTD_LEVEL=3   zstd level for dd and partclone;  BENCH_LIVEIMAGER_ARGS="" extra capture arguments
@@ -205,7 +206,7 @@ record "partclone | zstd -$level" "$cap_s" "$secs" "$pc_bytes" "$cap_rss" "$rss"
 drop_target
 
 echo "bench: liveimager"
-if [ -x "$bin" ] && "$bin" capture --help >/dev/null 2>&1; then
+if [ -x "$bin" ] && "$here/has-verb.sh" "$bin" capture && "$here/has-verb.sh" "$bin" restore; then
   bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
   export bin
   measure "$work/li.log" li_capture

@@ -2,7 +2,8 @@
 # The main job on defaults, on files (no root needed): builds a test disk image with make-test-disk.sh, captures it,
 # verifies the image, prints its metadata, restores it onto a blank file of the same size and checks the result with
 # check-test-disk.sh (fsck and per-file sha256). Prints sizes and times; removes everything it made.
-# Until the imaging verbs are built it shows the tool's version and the disks it sees, and says so.
+# Until the imaging verbs are built (scripts/has-verb.sh) it shows the tool's version and the disks it sees, and
+# says so.
 #
 # usage: demo.sh [BIN]     BIN defaults to artifacts/liveimager;  DEMO_SIZE=256M sets the test disk's size.
 set -euo pipefail
@@ -13,7 +14,8 @@ bin=${1:-artifacts/liveimager}
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 
 "$bin" --version
-if ! "$bin" capture --help >/dev/null 2>&1; then
+if ! { "$here/has-verb.sh" "$bin" capture && "$here/has-verb.sh" "$bin" verify && "$here/has-verb.sh" "$bin" info &&
+  "$here/has-verb.sh" "$bin" restore; }; then
   "$bin" list
   echo "demo: imaging (capture/restore/verify/info) is not built yet; this build only lists disks."
   exit 0
@@ -21,6 +23,7 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/liveimager-demo.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
 
 # Runs a step under a heading and records its wall time in $elapsed (seconds, 2 decimals).
 elapsed=0

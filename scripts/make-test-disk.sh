@@ -27,19 +27,25 @@ with_swap=${TEST_DISK_SWAP:-1}
 with_tail=${TEST_DISK_TAIL:-1}
 manifest=$out.manifest
 
-for tool in sfdisk sgdisk mkfs.fat mcopy mdel mkfs.ext4 debugfs mkntfs ntfs-3g mkswap blkid sha256sum numfmt; do
+for tool in sfdisk sgdisk mkfs.fat mcopy mdeltree mkfs.ext4 debugfs mkntfs ntfs-3g mkswap blkid sha256sum numfmt; do
   command -v "$tool" >/dev/null || { echo "make-test-disk: $tool is missing (run scripts/install-deps.sh)" >&2; exit 1; }
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/make-test-disk.XXXXXX")
 ntfs_mnt=$work/ntfs-mnt
+built=none
 cleanup() {
+  local status=$?
   if mountpoint -q "$ntfs_mnt" 2>/dev/null; then
     fusermount -u "$ntfs_mnt" 2>/dev/null || umount "$ntfs_mnt"
   fi
   rm -rf "$work"
+  # A half-built disk must not pass for a test disk.
+  if [ "$built" = partly ]; then rm -rf "$out" "$manifest"; fi
+  exit "$status"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 export MTOOLS_SKIP_CHECK=1
 started=$SECONDS
 
@@ -68,6 +74,7 @@ ntfs_start=$((ext4_start + ext4_mib))
 swap_start=$((ntfs_start + ntfs_mib))
 tail_start=$((swap_start + swap_mib))
 
+built=partly
 rm -rf "$out" "$manifest"
 truncate -s "$size_bytes" "$out"
 mkdir -p "$manifest"
@@ -95,7 +102,7 @@ find /usr -xdev -type f -readable -size -16M -printf '%s\t%P\n' 2>/dev/null |
 # blocks, one relative path per line.
 pick_usr_files() {
   local seed=$1 budget=$2 min=$3
-  shuf --random-source=<(yes "$seed") "$work/usr-files" |
+  shuf --random-source=<(yes "$seed" 2>/dev/null) "$work/usr-files" |
     awk -F '\t' -v budget="$budget" -v min="$min" '
       $1 >= min { a = int(($1 + 4095) / 4096) * 4096; if (sum + a <= budget) { sum += a; print $2 } }'
 }
@@ -210,6 +217,7 @@ sfdisk -d "$out" >"$manifest/layout.sfdisk"
 dd if="$out" bs=512 skip=34 count=128 status=none | sha256sum | cut -d' ' -f1 >"$manifest/gap.sha256"
 echo "$size_bytes" >"$manifest/size"
 
+built=fully
 ext4_free=$(dumpe2fs -h "$ext4_dev" 2>/dev/null | awk -F: '/^Free blocks/ {f=$2} /^Block count/ {c=$2} END {printf "%d%%", 100 - 100 * f / c}')
 printf 'make-test-disk: %s, %s MiB in %d s: EFI %d MiB, ext4 %d MiB (%s used), NTFS %d MiB (%s used), swap %d MiB, garbage %d MiB\n' \
   "$out" "$size_mib" $((SECONDS - started)) "$efi_mib" "$ext4_mib" "$ext4_free" "$ntfs_mib" "$ntfs_use" "$swap_mib" "$tail_mib"
