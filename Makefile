@@ -1,4 +1,5 @@
-# LiveImager. `make demo` shows the main job on a generated test disk; `make test` runs every test.
+# LiveImager. `make demo` shows the main job on a generated test disk; `make test` runs every test;
+# `make bench` (root) compares it with dd | zstd and partclone | zstd (docs/bench.md).
 SHELL := /bin/bash
 DOTNET ?= dotnet
 CONFIG ?= Release
@@ -6,7 +7,7 @@ BIN := artifacts/liveimager
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: build test publish demo deps clean
+.PHONY: build test publish demo bench deps clean
 
 deps:
 	@scripts/install-deps.sh
@@ -25,6 +26,9 @@ test: deps publish
 
 demo: deps publish
 	scripts/demo.sh $(BIN)
+
+bench: deps publish
+	scripts/bench.sh $(BIN)
 
 clean:
 	rm -rf artifacts src/*/bin src/*/obj tests/*/bin tests/*/obj

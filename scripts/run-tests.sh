@@ -2,7 +2,7 @@
 # Runs every test project and ends with one line a CI reader can count: "N passed, N failed, N skipped".
 set -uo pipefail
 config=${1:-Release}
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 

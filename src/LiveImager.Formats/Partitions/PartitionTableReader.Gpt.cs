@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+
 namespace LiveImager.Formats.Partitions;
 
 public static partial class PartitionTableReader
@@ -63,13 +65,16 @@ public static partial class PartitionTableReader
     private static GptCopy ReadGptBackup(IBlockSource disk, int sectorSize, long lastLba, DiskFormatException primaryError)
     {
         var candidates = new List<long>();
-        var sector = new byte[sectorSize];
-        disk.ReadAt(PrimaryHeaderLba * sectorSize, sector);
-        var damaged = GptHeader.Parse(sector);
-        if (damaged.Signature == GptHeader.EfiPartSignature && damaged.AlternateLba > PrimaryHeaderLba &&
-            damaged.AlternateLba < (ulong)lastLba)
+        if (lastLba > PrimaryHeaderLba)
         {
-            candidates.Add((long)damaged.AlternateLba);
+            var sector = new byte[sectorSize];
+            disk.ReadAt(PrimaryHeaderLba * sectorSize, sector);
+            var damaged = GptHeader.Parse(sector);
+            if (damaged.Signature == GptHeader.EfiPartSignature && damaged.AlternateLba > PrimaryHeaderLba &&
+                damaged.AlternateLba < (ulong)lastLba)
+            {
+                candidates.Add((long)damaged.AlternateLba);
+            }
         }
         candidates.Add(lastLba);
         DiskFormatException? backupError = null;
@@ -85,7 +90,23 @@ public static partial class PartitionTableReader
             }
         }
         throw new DiskFormatException("GPT", $"primary and backup are both unusable: primary: {primaryError.Message}; " +
-            $"backup: {backupError!.Message}");
+            $"backup: {backupError!.Message}{OtherSectorSizeHint(disk, sectorSize)}");
+    }
+
+    /// <summary>A hint when a GPT header sits where the other common sector size would put it: a disk partitioned
+    /// behind a USB bridge that reported 4096-byte sectors, or the other way round.</summary>
+    private static string OtherSectorSizeHint(IBlockSource disk, int sectorSize)
+    {
+        long other = sectorSize == 4096 ? 512 : 4096;
+        Span<byte> signature = stackalloc byte[sizeof(ulong)];
+        if (other == sectorSize || disk.Length < other + signature.Length)
+        {
+            return string.Empty;
+        }
+        disk.ReadAt(other, signature);
+        return BinaryPrimitives.ReadUInt64LittleEndian(signature) == GptHeader.EfiPartSignature
+            ? $" (a GPT header is at byte {other}: the table was made for {other}-byte sectors)"
+            : string.Empty;
     }
 
     /// <summary>Reads and validates the header at <paramref name="lba"/>, its entry array and its entries.</summary>

@@ -23,7 +23,7 @@ public static partial class PartitionTableReader
             }
             long recordOffset = MasterBootRecord.RecordOffset(slot);
             string structure = $"MBR partition record {slot + 1}";
-            CheckInside(structure, record.FirstLba, record.SectorCount, 1, diskSectors, recordOffset, "the disk");
+            CheckInside(structure, record, 0, 1, diskSectors, recordOffset, "the disk");
             var entry = new PartitionEntry(slot + 1, record.FirstLba * (long)sectorSize, record.SectorCount * (long)sectorSize,
                 $"0x{record.Type:x2}", null, null);
             if (!record.IsExtended)
@@ -80,8 +80,8 @@ public static partial class PartitionTableReader
             if (!logical.IsEmpty)
             {
                 long logicalOffset = ebrOffset + MasterBootRecord.RecordOffset(0);
-                CheckInside($"EBR at sector {ebrLba} logical partition record", ebrLba + logical.FirstLba, logical.SectorCount,
-                    ebrLba + 1, start + count, logicalOffset, "the extended partition after its EBR");
+                CheckInside($"EBR at sector {ebrLba} logical partition record", logical, ebrLba, ebrLba + 1, start + count,
+                    logicalOffset, "the extended partition after its EBR");
                 partitions.Add(new PartitionEntry(number++, (ebrLba + logical.FirstLba) * sectorSize,
                     logical.SectorCount * (long)sectorSize, $"0x{logical.Type:x2}", null, null));
             }
@@ -112,13 +112,16 @@ public static partial class PartitionTableReader
         }
     }
 
-    /// <summary>Throws unless sectors [first, first+count) lie inside [lowest, end).</summary>
-    private static void CheckInside(string structure, long first, long count, long lowest, long end, long recordOffset, string within)
+    /// <summary>Throws unless the record's sectors, counted from <paramref name="origin"/>, lie inside [lowest, end).</summary>
+    private static void CheckInside(string structure, MbrPartitionRecord record, long origin, long lowest, long end,
+        long recordOffset, string within)
     {
+        long first = origin + record.FirstLba;
+        long count = record.SectorCount;
         if (first < lowest || first >= end)
         {
-            throw new DiskFormatException(structure, "StartingLBA", first, recordOffset + MbrPartitionRecord.FirstLbaOffset,
-                $"outside {within} (sectors {lowest}..{end - 1})");
+            throw new DiskFormatException(structure, "StartingLBA", record.FirstLba, recordOffset + MbrPartitionRecord.FirstLbaOffset,
+                $"the partition starts at sector {first}, outside {within} (sectors {lowest}..{end - 1})");
         }
         if (count > end - first)
         {

@@ -8,6 +8,7 @@ internal static class CliApp
     public static RootCommand CreateRootCommand()
     {
         var root = new RootCommand("LiveImager: capture, restore and verify whole-disk images.");
+        root.Add(InspectCommand.Create());
         return root;
     }
 }

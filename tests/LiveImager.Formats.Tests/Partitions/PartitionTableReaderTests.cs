@@ -227,6 +227,67 @@ public sealed class PartitionTableReaderTests : IDisposable
     }
 
     [SkippableFact]
+    public void Ebr_link_outside_the_extended_partition_is_an_error()
+    {
+        ExternalTool.Require("sfdisk", "fdisk");
+        string path = SfdiskDisk.Create(_scratch, "mbr.img", DiskBytes, MbrScript);
+        var extended = SfdiskDisk.Partitions(path).Single(p => SfdiskDisk.IsExtendedType(p.Type));
+        const int linkField = 0x1BE + 0x10 + 0x08;
+        SfdiskDisk.Patch(path, extended.Start * 512 + linkField, BitConverter.GetBytes((uint)extended.Size));
+
+        var error = Assert.Throws<DiskFormatException>(() => Read(path, 512));
+
+        Assert.Equal($"EBR at sector {extended.Start}: next EBR StartingLBA = {extended.Size} at byte " +
+            $"{extended.Start * 512 + linkField}: the next EBR at sector {extended.Start + extended.Size} is not inside the " +
+            $"extended partition (sectors {extended.Start}..{extended.Start + extended.Size - 1})", error.Message);
+    }
+
+    [SkippableFact]
+    public void Logical_partition_past_its_extended_partition_is_an_error()
+    {
+        ExternalTool.Require("sfdisk", "fdisk");
+        string path = SfdiskDisk.Create(_scratch, "mbr.img", DiskBytes, MbrScript);
+        var extended = SfdiskDisk.Partitions(path).Single(p => SfdiskDisk.IsExtendedType(p.Type));
+        const int sizeField = 0x1BE + 0x0C;
+        SfdiskDisk.Patch(path, extended.Start * 512 + sizeField, BitConverter.GetBytes((uint)extended.Size));
+
+        var error = Assert.Throws<DiskFormatException>(() => Read(path, 512));
+
+        Assert.StartsWith($"EBR at sector {extended.Start} logical partition record: SizeInLBA = {extended.Size} at byte " +
+            $"{extended.Start * 512 + sizeField}: the partition ends at sector ", error.Message);
+        Assert.EndsWith($"past the end of the extended partition after its EBR (sector {extended.Start + extended.Size - 1})",
+            error.Message);
+    }
+
+    [SkippableFact]
+    public void Gpt_disk_truncated_to_its_protective_mbr_is_an_error()
+    {
+        ExternalTool.Require("sfdisk", "fdisk");
+        string path = SfdiskDisk.Create(_scratch, "gpt.img", DiskBytes, GptScript);
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Write))
+        {
+            stream.SetLength(512);
+        }
+
+        var error = Assert.Throws<DiskFormatException>(() => Read(path, 512));
+
+        Assert.Equal("GPT: primary and backup are both unusable: primary: GPT header: MyLBA = 1 at byte 512: the disk " +
+            "has only 1 sectors of 512 bytes; backup: GPT header: MyLBA = 0 at byte 0: the disk has only 1 sectors of " +
+            "512 bytes", error.Message);
+    }
+
+    [SkippableFact]
+    public void Gpt_read_with_the_wrong_sector_size_says_which_one_it_was_made_for()
+    {
+        ExternalTool.Require("sfdisk", "fdisk");
+        string path = SfdiskDisk.Create(_scratch, "gpt.img", DiskBytes, GptScript);
+
+        var error = Assert.Throws<DiskFormatException>(() => Read(path, 4096));
+
+        Assert.EndsWith("(a GPT header is at byte 512: the table was made for 512-byte sectors)", error.Message);
+    }
+
+    [SkippableFact]
     public void Overlapping_mbr_partitions_are_an_error()
     {
         ExternalTool.Require("sfdisk", "fdisk");

@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): LiveImager against `dd | zstd` and Clonezilla's way (`sfdisk -d` + `partclone.<fs> -c |
+# zstd` per partition) on one realistic disk behind a read-only loop device. Each capture and each restore runs
+# with the page cache dropped first; every restore goes to a fresh blank loop disk, which check-test-disk.sh then
+# checks (fsck and per-file sha256). Prints a table and LiveImager's ratios against partclone | zstd.
+# See docs/bench.md for how to run it and read it. Needs root (loop devices, partx, drop_caches).
+#
+# usage: bench.sh [BIN]       BIN defaults to artifacts/liveimager; its rows say "not built" until it can capture
+# env:   BENCH_SIZE=2G        size of the test disk
+#        BENCH_DIR=/var/tmp   where the disks and images go (needs about 4 x BENCH_SIZE free)
+#        BENCH_ZSTD_LEVEL=3   zstd level for dd and partclone;  BENCH_LIVEIMAGER_ARGS="" extra capture arguments
+#        BENCH_KEEP=1         keep the work directory (disks, images, logs) for a look afterwards
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${1:-artifacts/liveimager}
+size=${BENCH_SIZE:-2G}
+level=${BENCH_ZSTD_LEVEL:-3}
+
+[ "$(id -u)" -eq 0 ] || { echo "bench: needs root (loop devices, partx, drop_caches)" >&2; exit 1; }
+for tool in losetup partx sfdisk blkid mkswap zstd partclone.vfat partclone.ext4 partclone.ntfs partclone.dd; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (run scripts/install-deps.sh)" >&2; exit 1; }
+done
+[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time is missing (apt-get install time)" >&2; exit 1; }
+
+work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/liveimager-bench.XXXXXX")
+loops=()
+
+# Detaches a loop device this run attached, after checking it still backs a file of ours: a number given back
+# to the kernel may already belong to someone else.
+detach() {
+  local dev=$1 back kept=()
+  back=$(losetup -n -O BACK-FILE "$dev" 2>/dev/null || true)
+  if [[ $back == "$work"/* ]]; then
+    partx -d "$dev" 2>/dev/null || true
+    losetup -d "$dev"
+  fi
+  for d in "${loops[@]}"; do [ "$d" = "$dev" ] || kept+=("$d"); done
+  loops=("${kept[@]}")
+}
+cleanup() {
+  local status=$?
+  for dev in "${loops[@]}"; do detach "$dev"; done
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: kept $work"; else rm -rf "$work"; fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Attaches a file (losetup arguments, -r for read-only) and sets the variable named VAR to the loop device.
+attach() {
+  local var=$1 dev
+  shift
+  dev=$(losetup -f --show "$@")
+  loops+=("$dev")
+  printf -v "$var" '%s' "$dev"
+}
+
+# A blank disk of the source's size on a fresh loop device, in $target.
+target=
+new_target() {
+  local file=$work/target-$1.img
+  truncate -s "$disk_bytes" "$file"
+  attach target "$file"
+}
+drop_target() {
+  local file
+  file=$(losetup -n -O BACK-FILE "$target")
+  detach "$target"
+  rm -f "$file"
+}
+
+drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+
+# Runs the exported function FUNC in a child shell with the page cache dropped first; sets $secs (wall time) and
+# $rss (peak RSS of the largest process in the tree, KiB, as GNU time reports it). Output goes to LOG.
+secs=0
+rss=0
+measure() {
+  local log=$1 func=$2 t0
+  drop_caches
+  t0=$EPOCHREALTIME
+  # shellcheck disable=SC2016 # "$1" is the child shell's own argument
+  if ! /usr/bin/time -f '%M' -o "$work/rss" bash -euo pipefail -c '"$1"' _ "$func" >>"$log" 2>&1; then
+    echo "bench: $func failed, see the end of $log:" >&2
+    tail -5 "$log" >&2
+    return 1
+  fi
+  secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+  rss=$(tail -1 "$work/rss")
+}
+
+# Checks the restored disk in $target; sets $verdict to "pass" or the failed checks, keeping the full report in LOG.
+verdict=
+check_target() {
+  local log=$1
+  if "$here/check-test-disk.sh" "$target" "$work/source.img.manifest" >"$log" 2>&1; then
+    verdict=pass
+  else
+    verdict="FAIL: $(grep '^FAIL' "$log" | sed -E 's/^FAIL +//; s/:.*//' | paste -sd, | sed 's/,/, /g')"
+  fi
+}
+
+# The measured jobs. They run in child shells (see measure), so they read only exported variables.
+
+# dd | zstd: every byte of the disk, compressed.
+dd_capture() {
+  dd if="$src" bs=4M iflag=direct status=none | zstd -q "-$level" -T0 -o "$work/dd.zst"
+  sync "$work/dd.zst"
+}
+dd_restore() {
+  zstd -q -d -c "$work/dd.zst" | dd of="$target" bs=4M iflag=fullblock oflag=direct status=none
+  sync "$target"
+}
+
+# Clonezilla's way: the table (sfdisk -d), the first MiB (protective MBR, GPT and the boot loader gap, as Clonezilla
+# keeps the "hidden data after the MBR"), one partclone image per filesystem piped through zstd, and for swap only
+# its UUID and label, which Clonezilla recreates with mkswap. Partition nodes come from partx -a (see the callers).
+pc_capture() {
+  local part nr fs tool
+  sfdisk -d "$src" >"$work/pc/table.sfdisk"
+  dd if="$src" of="$work/pc/first-mib.img" bs=1M count=1 status=none
+  for part in "$src"p*; do
+    nr=${part##*p}
+    fs=$(blkid -p -o value -s TYPE "$part" || true)
+    case $fs in
+      vfat | ext4 | ntfs) tool=partclone.$fs ;;
+      swap)
+        blkid -p -o export "$part" | grep -E '^(UUID|LABEL)=' >"$work/pc/p$nr.swap"
+        continue
+        ;;
+      *) tool=partclone.dd ;;
+    esac
+    "$tool" -q -z 10485760 -L "$work/pc/p$nr.capture.log" -c -s "$part" -o - |
+      zstd -q "-$level" -T0 -o "$work/pc/p$nr.$tool.zst"
+  done
+  sync "$work"/pc/*
+}
+pc_restore() {
+  local image name nr tool swap UUID LABEL
+  dd if="$work/pc/first-mib.img" of="$target" bs=1M conv=notrunc status=none
+  sfdisk -q "$target" <"$work/pc/table.sfdisk"
+  partx -a "$target"
+  for image in "$work"/pc/p*.zst; do
+    name=$(basename "$image" .zst)
+    nr=${name%%.*}
+    tool=${name#*.}
+    zstd -q -d -c "$image" | "$tool" -q -z 10485760 -L "$work/pc/$nr.restore.log" -r -s - -o "$target$nr"
+  done
+  for swap in "$work"/pc/p*.swap; do
+    [ -e "$swap" ] || continue
+    nr=$(basename "$swap" .swap)
+    UUID='' LABEL=''
+    # shellcheck disable=SC1090 # written by pc_capture: UUID=... and LABEL=... lines from blkid -o export
+    . "$swap"
+    mkswap -U "$UUID" ${LABEL:+-L "$LABEL"} "$target$nr" >/dev/null
+  done
+  sync "$target"
+}
+
+li_capture() {
+  # shellcheck disable=SC2086 # BENCH_LIVEIMAGER_ARGS is a list of words
+  "$bin" capture "$src" "$work/li.img" ${BENCH_LIVEIMAGER_ARGS:-}
+  sync "$work"/li.img*
+}
+li_restore() {
+  "$bin" restore "$work/li.img" "$target" --yes
+  sync "$target"
+}
+export -f dd_capture dd_restore pc_capture pc_restore li_capture li_restore
+
+results=()
+# One row per method, fields separated by tabs: name, capture s, restore s, image bytes, capture RSS, restore RSS, check.
+record() { results+=("$1"$'\t'"$2"$'\t'"$3"$'\t'"$4"$'\t'"$5"$'\t'"$6"$'\t'"$7"); }
+
+echo "bench: building a $size test disk in $work"
+TMPDIR=$work "$here/make-test-disk.sh" "$work/source.img" "$size"
+disk_bytes=$(stat -c %s "$work/source.img")
+src=
+attach src -r "$work/source.img"
+echo "bench: source $src (read-only), $(nproc) cores, zstd -$level"
+export src level work target
+
+echo "bench: dd | zstd"
+measure "$work/dd.log" dd_capture
+cap_s=$secs cap_rss=$rss
+new_target dd
+measure "$work/dd.log" dd_restore
+check_target "$work/dd.check"
+record "dd | zstd -$level" "$cap_s" "$secs" "$(stat -c %s "$work/dd.zst")" "$cap_rss" "$rss" "$verdict"
+drop_target
+
+echo "bench: partclone | zstd"
+mkdir -p "$work/pc"
+partx -a "$src"
+measure "$work/pc.log" pc_capture
+cap_s=$secs cap_rss=$rss
+partx -d "$src"
+pc_bytes=$(du -cb "$work"/pc/* | tail -1 | cut -f1)
+new_target pc
+measure "$work/pc.log" pc_restore
+partx -d "$target"
+check_target "$work/pc.check"
+record "partclone | zstd -$level" "$cap_s" "$secs" "$pc_bytes" "$cap_rss" "$rss" "$verdict"
+drop_target
+
+echo "bench: liveimager"
+if [ -x "$bin" ] && "$bin" capture --help >/dev/null 2>&1; then
+  bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+  export bin
+  measure "$work/li.log" li_capture
+  cap_s=$secs cap_rss=$rss
+  new_target li
+  measure "$work/li.log" li_restore
+  check_target "$work/li.check"
+  record "liveimager" "$cap_s" "$secs" "$(du -cb "$work"/li.img* | tail -1 | cut -f1)" "$cap_rss" "$rss" "$verdict"
+  drop_target
+else
+  record "liveimager" "not built" "" "" "" "" ""
+fi
+
+# --- Report.
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
+echo
+echo "disk: $(mib "$disk_bytes") MiB, $(nproc) cores; page cache dropped before every capture and restore"
+printf '%-22s %10s %10s %11s %9s %9s  %s\n' method "capture s" "restore s" "image MiB" "cap RSS" "rst RSS" "restored disk"
+for row in "${results[@]}"; do
+  IFS=$'\t' read -r name cs rs bytes crss rrss check <<<"$row"
+  if [ "$cs" = "not built" ]; then
+    printf '%-22s %10s\n' "$name" "not built"
+    continue
+  fi
+  printf '%-22s %10s %10s %11s %8sM %8sM  %s\n' "$name" "$cs" "$rs" "$(mib "$bytes")" $((crss / 1024)) $((rrss / 1024)) "$check"
+done
+
+echo
+echo "ratios against partclone | zstd -$level (speed-up = partclone's seconds / these seconds; size = these bytes / partclone's):"
+IFS=$'\t' read -r _ pc_cs pc_rs pc_b _ _ _ <<<"${results[1]}"
+for row in "${results[@]}"; do
+  IFS=$'\t' read -r name cs rs bytes _ _ _ <<<"$row"
+  case $name in partclone*) continue ;; esac
+  if [ "$cs" = "not built" ]; then
+    printf '  %-20s not built\n' "$name"
+    continue
+  fi
+  awk -v n="$name" -v pcs="$pc_cs" -v prs="$pc_rs" -v pb="$pc_b" -v cs="$cs" -v rs="$rs" -v b="$bytes" \
+    'BEGIN { printf "  %-20s capture %.2fx faster, image %.2fx the size, restore %.2fx faster\n", n, pcs / cs, b / pb, prs / rs }'
+done
+echo
+for check in "$work"/*.check; do
+  grep -q '^FAIL' "$check" || continue
+  echo "failed checks of $(basename "$check" .check):"
+  grep '^FAIL' "$check" | sed 's/^/  /'
+done
