@@ -22,7 +22,7 @@ public sealed class CaptureLayout
 
     public PartitionTable Table { get; }
 
-    /// <summary>Each partition with its analysis; a disk without a table is one pseudo-partition numbered 0.</summary>
+    /// <summary>Each partition with its analysis; a disk without a table is one partition numbered <see cref="DiskLayout.WholeDiskNumber"/>.</summary>
     public IReadOnlyList<(PartitionEntry Entry, FileSystemAnalysis Analysis)> Partitions { get; }
 
     public IReadOnlyList<DiskRegion> CopiedRegions { get; }
@@ -31,21 +31,9 @@ public sealed class CaptureLayout
     /// <summary>Reads the table of <paramref name="disk"/> and analyses every partition's filesystem.</summary>
     public static CaptureLayout Inspect(IBlockSource disk, int sectorSize)
     {
-        PartitionTable table = PartitionTableReader.Read(disk, sectorSize);
-        var partitions = new List<(PartitionEntry, FileSystemAnalysis)>();
-        if (table.Kind == PartitionTableKind.None)
-        {
-            partitions.Add((new PartitionEntry(0, 0, disk.Length, "disk", null, null), FileSystemDetector.Analyze(disk)));
-        }
-        else
-        {
-            foreach (PartitionEntry entry in table.Partitions)
-            {
-                partitions.Add((entry, FileSystemDetector.Analyze(disk.Slice(entry.StartBytes, entry.SizeBytes))));
-            }
-        }
-        var regions = table.Regions.Where(r => r.Kind != DiskRegionKind.Unpartitioned && r.SizeBytes > 0).ToList();
-        return new CaptureLayout(table, partitions, regions, disk.Length);
+        DiskLayout layout = DiskLayout.Analyze(disk, sectorSize);
+        var regions = layout.Table.Regions.Where(r => r.Kind != DiskRegionKind.Unpartitioned && r.SizeBytes > 0).ToList();
+        return new CaptureLayout(layout.Table, [.. layout.Partitions.Select(p => (p.Partition, p.Analysis))], regions, disk.Length);
     }
 
     /// <summary>The disk's bytes to copy, ascending and disjoint.</summary>

@@ -9,6 +9,10 @@ internal static class CliApp
     {
         var root = new RootCommand("LiveImager: capture, restore and verify whole-disk images.");
         root.Add(InspectCommand.Create());
+        root.Add(CaptureCommand.Create());
+        root.Add(RestoreCommand.Create());
+        root.Add(VerifyCommand.Create());
+        root.Add(InfoCommand.Create());
         return root;
     }
 }
