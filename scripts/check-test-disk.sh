@@ -108,11 +108,12 @@ for entry in "$manifest_abs"/p*.*; do
       if e2fsck -fn "$part" >"$work/fsck.out" 2>&1; then ok "p$nr ext4: e2fsck -fn clean"
       else fail "p$nr ext4: e2fsck -fn: $(grep -vE '^(e2fsck|Pass [0-9])' "$work/fsck.out" | head -2 | tr '\n' ' ')"; fi
       mkdir -p "$work/p$nr.d"
-      if debugfs -R "rdump / $work/p$nr.d" "$part" >/dev/null 2>"$work/debugfs.err" &&
-         ! grep -v '^debugfs [0-9]' "$work/debugfs.err" | grep -q .; then
-        compare_files "$work/p$nr.d" "$entry" './lost+found' "p$nr ext4" || true
+      # Without root rdump cannot chown what it writes; that costs nothing here, any other complaint does.
+      debugfs -R "rdump / $work/p$nr.d" "$part" >/dev/null 2>"$work/debugfs.err" || true
+      if grep -vE '^debugfs [0-9]|while changing ownership' "$work/debugfs.err" >"$work/debugfs.bad"; then
+        fail "p$nr ext4: debugfs could not read the files: $(head -1 "$work/debugfs.bad")"
       else
-        fail "p$nr ext4: debugfs could not read the files: $(grep -v '^debugfs [0-9]' "$work/debugfs.err" | head -1)"
+        compare_files "$work/p$nr.d" "$entry" './lost+found' "p$nr ext4" || true
       fi
       ;;
     ntfs)

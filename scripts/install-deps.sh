@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(e2fsprogs dosfstools exfatprogs exfat-fuse ntfs-3g mtools fdisk gdisk util-linux partclone zstd tmux jq
-          openssh-server openssh-client sshfs fuse3 time)
+          openssh-server openssh-client sshfs fuse3 time cryptsetup-bin lvm2)
 
 missing=()
 for p in "${packages[@]}"; do

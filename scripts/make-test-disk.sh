@@ -160,9 +160,12 @@ ext4_stage=$work/ext4
 stage_files "$ext4_stage" "$(fill_budget "$ext4_mib" "$ext4_fill")" ext4 0
 write_random_files "$ext4_stage/trash" "$(fill_budget "$ext4_mib" "$deleted_pct")" old
 ext4_dev="$out?offset=$((ext4_start * mib))"
-quietly mkfs.ext4 -q -F -b 4096 -T default -L linux -E "offset=$((ext4_start * mib)),nodiscard" -d "$ext4_stage" "$out" "${ext4_mib}M"
+# Twice the inodes the tree needs: small disks filled with small /usr files run out at the default ratio.
+ext4_inodes=$(($(find "$ext4_stage" | wc -l) * 2 + 1024))
+quietly mkfs.ext4 -q -F -b 4096 -N "$ext4_inodes" -L linux -E "offset=$((ext4_start * mib)),nodiscard" \
+  -d "$ext4_stage" "$out" "${ext4_mib}M"
 for f in "$ext4_stage"/trash/*; do
-  echo "rm /trash/$(basename "$f")"
+  if [ -e "$f" ]; then echo "rm /trash/$(basename "$f")"; fi
 done >"$work/ext4-rm"
 echo "rmdir /trash" >>"$work/ext4-rm"
 # debugfs exits 0 whatever happens; anything on stderr besides its banner is a failure.

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using LiveImager.Cli;
+using LiveImager.Engine.Logging;
+using Serilog;
 
 namespace LiveImager;
 
@@ -12,7 +14,19 @@ internal static class Program
             // The TUI arrives with its own issue; until then the bare binary explains itself.
             args = ["--help"];
         }
-        RootCommand root = CliApp.CreateRootCommand();
-        return root.Parse(args).Invoke();
+        Log.Logger = LogSetup.CreateLogger(LogSetup.ResolveDirectory());
+        try
+        {
+            // The verb only: arguments may one day carry share names or paths a log should not keep.
+            Log.Information("liveimager {Version} started: {Verb}", typeof(Program).Assembly.GetName().Version?.ToString(), args[0]);
+            RootCommand root = CliApp.CreateRootCommand();
+            int exitCode = root.Parse(args).Invoke();
+            Log.Information("liveimager finished with exit code {ExitCode}", exitCode);
+            return exitCode;
+        }
+        finally
+        {
+            Log.CloseAndFlush();
+        }
     }
 }

@@ -75,7 +75,9 @@ public sealed unsafe class BlockDevice : IBlockSource, IDisposable
     /// <summary>Opens a disk or image file for reading (O_RDONLY|O_DIRECT|O_CLOEXEC, and O_EXCL for a block device).</summary>
     public static BlockDevice OpenRead(string path) => Open(path, write: false, create: false);
 
-    /// <summary>Opens a disk or image file for writing (O_RDWR|O_DIRECT|O_CLOEXEC, and O_EXCL for a block device).</summary>
+    /// <summary>Opens a disk or image file for writing (O_RDWR|O_DIRECT|O_CLOEXEC, and O_EXCL for a block device).
+    /// A block device that <see cref="DiskScanner"/> reports in use (its disk or any of its partitions mounted, active
+    /// swap, held by md/LVM/dm, or the boot medium) is refused before it is opened, naming what uses it.</summary>
     /// <param name="create">Create a regular file when <paramref name="path"/> does not exist.</param>
     public static BlockDevice OpenWrite(string path, bool create = false) => Open(path, write: true, create);
 
@@ -91,6 +93,10 @@ public sealed unsafe class BlockDevice : IBlockSource, IDisposable
                 throw new DeviceIoException(path, 0, $"{path} is neither a block device nor a regular file");
             }
             isBlockDevice = node.IsBlockDevice;
+            if (write && isBlockDevice)
+            {
+                RefuseIfInUse(path, node);
+            }
         }
         catch (DeviceNotFoundException) when (create)
         {
@@ -129,6 +135,17 @@ public sealed unsafe class BlockDevice : IBlockSource, IDisposable
         {
             handle.Dispose();
             throw;
+        }
+    }
+
+    // Before the open: O_EXCL alone refuses a disk whose partition is mounted but cannot say by what, and it does not
+    // stop writes to a partition of a disk that is otherwise in use.
+    private static void RefuseIfInUse(string path, DeviceNode node)
+    {
+        DiskInfo? disk = new DiskScanner().FindDisk(node.DeviceNumber);
+        if (disk is { InUse: true })
+        {
+            throw new DeviceBusyException(path, 0, $"{path} is in use and will not be opened for writing: {disk.InUseReason}");
         }
     }
 

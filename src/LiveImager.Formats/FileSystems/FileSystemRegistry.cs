@@ -6,12 +6,12 @@ public static class FileSystemRegistry
     /// <summary>Modules tried in order; the first whose signature matches analyses the partition.</summary>
     public static IReadOnlyList<IFileSystemModule> Modules { get; } =
     [
-        // Encrypted and container volumes first: a BitLocker volume's boot sector also looks like NTFS or FAT.
+        // Opaque volumes first: a BitLocker boot sector also carries a FAT32-like BPB ("NO NAME", "FAT32   ").
         new Opaque.LuksModule(),
         new Opaque.BitLockerModule(),
         new Opaque.LvmModule(),
         new Swap.SwapModule(),
-        new Ext.ExtFileSystem(),
+        new Ext.ExtModule(),
         new Ntfs.NtfsModule(),
         new ExFat.ExFatModule(),
         // FAT last among boot-sector formats: its signature is the weakest (a BPB that makes sense).

@@ -15,7 +15,8 @@ public readonly struct MasterBootRecord
     /// <summary>Offset of the first partition record.</summary>
     public const int PartitionRecordOffset = 0x1BE; // UEFI 2.10 table 5-1 PartitionRecord
 
-    private const int SignatureOffset = 0x1FE; // UEFI 2.10 table 5-1 Signature
+    /// <summary>Offset of the 0xAA55 signature.</summary>
+    public const int SignatureOffset = 0x1FE; // UEFI 2.10 table 5-1 Signature
     private const ushort BootSignature = 0xAA55;
 
     // Volume boot sectors carry the same 0xAA55 signature; these names mark a filesystem on the whole disk.

@@ -47,7 +47,8 @@ public static partial class PartitionTableReader
         }
 
         var header = table.Header;
-        long arrayBytes = header.EntryArraySectors(sectorSize) * sectorSize;
+        // With the primary header unreadable, its array is assumed as large as the backup's, up to the usable area.
+        long arrayBytes = Math.Min(header.EntryArraySectors(sectorSize), (long)header.FirstUsableLba - primaryEntryLba) * sectorSize;
         long backupStart = ((long)header.LastUsableLba + 1) * sectorSize;
         long backupHeaderLba = header.MyLba == PrimaryHeaderLba ? (long)header.AlternateLba : (long)header.MyLba;
         DiskRegion[] tableAreas =

@@ -71,7 +71,8 @@ public static partial class PartitionTableReader
                     // An extended partition with no logical partitions yet: its first EBR was never written.
                     return;
                 }
-                throw new DiskFormatException("EBR", "Signature", $"0x{ebr.Signature:x4}", ebrOffset + 0x1FE, "not 0xAA55");
+                throw new DiskFormatException($"EBR at sector {ebrLba}", "Signature", $"0x{ebr.Signature:x4}",
+                    ebrOffset + MasterBootRecord.SignatureOffset, "not 0xAA55");
             }
             visited.Add(ebrLba);
             tableAreas.Add(new DiskRegion(DiskRegionKind.PartitionTable, ebrOffset, sectorSize));

@@ -8,11 +8,12 @@ internal static class CliApp
     public static RootCommand CreateRootCommand()
     {
         var root = new RootCommand("LiveImager: capture, restore and verify whole-disk images.");
-        root.Add(InspectCommand.Create());
-        root.Add(CaptureCommand.Create());
-        root.Add(RestoreCommand.Create());
-        root.Add(VerifyCommand.Create());
-        root.Add(InfoCommand.Create());
+        root.Subcommands.Add(ListCommand.Create());
+        root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(CaptureCommand.Create());
+        root.Subcommands.Add(RestoreCommand.Create());
+        root.Subcommands.Add(VerifyCommand.Create());
+        root.Subcommands.Add(InfoCommand.Create());
         return root;
     }
 }

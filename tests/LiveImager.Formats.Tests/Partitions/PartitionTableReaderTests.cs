@@ -209,12 +209,31 @@ public sealed class PartitionTableReaderTests : IDisposable
     }
 
     [SkippableFact]
+    public void Absurd_gpt_entry_count_is_refused_before_anything_is_allocated()
+    {
+        ExternalTool.Require("sfdisk", "fdisk");
+        string path = SfdiskDisk.Create(_scratch, "gpt.img", DiskBytes, GptScript);
+        foreach (long lba in new long[] { 1, DiskBytes / 512 - 1 })
+        {
+            var sector = SfdiskDisk.ReadBytes(path, lba * 512, 512);
+            (GptHeader.Parse(sector) with { NumberOfPartitionEntries = uint.MaxValue }).WriteTo(sector);
+            SfdiskDisk.Patch(path, lba * 512, sector);
+        }
+
+        var error = Assert.Throws<DiskFormatException>(() => Read(path, 512));
+
+        Assert.Equal("GPT: primary and backup are both unusable: primary: GPT header: NumberOfPartitionEntries = " +
+            "4294967295 at byte 592: must be 1..8192 entries of 128 bytes; backup: GPT header: NumberOfPartitionEntries = " +
+            $"4294967295 at byte {DiskBytes - 512 + 0x50}: must be 1..8192 entries of 128 bytes", error.Message);
+    }
+
+    [SkippableFact]
     public void Ebr_loop_is_an_error()
     {
         ExternalTool.Require("sfdisk", "fdisk");
         string path = SfdiskDisk.Create(_scratch, "mbr.img", DiskBytes, MbrScript);
         long firstEbr = SfdiskDisk.Partitions(path).Single(p => SfdiskDisk.IsExtendedType(p.Type)).Start;
-        const int linkField = 0x1BE + 0x10 + 0x08;
+        int linkField = MasterBootRecord.RecordOffset(1) + MbrPartitionRecord.FirstLbaOffset;
         uint secondRelative = BinaryPrimitives.ReadUInt32LittleEndian(SfdiskDisk.ReadBytes(path, firstEbr * 512 + linkField, 4));
         long secondEbr = firstEbr + secondRelative;
         // The second EBR links back to the first (relative sector 0).
@@ -232,7 +251,7 @@ public sealed class PartitionTableReaderTests : IDisposable
         ExternalTool.Require("sfdisk", "fdisk");
         string path = SfdiskDisk.Create(_scratch, "mbr.img", DiskBytes, MbrScript);
         var extended = SfdiskDisk.Partitions(path).Single(p => SfdiskDisk.IsExtendedType(p.Type));
-        const int linkField = 0x1BE + 0x10 + 0x08;
+        int linkField = MasterBootRecord.RecordOffset(1) + MbrPartitionRecord.FirstLbaOffset;
         SfdiskDisk.Patch(path, extended.Start * 512 + linkField, BitConverter.GetBytes((uint)extended.Size));
 
         var error = Assert.Throws<DiskFormatException>(() => Read(path, 512));
@@ -248,7 +267,7 @@ public sealed class PartitionTableReaderTests : IDisposable
         ExternalTool.Require("sfdisk", "fdisk");
         string path = SfdiskDisk.Create(_scratch, "mbr.img", DiskBytes, MbrScript);
         var extended = SfdiskDisk.Partitions(path).Single(p => SfdiskDisk.IsExtendedType(p.Type));
-        const int sizeField = 0x1BE + 0x0C;
+        int sizeField = MasterBootRecord.RecordOffset(0) + MbrPartitionRecord.SectorCountOffset;
         SfdiskDisk.Patch(path, extended.Start * 512 + sizeField, BitConverter.GetBytes((uint)extended.Size));
 
         var error = Assert.Throws<DiskFormatException>(() => Read(path, 512));
@@ -293,7 +312,7 @@ public sealed class PartitionTableReaderTests : IDisposable
         ExternalTool.Require("sfdisk", "fdisk");
         string path = SfdiskDisk.Create(_scratch, "mbr.img", DiskBytes, "label: dos\n,8M,83\n,8M,83\n");
         // Partition 2 moved to start inside partition 1.
-        SfdiskDisk.Patch(path, 0x1CE + 0x08, BitConverter.GetBytes(4096u));
+        SfdiskDisk.Patch(path, MasterBootRecord.RecordOffset(1) + MbrPartitionRecord.FirstLbaOffset, BitConverter.GetBytes(4096u));
 
         var error = Assert.Throws<DiskFormatException>(() => Read(path, 512));
 

@@ -136,14 +136,34 @@ public sealed class ExFatModule : IFileSystemModule
             partition.ReadAt(bitmapStart + done, chunk);
             for (int i = 0; i < chunk.Length; i++)
             {
+                long firstIndex = (done + i) * 8;
+                byte bits = chunk[i];
+                // Whole bytes of used or free clusters are the common case; skip the bit loop for them.
+                if (bits is 0x00 or 0xFF && firstIndex + 8 <= clusters)
+                {
+                    if (bits == 0xFF)
+                    {
+                        used += 8;
+                        if (runStart >= 0)
+                        {
+                            onFreeRun(runStart + 2, firstIndex - runStart);
+                            runStart = -1;
+                        }
+                    }
+                    else if (runStart < 0)
+                    {
+                        runStart = firstIndex;
+                    }
+                    continue;
+                }
                 for (int bit = 0; bit < 8; bit++)
                 {
-                    long index = ((done + i) * 8) + bit;
+                    long index = firstIndex + bit;
                     if (index >= clusters)
                     {
                         break;
                     }
-                    if ((chunk[i] & (1 << bit)) != 0)
+                    if ((bits & (1 << bit)) != 0)
                     {
                         used++;
                         if (runStart >= 0)

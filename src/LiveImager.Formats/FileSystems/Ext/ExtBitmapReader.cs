@@ -12,6 +12,9 @@ internal sealed class ExtBitmapReader
     /// <summary>Groups named in the warning about BLOCK_UNINIT groups whose checksum fails; the rest are counted.</summary>
     public const int MaxGroupsNamed = 8;
 
+    /// <summary>The largest read of consecutive bitmap blocks.</summary>
+    private const int MaxBatchBytes = 1 << 20;
+
     private readonly IBlockSource _partition;
     private readonly ExtSuperblock _superblock;
     private readonly ExtGroupLayout _layout;
@@ -40,11 +43,25 @@ internal sealed class ExtBitmapReader
     /// metadata is corrupt or the counts disagree.</summary>
     public UsedBlockMap Map()
     {
-        var bitmap = new byte[_superblock.BlockSize];
+        // flex_bg packs the bitmaps of many groups into consecutive blocks: those are read together, up to
+        // MaxBatchBytes at once, so a large disk costs a few large reads rather than one small read per group.
+        int batchLimit = Math.Max(1, MaxBatchBytes / _superblock.BlockSize);
+        var batch = new List<DescriptorEntry>(batchLimit);
+        var buffer = new byte[batchLimit * _superblock.BlockSize];
         foreach (var entry in Descriptors())
         {
-            ClearFree(entry, bitmap);
+            if (!NeedsBitmap(entry))
+            {
+                continue;
+            }
+            if (batch.Count == batchLimit
+                || (batch.Count > 0 && entry.Descriptor.BlockBitmap != batch[^1].Descriptor.BlockBitmap + 1))
+            {
+                ClearFreeFromBitmaps(batch, buffer);
+            }
+            batch.Add(entry);
         }
+        ClearFreeFromBitmaps(batch, buffer);
         foreach (var entry in Descriptors())
         {
             if (!IsUntrusted(entry.Group))
@@ -56,11 +73,11 @@ internal sealed class ExtBitmapReader
         return _map;
     }
 
-    private void ClearFree(in DescriptorEntry entry, byte[] bitmap)
+    /// <summary>Checks the descriptor and returns whether the group's bitmap must be read; a BLOCK_UNINIT group's
+    /// free clusters are cleared here instead, or the group is left all used when its checksum fails.</summary>
+    private bool NeedsBitmap(in DescriptorEntry entry)
     {
         var descriptor = entry.Descriptor;
-        long firstCluster = _layout.GroupFirstBlock(entry.Group) >> _superblock.ClusterBits;
-        long clusters = _layout.GroupClusterCount(entry.Group);
         if (_superblock.HasGroupDescCsum && descriptor.IsBlockUninit)
         {
             // e2fsprogs (read_bitmaps_range_start) and the kernel (ext4_read_block_bitmap_nowait) compute the bitmap
@@ -68,13 +85,14 @@ internal sealed class ExtBitmapReader
             if (entry.ChecksumVerifies)
             {
                 CheckLocations(entry);
-                _map.MarkFree(firstCluster, clusters);
+                _map.MarkFree(_layout.GroupFirstBlock(entry.Group) >> _superblock.ClusterBits,
+                    _layout.GroupClusterCount(entry.Group));
             }
             else
             {
                 MarkUntrusted(entry.Group);
             }
-            return;
+            return false;
         }
         if (_superblock.HasGroupDescCsum && !entry.ChecksumVerifies)
         {
@@ -84,19 +102,38 @@ internal sealed class ExtBitmapReader
                 $"does not match the computed 0x{entry.ComputedChecksum:X4}");
         }
         CheckLocations(entry);
-        _partition.ReadAt(checked((long)descriptor.BlockBitmap * _superblock.BlockSize), bitmap);
-        if (_superblock.HasMetadataCsum)
+        return true;
+    }
+
+    /// <summary>Reads the bitmaps of <paramref name="batch"/>, which lie in consecutive blocks, checks each one's
+    /// checksum and clears what each proves free; empties the batch.</summary>
+    private void ClearFreeFromBitmaps(List<DescriptorEntry> batch, byte[] buffer)
+    {
+        if (batch.Count == 0)
         {
-            uint computed = descriptor.ComputeBlockBitmapCsum(
-                bitmap.AsSpan(0, (int)(_superblock.ClustersPerGroup / 8)), _superblock.CsumSeed);
-            if (computed != descriptor.BlockBitmapCsum)
-            {
-                Fail(entry, "bg_block_bitmap_csum", $"0x{descriptor.BlockBitmapCsum:X}",
-                    ExtGroupDescriptor.BlockBitmapCsumLoOffset,
-                    $"does not match the computed 0x{computed:X} of the bitmap in block {descriptor.BlockBitmap}");
-            }
+            return;
         }
-        ClearZeroBits(bitmap, clusters, firstCluster);
+        int blockSize = _superblock.BlockSize;
+        _partition.ReadAt((long)batch[0].Descriptor.BlockBitmap * blockSize, buffer.AsSpan(0, batch.Count * blockSize));
+        for (int i = 0; i < batch.Count; i++)
+        {
+            var entry = batch[i];
+            var bitmap = buffer.AsSpan(i * blockSize, blockSize);
+            if (_superblock.HasMetadataCsum)
+            {
+                uint computed = entry.Descriptor.ComputeBlockBitmapCsum(
+                    bitmap[..(int)(_superblock.ClustersPerGroup / 8)], _superblock.CsumSeed);
+                if (computed != entry.Descriptor.BlockBitmapCsum)
+                {
+                    Fail(entry, "bg_block_bitmap_csum", $"0x{entry.Descriptor.BlockBitmapCsum:X}",
+                        ExtGroupDescriptor.BlockBitmapCsumLoOffset,
+                        $"does not match the computed 0x{computed:X} of the bitmap in block {entry.Descriptor.BlockBitmap}");
+                }
+            }
+            ClearZeroBits(bitmap, _layout.GroupClusterCount(entry.Group),
+                _layout.GroupFirstBlock(entry.Group) >> _superblock.ClusterBits);
+        }
+        batch.Clear();
     }
 
     /// <summary>Marks free, from <paramref name="firstCluster"/> on, each run of zero bits among the first

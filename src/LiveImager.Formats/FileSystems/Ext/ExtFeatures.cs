@@ -59,7 +59,7 @@ public static class ExtFeatures
     public const uint RoCompatVerity = 0x8000;
     public const uint RoCompatOrphanPresent = 0x10000;
 
-    /// <summary>RO_COMPAT features this module knows; others only earn a warning (see <see cref="ExtFileSystem"/>).</summary>
+    /// <summary>RO_COMPAT features this module knows; others only earn a warning (see <see cref="ExtModule"/>).</summary>
     public const uint RoCompatUnderstood = RoCompatSparseSuper | RoCompatLargeFile | RoCompatBtreeDir | RoCompatHugeFile
         | RoCompatGdtCsum | RoCompatDirNlink | RoCompatExtraIsize | RoCompatQuota | RoCompatBigalloc
         | RoCompatMetadataCsum | RoCompatReadonly | RoCompatProject | RoCompatSharedBlocks | RoCompatVerity

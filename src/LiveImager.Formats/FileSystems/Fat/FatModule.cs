@@ -124,32 +124,32 @@ public sealed class FatModule : IFileSystemModule
         // FAT32's root directory is a cluster chain: walk it no further than a directory can be long, and stop at a
         // cluster seen before, so a looped chain ends with an error instead of a hang.
         long maxClusters = ((MaxDirectoryEntries * (long)FatDirectoryEntry.Size) + boot.ClusterBytes - 1) / boot.ClusterBytes;
-        var seen = new HashSet<long>();
-        long? cluster = boot.RootCluster;
-        while (cluster is { } current)
+        var seen = new HashSet<long> { boot.RootCluster };
+        long cluster = boot.RootCluster;
+        while (true)
         {
-            if (!seen.Add(current))
-            {
-                throw new DiskFormatException("fat32 root directory", "cluster chain", current, -1,
-                    $"returns to cluster {current}: the chain is a loop");
-            }
-            if (seen.Count > maxClusters)
-            {
-                throw new DiskFormatException("fat32 root directory", "cluster chain", seen.Count, -1,
-                    $"is longer than the {MaxDirectoryEntries} entries a directory may hold");
-            }
-            long start = boot.DataStartBytes + ((current - 2) * boot.ClusterBytes);
+            long start = boot.DataStartBytes + ((cluster - 2) * boot.ClusterBytes);
             if (FindLabelIn(partition, start, boot.ClusterBytes, buffer, out bool ended) is { } label)
             {
                 return label;
             }
-            if (ended)
+            if (ended || fat.Next(cluster) is not { } next)
             {
                 return null;
             }
-            cluster = fat.Next(current);
+            if (!seen.Add(next))
+            {
+                throw new DiskFormatException("FAT", $"entry {cluster}", $"0x{next:X}", fat.EntryOffset(cluster),
+                    $"the root directory's cluster chain returns to cluster {next}: a loop");
+            }
+            if (seen.Count > maxClusters)
+            {
+                throw new DiskFormatException("fat32 root directory", "cluster chain", seen.Count,
+                    boot.DataStartBytes + ((boot.RootCluster - 2) * boot.ClusterBytes),
+                    $"goes on past the {MaxDirectoryEntries} entries a directory may hold");
+            }
+            cluster = next;
         }
-        return null;
     }
 
     /// <summary>Looks through <paramref name="bytes"/> bytes of directory entries from <paramref name="offset"/>.</summary>

@@ -185,6 +185,9 @@ public sealed class FatTable
 
     private long ChunkBytes(long entries) => ((entries * _boot.FatEntryBits) + 7) / 8;
 
+    /// <summary>Byte offset of the entry for <paramref name="cluster"/> in the first FAT.</summary>
+    public long EntryOffset(long cluster) => EntryOffset(_boot.FatStartBytes, cluster);
+
     private long EntryOffset(long fatStart, long cluster) => fatStart + (cluster * _boot.FatEntryBits / 8);
 
     private enum EntryState : byte

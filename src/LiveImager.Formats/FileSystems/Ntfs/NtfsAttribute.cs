@@ -88,8 +88,8 @@ public readonly struct NtfsAttribute
         return attribute;
     }
 
-    /// <summary>The value of a resident attribute, at most <paramref name="maxLength"/> bytes long.</summary>
-    public ReadOnlySpan<byte> ResidentValue(int maxLength)
+    /// <summary>The value of a resident attribute, at most <paramref name="maxLength"/> bytes long, and where it lies on disk.</summary>
+    public ReadOnlySpan<byte> ResidentValue(int maxLength, out long diskOffset)
     {
         RequireResidency(nonResident: false);
         var header = _record.Bytes(_offset, Length);
@@ -100,6 +100,7 @@ public readonly struct NtfsAttribute
             throw new DiskFormatException(Structure, "value_offset/value_length", $"{valueOffset}/{valueLength}",
                 DiskOffset + ValueLengthOffset, $"the value must lie inside the {Length}-byte attribute and be at most {maxLength} bytes");
         }
+        diskOffset = DiskOffset + valueOffset;
         return header.Slice(valueOffset, (int)valueLength);
     }
 

@@ -38,8 +38,9 @@ public sealed class NtfsModule : IFileSystemModule
         string? label = ReadLabel(volume);
         var volumeInformation = volume.Find(NtfsAttribute.VolumeInformation)
             ?? throw Missing(volume, "$VOLUME_INFORMATION (0x70)");
-        var information = NtfsVolumeInformation.Parse(volumeInformation.ResidentValue(NtfsVolumeInformation.Size),
-            volumeInformation.DiskOffset);
+        var information = NtfsVolumeInformation.Parse(
+            volumeInformation.ResidentValue(NtfsVolumeInformation.Size, out long informationOffset), informationOffset);
+        information.Validate(informationOffset);
         if (information.IsDirty)
         {
             // An unclean volume's $Bitmap may lag its journal: clusters the log will claim on the next mount can
@@ -89,7 +90,7 @@ public sealed class NtfsModule : IFileSystemModule
         var record = NtfsFileRecord.Read(bytes, MftRecord, offset);
         var data = (record.Find(NtfsAttribute.Data) ?? throw Missing(record, "$DATA (0x80)")).NonResident();
         var runs = NtfsRunList.Decode(data, boot.ClusterCount);
-        if (runs.FirstVcn != 0 || runs.Extents[0].Lcn != boot.MftLcn)
+        if (runs.FirstVcn != 0 || runs.Extents.Count == 0 || runs.Extents[0].Lcn != boot.MftLcn)
         {
             throw new DiskFormatException($"NTFS MFT record {MftRecord} attribute 0x80 data runs", "first run LCN",
                 runs.Extents.Count > 0 ? runs.Extents[0].Lcn : -1, data.MappingPairsDiskOffset,
@@ -112,10 +113,10 @@ public sealed class NtfsModule : IFileSystemModule
         {
             return null;
         }
-        var value = attribute.ResidentValue(MaxLabelBytes);
+        var value = attribute.ResidentValue(MaxLabelBytes, out long valueOffset);
         if (value.Length % 2 != 0)
         {
-            throw new DiskFormatException("NTFS $VOLUME_NAME", "value_length", value.Length, attribute.DiskOffset,
+            throw new DiskFormatException("NTFS $VOLUME_NAME", "value_length", value.Length, valueOffset,
                 "a UTF-16 name has an even number of bytes");
         }
         return value.IsEmpty ? null : Encoding.Unicode.GetString(value);
@@ -213,6 +214,11 @@ public sealed class NtfsModule : IFileSystemModule
                         map.MarkFree(freeStart, firstCluster - freeStart);
                         freeStart = -1;
                     }
+                    continue;
+                }
+                if (bits == 0 && firstCluster + 8 <= map.BlockCount)
+                {
+                    freeStart = freeStart < 0 ? firstCluster : freeStart;
                     continue;
                 }
                 for (int bit = 0; bit < 8; bit++)

@@ -31,7 +31,18 @@ public readonly struct NtfsVolumeInformation
 
     public bool IsDirty => (Flags & DirtyFlag) != 0;
 
-    /// <summary>Parses the attribute's value; throws when it is too short, naming <paramref name="diskOffset"/>.</summary>
+    /// <summary>Throws for an NTFS version other than 1.x or 3.x (NT 4, Windows 2000 and later): a later one may
+    /// keep allocation elsewhere, as ext4's unknown INCOMPAT features would. <paramref name="diskOffset"/> is the value's.</summary>
+    public void Validate(long diskOffset)
+    {
+        if (MajorVersion is not (1 or 3))
+        {
+            throw new DiskFormatException("NTFS $VOLUME_INFORMATION", "major_ver", $"{MajorVersion}.{MinorVersion}",
+                diskOffset + MajorVersionOffset, "only NTFS 1.x and 3.x are known");
+        }
+    }
+
+    /// <summary>Parses the attribute's value; throws when it is too short. <paramref name="diskOffset"/> is where it lies, for messages.</summary>
     public static NtfsVolumeInformation Parse(ReadOnlySpan<byte> value, long diskOffset)
     {
         if (value.Length < Size)

@@ -69,6 +69,45 @@ public sealed partial class ExtCorruptionTests(ExtPristineImage pristine) : ICla
     }
 
     [SkippableFact]
+    public void UnknownRoCompatFeatureIsMappedWithWarning()
+    {
+        string image = Copy();
+        var clean = ExtTestImage.Analyze(image);
+        uint roCompat = ReadSuperblockUInt32(image, ExtSuperblock.FeatureRoCompatOffset);
+        ExtTestImage.PatchSuperblock(image, ExtSuperblock.FeatureRoCompatOffset, ExtTestImage.UInt32(roCompat | 0x80000000));
+
+        var analysis = ExtTestImage.Analyze(image);
+
+        Assert.Equal("ext4 block bitmaps", analysis.Method);
+        Assert.Equal(["ext4 has RO_COMPAT features this tool does not know: 0x80000000 (bit 31); the bitmaps were read as usual"],
+            analysis.Warnings);
+        Assert.Equal(clean.Map.ToBitmap(), analysis.Map.ToBitmap());
+    }
+
+    [SkippableFact]
+    public void AbsurdGroupCountIsRefusedBeforeAnyGroupIsRead()
+    {
+        string image = Copy();
+        // A sparse 160 GiB "partition" whose superblock claims 1 KiB blocks in groups of 8: 20 million groups.
+        const long partitionBytes = 160L << 30;
+        string huge = _scratch.SparseFile("huge.img", partitionBytes);
+        using (var input = File.OpenRead(image))
+        using (var output = new FileStream(huge, FileMode.Open, FileAccess.Write))
+        {
+            var head = new byte[1 << 20];
+            input.ReadExactly(head);
+            output.Write(head);
+        }
+        ExtTestImage.PatchSuperblock(huge, ExtSuperblock.BlocksCountLoOffset, ExtTestImage.UInt32((uint)(partitionBytes / 1024)));
+        ExtTestImage.PatchSuperblock(huge, ExtSuperblock.BlocksPerGroupOffset, ExtTestImage.UInt32(8));
+        ExtTestImage.PatchSuperblock(huge, ExtSuperblock.ClustersPerGroupOffset, ExtTestImage.UInt32(8));
+
+        var analysis = ExtTestImage.Analyze(huge);
+
+        AssertUntrusted(analysis, "ext4 superblock: s_blocks_per_group = 8 at byte 1056: makes 20971520 groups, more than 16777216");
+    }
+
+    [SkippableFact]
     public void NeedsRecoveryMeansWholeCopy()
     {
         string image = Copy();
@@ -160,6 +199,30 @@ public sealed partial class ExtCorruptionTests(ExtPristineImage pristine) : ICla
 
         AssertUntrusted(analysis, $"ext4 group descriptor: bg_checksum = 0x{stored ^ 0xFFFF:X4} at byte {offset}: "
             + $"group {group.Number}: does not match the computed 0x{stored:X4}");
+    }
+
+    [SkippableFact]
+    public void BlockBitmapChecksumMismatchMeansWholeCopy()
+    {
+        string image = Copy();
+        var match = BitmapRegex().Match(ExternalTool.Run("dumpe2fs", image));
+        Assert.True(match.Success, "dumpe2fs names group 0's block bitmap");
+        long block = long.Parse(match.Groups[1].Value);
+        uint stored = Convert.ToUInt32(match.Groups[2].Value, 16);
+        using (var stream = new FileStream(image, FileMode.Open, FileAccess.ReadWrite))
+        {
+            stream.Position = block * 1024 + 100;
+            int value = stream.ReadByte();
+            stream.Position--;
+            stream.WriteByte((byte)(value ^ 0x10));
+        }
+
+        var analysis = ExtTestImage.Analyze(image);
+
+        Assert.Equal("whole copy: ext4 metadata could not be trusted", analysis.Method);
+        Assert.Single(analysis.Warnings);
+        Assert.Matches($"^ext4 group descriptor: bg_block_bitmap_csum = 0x{stored:X} at byte 2072: group 0: "
+            + $"does not match the computed 0x[0-9A-F]+ of the bitmap in block {block}$", analysis.Warnings[0]);
     }
 
     [SkippableFact]
@@ -292,6 +355,9 @@ public sealed partial class ExtCorruptionTests(ExtPristineImage pristine) : ICla
         Assert.NotEmpty(groups);
         return groups;
     }
+
+    [GeneratedRegex(@"^Group 0:.*\n(?:  .*\n)*?  Block bitmap at (\d+) .*csum 0x([0-9a-f]+)", RegexOptions.Multiline)]
+    private static partial Regex BitmapRegex();
 
     [GeneratedRegex(@"^Group (\d+): \(Blocks [^)]*\)(?: csum 0x[0-9a-f]+)?(.*)$(?:\n  .*$)*?\n  (\d+) free blocks,", RegexOptions.Multiline)]
     private static partial Regex GroupRegex();

@@ -9,7 +9,8 @@ namespace LiveImager.Formats.Tests.FileSystems.Ext;
 public sealed class ExtFileSystemTests
 {
     /// <summary>The cases: mke2fs options and the image size in MiB. Small images get 1 KiB blocks from mke2fs.conf's
-    /// "small" type unless -b says otherwise; -g makes groups small enough that every case has several.</summary>
+    /// "small" type unless -b says otherwise; -g (clusters per group under bigalloc) makes groups small enough that most
+    /// cases have several, some of them BLOCK_UNINIT.</summary>
     private static readonly Dictionary<string, (string Options, int SizeMiB)> s_cases = new()
     {
         ["ext2"] = ("-t ext2", 32),
@@ -20,7 +21,8 @@ public sealed class ExtFileSystemTests
         ["ext4-1k"] = ("-t ext4 -b 1024", 48),
         ["ext4-4k"] = ("-t ext4 -b 4096 -g 2048", 64),
         ["ext4-no-flex-bg"] = ("-t ext4 -O ^flex_bg", 32),
-        ["ext4-bigalloc"] = ("-t ext4 -O bigalloc -C 16384", 64),
+        ["ext4-bigalloc"] = ("-t ext4 -O bigalloc -C 16384 -g 1024", 64),
+        ["ext4-bigalloc-2k"] = ("-t ext4 -b 1024 -O bigalloc -C 2048", 64),
         ["ext4-bigalloc-4k"] = ("-t ext4 -b 4096 -O bigalloc -C 65536", 64),
         ["ext4-meta-bg"] = ("-t ext4 -O meta_bg,^resize_inode -g 1024", 48),
         ["ext4-32bit"] = ("-t ext4 -O ^64bit", 32),

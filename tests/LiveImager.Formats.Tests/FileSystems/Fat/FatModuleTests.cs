@@ -177,6 +177,107 @@ public sealed partial class FatModuleTests
             $"2..{boot.ClusterCount + 1}", Assert.Single(analysis.Warnings));
     }
 
+    [SkippableFact]
+    public void Cyclic_fat32_root_directory_chain_is_reported_and_copied_whole()
+    {
+        RequireTools();
+        using var scratch = new ScratchDirectory();
+        string image = scratch.SparseFile("fat.img", 40L << 20);
+        // No label: the walk for a label entry must then read the whole root directory. 512-byte clusters hold 16
+        // entries, so 32 short-named files fill the root's first two clusters and leave no end-of-directory entry.
+        ExternalTool.Run("mkfs.fat", "-F", "32", "-s", "1", image);
+        var files = Enumerable.Range(0, 32).Select(i => scratch.File($"F{i:D2}.TXT")).ToArray();
+        foreach (string file in files)
+        {
+            File.WriteAllBytes(file, []);
+        }
+        ExternalTool.Run("mcopy", ["-i", image, .. files, "::/"]);
+        long fatStart = ReadUInt16(image, 0x0E) * 512L;
+        long rootCluster = ReadUInt32(image, 0x2C);
+        long second = ReadUInt32(image, fatStart + (rootCluster * 4)) & 0x0FFFFFFF;
+        Assert.Equal(0x0FFFFFFFu, ReadUInt32(image, fatStart + (second * 4)) & 0x0FFFFFFF);
+        var back = new byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(back, (uint)rootCluster);
+        Patch(image, fatStart + (second * 4), back);
+
+        FileSystemAnalysis analysis = Analyze(image);
+        Assert.True(analysis.IsWholeCopy);
+        Assert.Equal($"FAT: entry {second} = 0x{rootCluster:X} at byte {fatStart + (second * 4)}: the root directory's " +
+            $"cluster chain returns to cluster {rootCluster}: a loop", Assert.Single(analysis.Warnings));
+    }
+
+    /// <summary>FSI_Free_Count is a hint (fsck.fat -n says "Free cluster summary wrong ... Auto-correcting"): a wrong
+    /// value is reported, an unknown one (0xFFFFFFFF) is skipped, and neither changes the map, which the FAT decides.</summary>
+    [SkippableTheory]
+    [InlineData(16u, true)]
+    [InlineData(0xFFFFFFFFu, false)]
+    public void Fsinfo_free_count_is_a_hint_checked_against_the_fat(uint freeCount, bool warns)
+    {
+        RequireTools();
+        using var scratch = new ScratchDirectory();
+        string image = scratch.SparseFile("fat.img", 40L << 20);
+        MakeFat(new FatCase("fat32", 32, 1, 512, 40, FileSystemKind.Fat32), image);
+        Populate(image, 0, scratch);
+        FileSystemAnalysis before = Analyze(image);
+        Assert.Empty(before.Warnings);
+        long free = FsckReport.Of(image).FreeClusters;
+        long fsInfoStart = ReadUInt16(image, 0x30) * 512L;
+        var count = new byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(count, freeCount);
+        Patch(image, fsInfoStart + 0x1E8, count);
+
+        FileSystemAnalysis after = Analyze(image);
+        Assert.False(after.IsWholeCopy);
+        Assert.Equal(before.Map.ToBitmap(), after.Map.ToBitmap());
+        if (warns)
+        {
+            Assert.Equal($"fat32: FSInfo FSI_Free_Count = {freeCount} at byte {fsInfoStart + 0x1E8}, but the FAT has " +
+                $"{free} free clusters; the FAT is used (fsck.fat would correct the hint)", Assert.Single(after.Warnings));
+        }
+        else
+        {
+            Assert.Empty(after.Warnings);
+        }
+    }
+
+    [SkippableFact]
+    public void Fat32_entries_are_masked_to_28_bits_and_bad_clusters_are_not_copied()
+    {
+        RequireTools();
+        using var scratch = new ScratchDirectory();
+        string image = scratch.SparseFile("fat.img", 40L << 20);
+        MakeFat(new FatCase("fat32", 32, 1, 512, 40, FileSystemKind.Fat32), image);
+        Populate(image, 0, scratch);
+        FileSystemAnalysis before = Analyze(image);
+        FsckReport fsck = FsckReport.Of(image);
+        long fatStart = ReadUInt16(image, 0x0E) * 512L;
+        long fatBytes = ReadUInt32(image, 0x24) * 512L;
+        long rootCluster = ReadUInt32(image, 0x2C);
+        long lastCluster = fsck.Clusters + 1;
+        void SetEntry(long cluster, uint value)
+        {
+            var bytes = new byte[4];
+            BinaryPrimitives.WriteUInt32LittleEndian(bytes, value);
+            Patch(image, fatStart + (cluster * 4), bytes);
+            Patch(image, fatStart + fatBytes + (cluster * 4), bytes);
+        }
+        Assert.Equal(0u, ReadUInt32(image, fatStart + (lastCluster * 4)));
+        Assert.Equal(0u, ReadUInt32(image, fatStart + ((lastCluster - 1) * 4)));
+        SetEntry(lastCluster, 0x0FFFFFF7);       // bad: nothing to copy, and reading it may fail
+        SetEntry(lastCluster - 1, 0xF0000000);   // only the reserved top bits: free
+        SetEntry(rootCluster, 0xFFFFFFFF);       // end of chain with the top bits set: still used
+        // The bad cluster is no longer free, so the recorded free count would rightly disagree; mark it unknown.
+        Patch(image, (ReadUInt16(image, 0x30) * 512L) + 0x1E8, [0xFF, 0xFF, 0xFF, 0xFF]);
+
+        FileSystemAnalysis after = Analyze(image);
+        Assert.Empty(after.Warnings);
+        Assert.Equal(before.Map.ToBitmap(), after.Map.ToBitmap());
+        long dataStartBlock = fsck.DataStartBytes / 512;
+        Assert.Equal(512, after.BlockSize);
+        Assert.False(after.Map.IsUsed(dataStartBlock + lastCluster - 2));
+        Assert.True(after.Map.IsUsed(dataStartBlock + rootCluster - 2));
+    }
+
     private static void RequireTools()
     {
         ExternalTool.Require("mkfs.fat", "dosfstools");
@@ -270,13 +371,17 @@ public sealed partial class FatModuleTests
     private static string Blkid(string image, string tag) =>
         ExternalTool.Run("blkid", "-p", "-o", "value", "-s", tag, image).Trim();
 
-    private static int ReadUInt16(string image, long offset)
+    private static int ReadUInt16(string image, long offset) => BinaryPrimitives.ReadUInt16LittleEndian(ReadBytes(image, offset, 2));
+
+    private static uint ReadUInt32(string image, long offset) => BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(image, offset, 4));
+
+    private static byte[] ReadBytes(string image, long offset, int count)
     {
-        var bytes = new byte[2];
+        var bytes = new byte[count];
         using var stream = File.OpenRead(image);
         stream.Position = offset;
         stream.ReadExactly(bytes);
-        return BinaryPrimitives.ReadUInt16LittleEndian(bytes);
+        return bytes;
     }
 
     private static void Patch(string image, long offset, byte[] bytes)
@@ -302,17 +407,22 @@ public sealed partial class FatModuleTests
     }
 
     /// <summary>The geometry and usage fsck.fat -nv reports, independently of the code under test.</summary>
-    private sealed partial record FsckReport(long VolumeBytes, long DataBytes, long ClusterBytes, long UsedClusters)
+    private sealed partial record FsckReport(long VolumeBytes, long DataStartBytes, long DataBytes, long ClusterBytes,
+        long UsedClusters, long Clusters)
     {
+        public long FreeClusters => Clusters - UsedClusters;
+
         public static FsckReport Of(string image)
         {
             string text = ExternalTool.Run("fsck.fat", "-nv", image);
             long Number(Regex regex) => long.Parse(regex.Match(text).Groups[1].Value);
             return new FsckReport(
                 Number(TotalSectorsRegex()) * Number(SectorBytesRegex()),
+                Number(DataStartRegex()),
                 Number(DataBytesRegex()),
                 Number(ClusterBytesRegex()),
-                Number(UsedClustersRegex()));
+                Number(UsedClustersRegex()),
+                Number(ClustersRegex()));
         }
 
         [GeneratedRegex(@"(\d+) bytes per logical sector")]
@@ -324,10 +434,16 @@ public sealed partial class FatModuleTests
         [GeneratedRegex(@"(\d+) bytes per cluster")]
         private static partial Regex ClusterBytesRegex();
 
+        [GeneratedRegex(@"Data area starts at byte (\d+)")]
+        private static partial Regex DataStartRegex();
+
         [GeneratedRegex(@"data clusters \((\d+) bytes\)")]
         private static partial Regex DataBytesRegex();
 
         [GeneratedRegex(@"files, (\d+)/\d+ clusters")]
         private static partial Regex UsedClustersRegex();
+
+        [GeneratedRegex(@"files, \d+/(\d+) clusters")]
+        private static partial Regex ClustersRegex();
     }
 }

@@ -2,24 +2,25 @@ using System.Buffers.Binary;
 using LiveImager.Formats.FileSystems;
 using LiveImager.Formats.Tests.Support;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace LiveImager.Formats.Tests.FileSystems.Ntfs;
 
 /// <summary>NTFS volumes made by mkntfs and filled through ntfs-3g: the map against partclone, a round trip through
 /// ntfsfix and file hashes, and damaged metadata.</summary>
-public sealed class NtfsModuleTests(NtfsVolumes volumes) : IClassFixture<NtfsVolumes>
+public sealed class NtfsModuleTests(NtfsVolumes volumes, ITestOutputHelper output) : IClassFixture<NtfsVolumes>
 {
-    /// <summary>The declarative table: mkntfs cluster sizes (-c).</summary>
-    public static TheoryData<int> ClusterSizes => [512, 4096, 65536];
+    /// <summary>The declarative table: mkntfs cluster size (-c) and sector size (-s).</summary>
+    public static TheoryData<int, int> Geometries => new() { { 512, 512 }, { 4096, 512 }, { 65536, 512 }, { 8192, 4096 } };
 
     private const int DamagedClusterSize = 4096;
 
     [SkippableTheory]
-    [MemberData(nameof(ClusterSizes))]
-    public void IdentityMatchesBlkid(int clusterSize)
+    [MemberData(nameof(Geometries))]
+    public void IdentityMatchesBlkid(int clusterSize, int sectorSize)
     {
         RequireTools();
-        var volume = volumes.Get(clusterSize);
+        var volume = volumes.Get(clusterSize, sectorSize);
 
         var analysis = Analyze(volume.Image);
 
@@ -33,28 +34,30 @@ public sealed class NtfsModuleTests(NtfsVolumes volumes) : IClassFixture<NtfsVol
     }
 
     [SkippableTheory]
-    [MemberData(nameof(ClusterSizes))]
-    public void UsedClustersEqualPartclone(int clusterSize)
+    [MemberData(nameof(Geometries))]
+    public void UsedClustersEqualPartclone(int clusterSize, int sectorSize)
     {
         RequireTools();
         ExternalTool.Require("partclone.ntfs", "partclone");
-        var volume = volumes.Get(clusterSize);
+        var volume = volumes.Get(clusterSize, sectorSize);
         using var scratch = new ScratchDirectory();
 
         var analysis = Analyze(volume.Image);
         var (partcloneUsed, partcloneBlockSize) = Partclone.UsedBlocks("ntfs", volume.Image, scratch);
 
+        output.WriteLine($"-c {clusterSize} -s {sectorSize}: {analysis.Map.UsedCount} of {analysis.Map.BlockCount} clusters used; " +
+            $"partclone: {partcloneUsed} of {partcloneBlockSize}-byte blocks");
         Assert.Equal(partcloneBlockSize, analysis.BlockSize);
         Assert.Equal(partcloneUsed, analysis.Map.UsedCount);
         Assert.True(analysis.Map.UsedCount < analysis.Map.BlockCount / 2, "the deleted files' clusters must be free");
     }
 
     [SkippableTheory]
-    [MemberData(nameof(ClusterSizes))]
-    public void CopyOfUsedClustersPassesNtfsfixAndKeepsEveryFile(int clusterSize)
+    [MemberData(nameof(Geometries))]
+    public void CopyOfUsedClustersPassesNtfsfixAndKeepsEveryFile(int clusterSize, int sectorSize)
     {
         RequireTools();
-        var volume = volumes.Get(clusterSize);
+        var volume = volumes.Get(clusterSize, sectorSize);
         using var scratch = new ScratchDirectory();
         string copy = scratch.File("copy.img");
 
@@ -68,6 +71,7 @@ public sealed class NtfsModuleTests(NtfsVolumes volumes) : IClassFixture<NtfsVol
         {
             Assert.Equal(volume.Hashes, mount.HashFiles());
         }
+        output.WriteLine($"-c {clusterSize} -s {sectorSize}: copied {copied} of {NtfsTestVolume.ImageBytes} bytes");
         Assert.True(copied < NtfsTestVolume.ImageBytes / 2, $"copied {copied} of {NtfsTestVolume.ImageBytes} bytes");
     }
 
@@ -204,6 +208,41 @@ public sealed class NtfsModuleTests(NtfsVolumes volumes) : IClassFixture<NtfsVol
             "overlaps the run at LCN 4 of 1 clusters (a loop)");
     }
 
+    /// <summary>NTFS keeps no free count to check $Bitmap against; the clusters the module knows are used must be marked so.</summary>
+    [SkippableFact]
+    public void BitmapMarkingTheMftFreeIsRefused()
+    {
+        RequireTools();
+        using var scratch = new ScratchDirectory();
+        string image = volumes.CopyOf(DamagedClusterSize, scratch, "mftfree.img");
+        var layout = new NtfsTestLayout(image);
+        long mftCluster = layout.MftOffset / layout.ClusterSize;
+        long bitmapByte = layout.FirstDataCluster(6) + mftCluster / 8;
+        byte bits = layout.Bytes(bitmapByte, 1)[0];
+        NtfsTestLayout.Patch(image, bitmapByte, [(byte)(bits & ~(1 << (int)(mftCluster % 8)))]);
+
+        AssertRefused(image,
+            $"NTFS $Bitmap: bit {mftCluster} = 0 at byte {bitmapByte}: marks cluster {mftCluster} of $MFT free; " +
+            "the bitmap cannot be trusted");
+    }
+
+    [SkippableFact]
+    public void BitmapShorterThanTheVolumeIsRefused()
+    {
+        RequireTools();
+        using var scratch = new ScratchDirectory();
+        string image = volumes.CopyOf(DamagedClusterSize, scratch, "short.img");
+        var layout = new NtfsTestLayout(image);
+        long attribute = layout.AttributeOffset(6, 0x80);
+        long needed = (layout.ClusterCount + 7) / 8;
+        long allocated = BinaryPrimitives.ReadInt64LittleEndian(layout.Bytes(attribute + 0x28, 8));
+        NtfsTestLayout.Patch(image, attribute + 0x30, BitConverter.GetBytes(needed - 8)); // data_size
+
+        AssertRefused(image,
+            $"NTFS MFT record 6 attribute 0x80: data_size = {needed - 8} at byte {attribute + 0x30}: " +
+            $"{layout.ClusterCount} clusters need {needed} bytes of bitmap, within the {allocated} allocated");
+    }
+
     [SkippableFact]
     public void RecordWithoutFileMagicIsRefused()
     {
@@ -261,14 +300,23 @@ public sealed class NtfsModuleTests(NtfsVolumes volumes) : IClassFixture<NtfsVol
         var volume = volumes.Get(DamagedClusterSize);
         var layout = new NtfsTestLayout(volume.Image);
         byte[] image = File.ReadAllBytes(volume.Image);
-        long[] targets = [0, layout.RecordOffset(0), layout.RecordOffset(3), layout.RecordOffset(6)];
+        // Whole structures, and the run lists alone, so that damage there is not always caught first by a magic or a fixup.
+        (long Start, int Length)[] targets =
+        [
+            (0, 512),
+            (layout.RecordOffset(0), layout.RecordSize),
+            (layout.RecordOffset(2), layout.RecordSize),
+            (layout.RecordOffset(3), layout.RecordSize),
+            (layout.RecordOffset(6), layout.RecordSize),
+            (layout.AttributeOffset(0, 0x80) + 0x10, 0x40),
+            (layout.AttributeOffset(6, 0x80) + 0x10, 0x40),
+        ];
         var random = new Random(6);
         var module = new LiveImager.Formats.FileSystems.Ntfs.NtfsModule();
         int refused = 0;
         for (int round = 0; round < 400; round++)
         {
-            long start = targets[random.Next(targets.Length)];
-            int length = start == 0 ? 512 : layout.RecordSize;
+            var (start, length) = targets[random.Next(targets.Length)];
             byte[] saved = image.AsSpan((int)start, length).ToArray();
             for (int i = random.Next(1, 6); i > 0; i--)
             {

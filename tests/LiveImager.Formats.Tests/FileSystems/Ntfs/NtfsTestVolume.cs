@@ -9,36 +9,35 @@ public sealed class NtfsTestVolume
     /// <summary>The label mkntfs is given.</summary>
     public const string Label = "LiveImgNtfs";
 
-    /// <summary>48 MiB and 3 sectors: the volume is not a whole number of large clusters, so sectors past its last
-    /// cluster (and the backup boot sector in the very last one) must be copied as the partition's tail.</summary>
+    /// <summary>48 MiB and 3 sectors of 512 bytes: the volume is not a whole number of large clusters (nor of 4096-byte
+    /// sectors), so bytes past its last cluster, the backup boot sector among them, must be copied as the partition's tail.</summary>
     public const long ImageBytes = (48L << 20) + 3 * 512;
 
-    private NtfsTestVolume(string image, int clusterSize, SortedDictionary<string, string> hashes)
+    private NtfsTestVolume(string image, SortedDictionary<string, string> hashes)
     {
         Image = image;
-        ClusterSize = clusterSize;
         Hashes = hashes;
     }
 
     public string Image { get; }
 
-    public int ClusterSize { get; }
-
     /// <summary>The sha256 of every file, read through ntfs-3g after it was written.</summary>
     public SortedDictionary<string, string> Hashes { get; }
 
-    /// <summary>Formats and fills a new volume of <paramref name="clusterSize"/>-byte clusters in <paramref name="scratch"/>.</summary>
-    public static NtfsTestVolume Create(ScratchDirectory scratch, int clusterSize)
+    /// <summary>Formats (mkntfs -c <paramref name="clusterSize"/> -s <paramref name="sectorSize"/>) and fills a new
+    /// volume in <paramref name="scratch"/>.</summary>
+    public static NtfsTestVolume Create(ScratchDirectory scratch, int clusterSize, int sectorSize)
     {
-        string image = scratch.SparseFile($"ntfs-{clusterSize}.img", ImageBytes);
-        ExternalTool.Run("mkntfs", "-F", "-Q", "-c", clusterSize.ToString(), "-L", Label, image);
-        using (var mount = NtfsFuseMount.Mount(image, scratch.File($"mnt-{clusterSize}"), readOnly: false))
+        string name = $"ntfs-c{clusterSize}-s{sectorSize}";
+        string image = scratch.SparseFile($"{name}.img", ImageBytes);
+        ExternalTool.Run("mkntfs", "-F", "-Q", "-c", clusterSize.ToString(), "-s", sectorSize.ToString(), "-L", Label, image);
+        using (var mount = NtfsFuseMount.Mount(image, scratch.File($"mnt-{name}"), readOnly: false))
         {
             Fill(mount.Directory);
         }
-        using (var mount = NtfsFuseMount.Mount(image, scratch.File($"mnt-{clusterSize}"), readOnly: true))
+        using (var mount = NtfsFuseMount.Mount(image, scratch.File($"mnt-{name}"), readOnly: true))
         {
-            return new NtfsTestVolume(image, clusterSize, mount.HashFiles());
+            return new NtfsTestVolume(image, mount.HashFiles());
         }
     }
 

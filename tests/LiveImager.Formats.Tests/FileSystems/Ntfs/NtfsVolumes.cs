@@ -6,23 +6,25 @@ namespace LiveImager.Formats.Tests.FileSystems.Ntfs;
 public sealed class NtfsVolumes : IDisposable
 {
     private readonly ScratchDirectory _scratch = new();
-    private readonly Dictionary<int, NtfsTestVolume> _volumes = [];
+    private readonly Dictionary<(int, int), NtfsTestVolume> _volumes = [];
 
-    /// <summary>The filled volume of <paramref name="clusterSize"/>-byte clusters; tests must not modify it.</summary>
-    public NtfsTestVolume Get(int clusterSize)
+    /// <summary>The filled volume of <paramref name="clusterSize"/>-byte clusters and <paramref name="sectorSize"/>-byte
+    /// sectors; tests must not modify it.</summary>
+    public NtfsTestVolume Get(int clusterSize, int sectorSize = 512)
     {
         lock (_volumes)
         {
-            if (!_volumes.TryGetValue(clusterSize, out var volume))
+            if (!_volumes.TryGetValue((clusterSize, sectorSize), out var volume))
             {
-                volume = NtfsTestVolume.Create(_scratch, clusterSize);
-                _volumes[clusterSize] = volume;
+                volume = NtfsTestVolume.Create(_scratch, clusterSize, sectorSize);
+                _volumes[(clusterSize, sectorSize)] = volume;
             }
             return volume;
         }
     }
 
-    /// <summary>A sparse copy of the volume of <paramref name="clusterSize"/>-byte clusters, for a test to damage.</summary>
+    /// <summary>A sparse copy of the volume of <paramref name="clusterSize"/>-byte clusters and 512-byte sectors, for a
+    /// test to damage.</summary>
     public string CopyOf(int clusterSize, ScratchDirectory scratch, string name)
     {
         string copy = scratch.File(name);

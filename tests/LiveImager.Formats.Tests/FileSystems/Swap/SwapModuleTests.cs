@@ -71,6 +71,26 @@ public sealed class SwapModuleTests
             Assert.Single(analysis.Warnings));
     }
 
+    /// <summary>Hibernating to swap replaces the magic (here as the kernel's swsusp does, "S1SUSPEND"); the image must
+    /// be kept whole to resume, so the area is not mapped as swap. blkid names it swsuspend.</summary>
+    [SkippableFact]
+    public void HibernationImageInSwapIsNotMappedAsSwap()
+    {
+        using var scratch = new ScratchDirectory();
+        string image = MakeSwap(scratch, 4096);
+        using (var stream = new FileStream(image, FileMode.Open, FileAccess.Write))
+        {
+            stream.Position = 4096 - 10;
+            stream.Write("S1SUSPEND\0"u8);
+        }
+
+        var analysis = Analyze(image);
+
+        Assert.Equal("swsuspend", Blkid(image, "TYPE"));
+        Assert.Equal(FileSystemKind.Unknown, analysis.Kind);
+        Assert.Equal("whole copy: unknown filesystem", analysis.Method);
+    }
+
     private static string MakeSwap(ScratchDirectory scratch, int pageSize)
     {
         ExternalTool.Require("mkswap", "util-linux");

@@ -6,7 +6,7 @@ namespace LiveImager.Formats.FileSystems.Ext;
 /// <remarks>As e2fsprogs reads bitmaps (lib/ext2fs/rw_bitmaps.c): a BLOCK_UNINIT group's bitmap was never written, so
 /// it is computed (its own metadata used, the rest free), and only when the group descriptor's checksum verifies.
 /// The result is cross-checked against every group's free count and the superblock's.</remarks>
-public sealed class ExtFileSystem : IFileSystemModule
+public sealed class ExtModule : IFileSystemModule
 {
     public FileSystemKind Probe(ReadOnlySpan<byte> head)
     {
@@ -65,7 +65,8 @@ public sealed class ExtFileSystem : IFileSystemModule
         {
             // RO_COMPAT promises that code unaware of the feature can still read the filesystem: the descriptors and
             // bitmaps stay where and what they were. bigalloc showed such a feature can still change what a bitmap
-            // bit covers, so it is reported, and the free-count cross-check below would refuse a changed meaning.
+            // bit covers, so it is reported; a changed meaning would most likely also fail the free-count cross-check
+            // in ExtBitmapReader, which then refuses the map.
             warnings.Add($"{name} has RO_COMPAT features this tool does not know: "
                 + $"{ExtFeatures.DescribeRoCompat(unknownRoCompat)}; the bitmaps were read as usual");
         }

@@ -1,0 +1,58 @@
+using LiveImager.Engine.Devices;
+using Serilog;
+using Serilog.Core;
+
+namespace LiveImager.Engine.Logging;
+
+/// <summary>The log file a technician reads after the fact: where it goes, and the Serilog logger that writes it.</summary>
+/// <remarks>Configured in code (no configuration files or reflection-driven sinks under NativeAOT). Events carry scalar
+/// properties only; nothing is destructured.</remarks>
+public static class LogSetup
+{
+    /// <summary>Environment variable that chooses the log directory outside the live system.</summary>
+    public const string LogDirectoryVariable = "LIVEIMAGER_LOG_DIR";
+
+    /// <summary>The log directory on the live system.</summary>
+    public const string LiveSystemLogDirectory = "/var/log/liveimager";
+
+    /// <summary>/var/log/liveimager on the live system (its boot medium is mounted), else $LIVEIMAGER_LOG_DIR, else
+    /// ~/.local/state/liveimager (the XDG state directory).</summary>
+    public static string ResolveDirectory(string liveMediumMountPoint = DiskScanner.LiveMediumMountPoint)
+    {
+        if (Directory.Exists(liveMediumMountPoint))
+        {
+            return LiveSystemLogDirectory;
+        }
+        string? configured = Environment.GetEnvironmentVariable(LogDirectoryVariable);
+        if (!string.IsNullOrWhiteSpace(configured))
+        {
+            return configured;
+        }
+        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        return Path.Combine(home, ".local", "state", "liveimager");
+    }
+
+    /// <summary>A logger writing one file per day in <paramref name="directory"/>, or a silent one when the directory
+    /// cannot be created (a read-only home must not stop a technician from imaging).</summary>
+    public static Logger CreateLogger(string directory)
+    {
+        var configuration = new LoggerConfiguration()
+            .MinimumLevel.Debug()
+            .Enrich.WithProperty("ProcessId", Environment.ProcessId);
+        try
+        {
+            Directory.CreateDirectory(directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return configuration.CreateLogger();
+        }
+        return configuration
+            .WriteTo.File(
+                Path.Combine(directory, "liveimager-.log"),
+                rollingInterval: RollingInterval.Day,
+                retainedFileCountLimit: 31,
+                outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] ({ProcessId}) {Message:lj}{NewLine}{Exception}")
+            .CreateLogger();
+    }
+}
