@@ -10,6 +10,10 @@ internal static class CliApp
         var root = new RootCommand("LiveImager: capture, restore and verify whole-disk images.");
         root.Subcommands.Add(ListCommand.Create());
         root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(CaptureCommand.Create());
+        root.Subcommands.Add(RestoreCommand.Create());
+        root.Subcommands.Add(VerifyCommand.Create());
+        root.Subcommands.Add(InfoCommand.Create());
         return root;
     }
 }

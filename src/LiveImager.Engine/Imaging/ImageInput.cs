@@ -1,0 +1,31 @@
+using LiveImager.Formats.ImageFormat;
+
+namespace LiveImager.Engine.Imaging;
+
+/// <summary>Opens an image for reading: its volume files by name, or standard output of another program ("-").</summary>
+internal static class ImageInput
+{
+    private const int BufferBytes = 1 << 20;
+
+    /// <summary>The logical image stream of <paramref name="path"/>; volumes are checked as it opens.</summary>
+    public static Stream Open(string path, Func<Stream>? standardInput)
+    {
+        if (path == "-")
+        {
+            return new BufferedStream((standardInput ?? Console.OpenStandardInput)(), BufferBytes);
+        }
+        string full = Path.GetFullPath(path);
+        if (!File.Exists(full))
+        {
+            throw new ImagingException(File.Exists(full + ".partial")
+                ? $"{path} does not exist, but {path}.partial does: that capture did not finish, and its image is incomplete"
+                : $"{path} does not exist");
+        }
+        var volumes = new VolumeReaderStream(
+            n => File.Exists(VolumeLayout.VolumePath(full, n))
+                ? new FileStream(VolumeLayout.VolumePath(full, n), FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0)
+                : null,
+            n => VolumeLayout.VolumePath(path, n));
+        return new BufferedStream(volumes, BufferBytes);
+    }
+}

@@ -1,0 +1,113 @@
+using LiveImager.Formats.ImageFormat;
+
+namespace LiveImager.Engine.Imaging;
+
+/// <summary>Where a capture writes: standard output, or <c>IMAGE.partial</c> (and its volumes) renamed to <c>IMAGE</c>
+/// only after the footer is flushed (DESIGN.md invariant 3).</summary>
+internal sealed class ImageOutput : IDisposable
+{
+    private const int BufferBytes = 1 << 20;
+    private readonly string? _finalPath;
+    private readonly string? _partialPath;
+    private readonly List<string> _partialVolumes = [];
+    private readonly Stream _raw;
+    private bool _committed;
+
+    /// <summary>Opens the output for <paramref name="path"/> ("-" = <paramref name="standardOutput"/>), refusing to
+    /// replace an existing image unless <paramref name="force"/>.</summary>
+    public ImageOutput(string path, long splitBytes, bool force, Guid imageId, Func<Stream> standardOutput)
+    {
+        if (path == "-")
+        {
+            if (splitBytes > 0)
+            {
+                throw new ImagingException("an image written to standard output cannot be split into volumes");
+            }
+            _raw = standardOutput();
+        }
+        else
+        {
+            _finalPath = Path.GetFullPath(path);
+            _partialPath = _finalPath + ".partial";
+            RemoveExisting(_finalPath, force);
+            RemoveExisting(_partialPath, force: true);
+            _raw = splitBytes > 0
+                ? new VolumeWriterStream(n => CreatePartialVolume(VolumeLayout.VolumePath(_partialPath, n)), splitBytes, imageId)
+                : CreatePartialVolume(_partialPath);
+        }
+        Stream = new BufferedStream(_raw, BufferBytes);
+    }
+
+    /// <summary>The logical image stream to hand to <see cref="ImageWriter"/>.</summary>
+    public Stream Stream { get; }
+
+    /// <summary>The image's final name, or "-" for standard output.</summary>
+    public string Name => _finalPath ?? "-";
+
+    /// <summary>Bytes written to the files (volume headers included), or the logical bytes on standard output.</summary>
+    public long FileBytes => _partialVolumes.Sum(v => new FileInfo(v).Length);
+
+    private static void RemoveExisting(string imagePath, bool force)
+    {
+        for (int n = 1; File.Exists(VolumeLayout.VolumePath(imagePath, n)); n++)
+        {
+            string volume = VolumeLayout.VolumePath(imagePath, n);
+            if (!force)
+            {
+                throw new ImagingException($"{volume} already exists; choose another name or pass --force to replace it");
+            }
+            File.Delete(volume);
+        }
+    }
+
+    private FileStream CreatePartialVolume(string path)
+    {
+        _partialVolumes.Add(path);
+        return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 0);
+    }
+
+    /// <summary>After the footer: flushes everything to stable storage, then gives the volumes their final names,
+    /// the first volume last, so the image's name appears only when the whole image is there.</summary>
+    public void Commit()
+    {
+        Stream.Flush();
+        if (_raw is FileStream file)
+        {
+            file.Flush(flushToDisk: true);
+        }
+        else
+        {
+            _raw.Flush();
+        }
+        _raw.Dispose();
+        if (_finalPath is not null)
+        {
+            for (int n = _partialVolumes.Count; n >= 1; n--)
+            {
+                File.Move(_partialVolumes[n - 1], VolumeLayout.VolumePath(_finalPath, n));
+            }
+        }
+        _committed = true;
+    }
+
+    /// <summary>Closes the output; an image not committed is deleted, so nothing is left that looks like an image.</summary>
+    public void Dispose()
+    {
+        if (_committed)
+        {
+            return;
+        }
+        try
+        {
+            _raw.Dispose();
+        }
+        catch (IOException)
+        {
+            // A full store fails the final flush as well; the files are deleted below either way.
+        }
+        foreach (string volume in _partialVolumes)
+        {
+            File.Delete(volume);
+        }
+    }
+}

@@ -1,0 +1,156 @@
+using LiveImager.Formats;
+using LiveImager.Formats.ImageFormat;
+
+namespace LiveImager.Engine.Imaging;
+
+/// <summary>What to restore, onto what.</summary>
+/// <param name="Image">The image path, or "-" for standard input.</param>
+/// <param name="Targets">Disks or files, each written from the same read of the image.</param>
+public sealed record RestoreOptions(string Image, IReadOnlyList<string> Targets, bool Discard = false, bool ZeroUnused = false);
+
+/// <summary>How one target came out.</summary>
+/// <param name="Succeeded">True when the whole image was written and flushed.</param>
+/// <param name="Message">What happened, and for a failure what state the target is in.</param>
+public sealed record RestoreTargetResult(string Target, bool Succeeded, string Message, long BytesWritten);
+
+/// <summary>How a restore went, target by target.</summary>
+public sealed record RestoreResult(IReadOnlyList<RestoreTargetResult> Targets, long DataBytes, TimeSpan Elapsed, bool Cancelled)
+{
+    public bool Succeeded => !Cancelled && Targets.All(t => t.Succeeded);
+}
+
+/// <summary>Restores an image onto one or more disks or files: checks the image's header and metadata and every
+/// target's size before writing anything, then writes tables and frames in disk order.</summary>
+public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInput = null)
+{
+    /// <summary>Bytes of the disk's start kept from the frames for a GPT relocation: the primary header and the
+    /// largest entry array the GPT reader accepts.</summary>
+    private const int DiskHeadBytes = 2 * 1024 * 1024;
+
+    /// <summary>Raised a few times a second from the dispatching stage; handlers must not block.</summary>
+    public event Action<ImagingProgress>? Progress;
+
+    /// <summary>Fires once the image and targets are checked, before the first byte is written.</summary>
+    public event Action<ImageMetadata>? Started;
+
+    public RestoreResult Run(CancellationToken cancellationToken)
+    {
+        using Stream input = ImageInput.Open(options.Image, standardInput);
+        using var reader = new ImageReader(input);
+        ImageMetadata metadata = reader.Metadata;
+
+        var results = new Dictionary<string, RestoreTargetResult>();
+        var targets = new List<RestoreTarget>();
+        try
+        {
+            foreach (string path in options.Targets)
+            {
+                try
+                {
+                    targets.Add(RestoreTarget.Open(path, metadata, options.ZeroUnused, reader.Header.ChunkSize));
+                }
+                catch (Exception e) when (e is ImagingException or IOException)
+                {
+                    results[path] = new RestoreTargetResult(path, false, $"refused: {e.Message}", 0);
+                }
+            }
+            if (targets.Count == 0)
+            {
+                throw new ImagingException(string.Join("\n", results.Values.Select(r => $"{r.Target}: {r.Message}")));
+            }
+            foreach (RestoreTarget target in targets.Where(_ => options.Discard))
+            {
+                try
+                {
+                    target.DiscardAll();
+                }
+                catch (IOException e)
+                {
+                    target.Failure = e;
+                }
+            }
+            Started?.Invoke(metadata);
+
+            var head = new byte[Math.Min(DiskHeadBytes, metadata.Source.SizeBytes)];
+            var meter = new ProgressMeter("restore", metadata.DataBytes, Progress);
+            try
+            {
+                FrameDecodePipeline.Run(reader, targets, meter, p => PartitionAt(metadata, p),
+                    (frame, raw) => KeepHead(frame, raw, head), cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                foreach (RestoreTarget target in targets)
+                {
+                    results[target.Name] = new RestoreTargetResult(target.Name, false,
+                        $"cancelled after {target.BytesDone} bytes: {target.Name} is partly written and does not hold a usable disk; restore again", target.BytesDone);
+                }
+                return new RestoreResult(Order(results), meter.Done, meter.Elapsed, Cancelled: true);
+            }
+            catch (DiskFormatException e)
+            {
+                throw new ImagingException($"{e.Message}\nThe restore stopped: {string.Join(", ", targets.Select(t => t.Name))} " +
+                    "is partly written and does not hold a usable disk; restore again from a good image", e);
+            }
+            foreach (RestoreTarget target in targets)
+            {
+                results[target.Name] = Finish(target, head);
+            }
+            return new RestoreResult(Order(results), meter.Done, meter.Elapsed, Cancelled: false);
+        }
+        finally
+        {
+            foreach (RestoreTarget target in targets)
+            {
+                target.Dispose();
+            }
+        }
+
+        IReadOnlyList<RestoreTargetResult> Order(Dictionary<string, RestoreTargetResult> byTarget) =>
+            [.. options.Targets.Where(byTarget.ContainsKey).Select(t => byTarget[t])];
+    }
+
+    private static RestoreTargetResult Finish(RestoreTarget target, byte[] head)
+    {
+        if (target.Failure is { } failure)
+        {
+            return new RestoreTargetResult(target.Name, false,
+                $"failed after {target.BytesDone} bytes: {failure.Message}; {target.Name} is partly written and does not hold a usable disk", target.BytesDone);
+        }
+        try
+        {
+            target.DiskHead = head;
+            target.Complete();
+            string? warning = target.RereadPartitions();
+            string moved = target.RelocatesGpt ? "; GPT backup moved to the end of the disk" : string.Empty;
+            return new RestoreTargetResult(target.Name, true,
+                $"restored {target.BytesDone} bytes{moved}{(warning is null ? string.Empty : "; " + warning)}", target.BytesDone);
+        }
+        catch (Exception e) when (e is IOException or DiskFormatException or ImagingException)
+        {
+            return new RestoreTargetResult(target.Name, false,
+                $"failed while finishing: {e.Message}; the data is written but the partition table may not fit the disk", target.BytesDone);
+        }
+    }
+
+    private static void KeepHead(in FrameHeader frame, ReadOnlySpan<byte> raw, byte[] head)
+    {
+        if (frame.Position < head.Length)
+        {
+            int length = (int)Math.Min(raw.Length, head.Length - frame.Position);
+            raw[..length].CopyTo(head.AsSpan((int)frame.Position));
+        }
+    }
+
+    private static int PartitionAt(ImageMetadata metadata, long position)
+    {
+        foreach (PartitionInfo partition in metadata.Partitions)
+        {
+            if (position >= partition.StartBytes && position < partition.StartBytes + partition.SizeBytes)
+            {
+                return partition.Number;
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,35 @@
+using LiveImager.Formats.ImageFormat;
+
+namespace LiveImager.Engine.Imaging;
+
+/// <summary>What to verify: an image, and optionally the disk it should match.</summary>
+public sealed record VerifyOptions(string Image, string? Against = null);
+
+/// <summary>A verified image: every frame's checksum and the structure checked, and the disk compared when asked.</summary>
+public sealed record VerifyResult(ImageMetadata Metadata, long Frames, long DataBytes, TimeSpan Elapsed, string? Log, long BytesCompared);
+
+/// <summary>Reads a whole image, checking every frame (on all cores) and its structure to the footer; with a device,
+/// also compares the used bytes with it. Damage throws, naming the first damaged frame and its position.</summary>
+public sealed class VerifyJob(VerifyOptions options, Func<Stream>? standardInput = null)
+{
+    public event Action<ImagingProgress>? Progress;
+
+    public VerifyResult Run(CancellationToken cancellationToken)
+    {
+        using Stream input = ImageInput.Open(options.Image, standardInput);
+        using var reader = new ImageReader(input);
+        ImageMetadata metadata = reader.Metadata;
+        using CompareSink? against = options.Against is null ? null : new CompareSink(options.Against, metadata, reader.Header.ChunkSize);
+        if (against is not null)
+        {
+            reader.UsedMapRead = (frame, bitmap) => against.AddUsedMap(frame, bitmap);
+        }
+        var meter = new ProgressMeter("verify", metadata.DataBytes, Progress);
+        long frames = FrameDecodePipeline.Run(reader, against is null ? [] : [against], meter, _ => 0, null, cancellationToken);
+        if (against?.Failure is { } failure)
+        {
+            throw failure is ImagingException ? failure : new ImagingException($"comparing with {against.Name} failed: {failure.Message}", failure);
+        }
+        return new VerifyResult(metadata, frames, meter.Done, meter.Elapsed, reader.Log, against?.BytesCompared ?? 0);
+    }
+}

@@ -1,0 +1,104 @@
+namespace LiveImager.Formats.ImageFormat;
+
+/// <summary>Random access to a complete image through its footer and index (a file, not a pipe).</summary>
+public sealed class ImageFile : IDisposable
+{
+    private readonly Stream _image;
+    private readonly FrameDecoder _decoder = new();
+
+    /// <summary>Validates the header, the footer at the end of <paramref name="image"/>, the metadata and the index.</summary>
+    public ImageFile(Stream image)
+    {
+        if (!image.CanSeek)
+        {
+            throw new ArgumentException("random access needs a seekable image", nameof(image));
+        }
+        _image = image;
+        var headerBytes = new byte[ImageHeader.Length];
+        ReadAt(0, headerBytes, "the image header");
+        Header = ImageHeader.Parse(headerBytes);
+        long footerOffset = image.Length - ImageFooter.Length;
+        if (footerOffset < ImageHeader.Length)
+        {
+            throw new DiskFormatException("image", "length", image.Length, 0, "too short to hold a header and a footer: the image is incomplete");
+        }
+        var footerBytes = new byte[ImageFooter.Length];
+        ReadAt(footerOffset, footerBytes, "the image footer");
+        Footer = ImageFooter.Parse(footerBytes, footerOffset, image.Length);
+        if (Footer.ImageId != Header.ImageId)
+        {
+            throw new DiskFormatException("image footer", "image id", Footer.ImageId, footerOffset + 0x10,
+                $"belongs to another image (the header says {Header.ImageId})");
+        }
+        (FrameHeader metadataFrame, byte[] metadata) = ReadWhole(ImageHeader.Length, FrameType.Metadata);
+        Metadata = ImageMetadata.Parse(metadata, metadataFrame.ImageOffset);
+        (FrameHeader indexFrame, byte[] index) = ReadWhole(Footer.IndexOffset, FrameType.Index);
+        if (indexFrame.RawChecksum != Footer.IndexChecksum)
+        {
+            throw new DiskFormatException("image footer", "index checksum", $"0x{Footer.IndexChecksum:x16}", footerOffset + 0x40,
+                $"does not match the index frame's (0x{indexFrame.RawChecksum:x16})");
+        }
+        Index = ImageIndex.Parse(index, indexFrame.ImageOffset, Header.ChunkSize);
+        if (Index.Entries.Count != Footer.DataFrameCount)
+        {
+            throw new DiskFormatException("image index", "entry count", Index.Entries.Count, indexFrame.ImageOffset,
+                $"the footer counts {Footer.DataFrameCount} data frames");
+        }
+    }
+
+    public ImageHeader Header { get; }
+    public ImageFooter Footer { get; }
+    public ImageMetadata Metadata { get; }
+    public ImageIndex Index { get; }
+
+    /// <summary>The capture log.</summary>
+    public string ReadLog() => System.Text.Encoding.UTF8.GetString(ReadWhole(Footer.LogOffset, FrameType.Log).Raw);
+
+    /// <summary>Reads, decodes and checks the data frame <paramref name="entry"/> into <paramref name="raw"/> (at least chunk size).</summary>
+    public void ReadData(in IndexEntry entry, Span<byte> raw)
+    {
+        var headerBytes = new byte[FrameHeader.Length];
+        ReadAt(entry.ImageOffset, headerBytes, $"the header of frame {entry.FrameNumber}");
+        FrameHeader frame = FrameHeader.Parse(headerBytes, entry.ImageOffset, Header.ChunkSize);
+        if (frame.Type != FrameType.Data || frame.Position != entry.DiskPosition || frame.RawLength != entry.RawLength
+            || frame.FrameNumber != entry.FrameNumber || frame.RawChecksum != entry.RawChecksum)
+        {
+            throw new DiskFormatException(frame.Describe(), "header", frame.Position, entry.ImageOffset,
+                $"does not match its index entry (disk {entry.DiskPosition}+{entry.RawLength}, frame {entry.FrameNumber})");
+        }
+        var stored = new byte[frame.StoredLength];
+        ReadAt(entry.ImageOffset + FrameHeader.Length, stored, frame.Describe());
+        _decoder.Decode(frame, stored, raw);
+    }
+
+    private (FrameHeader Frame, byte[] Raw) ReadWhole(long offset, FrameType type)
+    {
+        var headerBytes = new byte[FrameHeader.Length];
+        ReadAt(offset, headerBytes, $"the {type.ToString().ToLowerInvariant()} frame header");
+        FrameHeader frame = FrameHeader.Parse(headerBytes, offset, Header.ChunkSize);
+        if (frame.Type != type)
+        {
+            throw new DiskFormatException(frame.Describe(), "type", frame.Type, offset, $"expected the {type.ToString().ToLowerInvariant()} frame here");
+        }
+        var stored = new byte[frame.StoredLength];
+        ReadAt(offset + FrameHeader.Length, stored, frame.Describe());
+        var raw = new byte[frame.RawLength];
+        _decoder.Decode(frame, stored, raw);
+        return (frame, raw);
+    }
+
+    private void ReadAt(long offset, Span<byte> destination, string what)
+    {
+        _image.Position = offset;
+        if (_image.ReadAtLeast(destination, destination.Length, throwOnEndOfStream: false) < destination.Length)
+        {
+            throw new DiskFormatException("image", "end", _image.Length, offset, $"the image ends inside {what}: it is truncated");
+        }
+    }
+
+    public void Dispose()
+    {
+        _decoder.Dispose();
+        _image.Dispose();
+    }
+}

@@ -1,0 +1,207 @@
+using System.Text;
+
+namespace LiveImager.Formats.ImageFormat;
+
+/// <summary>Reads an image front to back from a stream that need not seek (a pipe, stdin), checking its structure as
+/// it goes; the caller decodes data frames (on its workers) with a <see cref="FrameDecoder"/>.</summary>
+/// <remarks>The constructor reads and validates the header and the metadata, so a caller learns of a bad image before
+/// it touches a target (docs/image-format.md, invariant 5). The footer is checked against everything read before it.</remarks>
+public sealed class ImageReader : IDisposable
+{
+    private readonly Stream _input;
+    private readonly FrameDecoder _decoder = new();
+    private readonly List<IndexEntry> _seen = [];
+    private readonly byte[] _headerBytes = new byte[ImageFooter.Length];
+    private uint _nextFrame;
+    private long _lastDiskEnd;
+    private long _dataBytes;
+    private long _logOffset = -1;
+    private long _indexOffset = -1;
+    private ulong _indexChecksum;
+
+    public ImageReader(Stream input)
+    {
+        _input = input;
+        ReadExactly(_headerBytes.AsSpan(0, ImageHeader.Length), "the image header");
+        Header = ImageHeader.Parse(_headerBytes.AsSpan(0, ImageHeader.Length));
+        FrameHeader frame = ReadFrameHeader() ?? throw Truncated("the metadata frame");
+        if (frame.Type != FrameType.Metadata || frame.FrameNumber != 0)
+        {
+            throw new DiskFormatException(frame.Describe(), "type", frame.Type, frame.ImageOffset, "the first frame must be the metadata");
+        }
+        Metadata = ImageMetadata.Parse(ReadWhole(frame), frame.ImageOffset);
+    }
+
+    public ImageHeader Header { get; }
+    public ImageMetadata Metadata { get; }
+
+    /// <summary>Bytes of the image read so far.</summary>
+    public long Position { get; private set; }
+
+    /// <summary>The capture log, once the reader has passed it.</summary>
+    public string? Log { get; private set; }
+
+    /// <summary>The validated footer, once <see cref="TryReadData"/> has returned false.</summary>
+    public ImageFooter? Footer { get; private set; }
+
+    /// <summary>Called with each used-map frame's header and checked raw bytes; when null they are checked and dropped.</summary>
+    public Action<FrameHeader, byte[]>? UsedMapRead { get; set; }
+
+    /// <summary>Reads the next data frame's header, and its stored payload into <paramref name="stored"/> (at least
+    /// chunk size). Returns false when the footer has been read and found consistent: the image is complete.</summary>
+    public bool TryReadData(Span<byte> stored, out FrameHeader header)
+    {
+        while (true)
+        {
+            FrameHeader? next = ReadFrameHeader();
+            if (next is not { } frame)
+            {
+                header = default;
+                return false;
+            }
+            switch (frame.Type)
+            {
+                case FrameType.UsedMap when _seen.Count == 0 && _logOffset < 0:
+                    byte[] map = ReadWhole(frame);
+                    UsedMapRead?.Invoke(frame, map);
+                    break;
+                case FrameType.Data when _logOffset < 0:
+                    CheckDataOrder(frame);
+                    ReadExactly(stored[..frame.StoredLength], frame.Describe());
+                    _seen.Add(new IndexEntry(frame.Position, frame.ImageOffset, frame.RawLength, frame.FrameNumber, frame.RawChecksum));
+                    _lastDiskEnd = frame.Position + frame.RawLength;
+                    _dataBytes += frame.RawLength;
+                    header = frame;
+                    return true;
+                case FrameType.Log when _logOffset < 0:
+                    _logOffset = frame.ImageOffset;
+                    Log = Encoding.UTF8.GetString(ReadWhole(frame));
+                    break;
+                case FrameType.Index when _logOffset >= 0 && _indexOffset < 0:
+                    _indexOffset = frame.ImageOffset;
+                    _indexChecksum = frame.RawChecksum;
+                    CheckIndex(ImageIndex.Parse(ReadWhole(frame), frame.ImageOffset, Header.ChunkSize), frame);
+                    break;
+                default:
+                    throw new DiskFormatException(frame.Describe(), "type", frame.Type, frame.ImageOffset,
+                        "is out of order (expected metadata, used maps, data, log, index, footer)");
+            }
+        }
+    }
+
+    /// <summary>Reads every remaining frame, decoding and checking each, to the footer; returns the data frames checked.</summary>
+    public long ReadToEnd()
+    {
+        var stored = new byte[Header.ChunkSize];
+        var raw = new byte[Header.ChunkSize];
+        long frames = 0;
+        while (TryReadData(stored, out FrameHeader frame))
+        {
+            _decoder.Decode(frame, stored, raw);
+            frames++;
+        }
+        return frames;
+    }
+
+    private void CheckDataOrder(in FrameHeader frame)
+    {
+        long end = frame.Position + frame.RawLength;
+        if (frame.Position < _lastDiskEnd || end > Metadata.Source.SizeBytes
+            || frame.Position / Header.ChunkSize != (end - 1) / Header.ChunkSize)
+        {
+            throw new DiskFormatException(frame.Describe(), "position", frame.Position, frame.ImageOffset,
+                $"must follow the previous frame's end ({_lastDiskEnd}), stay inside one {Header.ChunkSize}-byte chunk and inside the {Metadata.Source.SizeBytes}-byte disk");
+        }
+    }
+
+    private void CheckIndex(ImageIndex index, in FrameHeader frame)
+    {
+        if (index.Entries.Count != _seen.Count)
+        {
+            throw new DiskFormatException(frame.Describe(), "entry count", index.Entries.Count, frame.ImageOffset,
+                $"the image holds {_seen.Count} data frames");
+        }
+        for (int i = 0; i < _seen.Count; i++)
+        {
+            if (index.Entries[i] != _seen[i])
+            {
+                throw new DiskFormatException(frame.Describe(), $"entry {i}", index.Entries[i], frame.ImageOffset,
+                    $"does not describe data frame {_seen[i].FrameNumber} at image offset {_seen[i].ImageOffset}");
+            }
+        }
+    }
+
+    /// <summary>The next frame's header, or null after reading and checking the footer.</summary>
+    private FrameHeader? ReadFrameHeader()
+    {
+        long offset = Position;
+        int got = _input.ReadAtLeast(_headerBytes.AsSpan(0, 8), 8, throwOnEndOfStream: false);
+        Position += got;
+        if (got < 8)
+        {
+            throw new DiskFormatException("image", "end", Position, Position,
+                $"the image ends at byte {Position}, after {_nextFrame} frames, with no footer: it is incomplete (capture interrupted or file truncated)");
+        }
+        if (ImageFooter.StartsWithMagic(_headerBytes))
+        {
+            ReadExactly(_headerBytes.AsSpan(8, ImageFooter.Length - 8), "the image footer");
+            ReadFooter(offset);
+            return null;
+        }
+        ReadExactly(_headerBytes.AsSpan(8, FrameHeader.Length - 8), $"the header of frame {_nextFrame}");
+        FrameHeader frame = FrameHeader.Parse(_headerBytes.AsSpan(0, FrameHeader.Length), offset, Header.ChunkSize);
+        if (frame.FrameNumber != _nextFrame)
+        {
+            throw new DiskFormatException(frame.Describe(), "frame number", frame.FrameNumber, offset,
+                $"expected frame {_nextFrame}: a frame is missing or repeated");
+        }
+        _nextFrame++;
+        return frame;
+    }
+
+    private void ReadFooter(long offset)
+    {
+        if (_indexOffset < 0)
+        {
+            throw new DiskFormatException("image footer", "position", offset, offset, "the footer comes before the log and index frames");
+        }
+        ImageFooter footer = ImageFooter.Parse(_headerBytes.AsSpan(0, ImageFooter.Length), offset, offset + ImageFooter.Length);
+        if (footer.ImageId != Header.ImageId || footer.IndexOffset != _indexOffset || footer.LogOffset != _logOffset
+            || footer.DataFrameCount != _seen.Count || footer.DataBytes != _dataBytes || footer.IndexChecksum != _indexChecksum)
+        {
+            throw new DiskFormatException("image footer", "contents", $"id {footer.ImageId}, index {footer.IndexOffset}, {footer.DataFrameCount} frames",
+                offset, $"does not describe this image (id {Header.ImageId}, index {_indexOffset}, {_seen.Count} frames of {_dataBytes} bytes)");
+        }
+        Span<byte> extra = stackalloc byte[1];
+        if (_input.Read(extra) != 0)
+        {
+            throw new DiskFormatException("image footer", "end", offset + ImageFooter.Length, offset + ImageFooter.Length,
+                "bytes follow the footer: the image is damaged or was appended to");
+        }
+        Footer = footer;
+    }
+
+    private byte[] ReadWhole(in FrameHeader frame)
+    {
+        var stored = new byte[frame.StoredLength];
+        ReadExactly(stored, frame.Describe());
+        var raw = new byte[frame.RawLength];
+        _decoder.Decode(frame, stored, raw);
+        return raw;
+    }
+
+    private void ReadExactly(Span<byte> destination, string what)
+    {
+        int got = _input.ReadAtLeast(destination, destination.Length, throwOnEndOfStream: false);
+        Position += got;
+        if (got < destination.Length)
+        {
+            throw Truncated(what);
+        }
+    }
+
+    private DiskFormatException Truncated(string what) =>
+        new("image", "end", Position, Position, $"the image ends inside {what}: it is truncated");
+
+    public void Dispose() => _decoder.Dispose();
+}

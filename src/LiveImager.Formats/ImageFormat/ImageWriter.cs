@@ -1,0 +1,135 @@
+using System.Text;
+
+namespace LiveImager.Formats.ImageFormat;
+
+/// <summary>Writes an image front to back to a stream that need not seek: header, metadata, used maps, data, log,
+/// index, footer (docs/image-format.md, invariant 1).</summary>
+/// <remarks>Not thread-safe: the pipeline's ordered writer stage is its only caller. The writer enforces the order and
+/// the bounds the reader checks, so it cannot produce an image the reader would refuse.</remarks>
+public sealed class ImageWriter
+{
+    private readonly Stream _output;
+    private readonly List<IndexEntry> _index = [];
+    private Stage _stage = Stage.Metadata;
+    private long _position;
+    private uint _nextFrame;
+    private long _lastDiskEnd;
+    private long _dataBytes;
+
+    private enum Stage { Metadata, UsedMaps, Data, Finished }
+
+    public ImageWriter(Stream output, ImageHeader header)
+    {
+        _output = output;
+        Header = header;
+        Span<byte> bytes = stackalloc byte[ImageHeader.Length];
+        header.Write(bytes);
+        Emit(bytes);
+    }
+
+    public ImageHeader Header { get; }
+
+    /// <summary>Bytes of the logical image written so far.</summary>
+    public long Position => _position;
+
+    /// <summary>Raw bytes of the data frames written so far.</summary>
+    public long DataBytes => _dataBytes;
+
+    public void WriteMetadata(ImageMetadata metadata, FrameEncoder encoder)
+    {
+        Expect(Stage.Metadata, "the metadata");
+        WriteWhole(FrameType.Metadata, metadata.ToJsonBytes(), FrameHeader.MaxTextLength, encoder);
+        _stage = Stage.UsedMaps;
+    }
+
+    /// <summary>Writes one partition's used-block bitmap (<see cref="FileSystems.UsedBlockMap.ToBitmap"/>) in chunk-sized pieces.</summary>
+    public void WriteUsedMap(int partitionNumber, ReadOnlySpan<byte> bitmap, FrameEncoder encoder)
+    {
+        Expect(Stage.UsedMaps, "a used map");
+        var stored = new byte[Math.Min(bitmap.Length, Header.ChunkSize)];
+        for (int offset = 0; offset < bitmap.Length; offset += Header.ChunkSize)
+        {
+            ReadOnlySpan<byte> piece = bitmap.Slice(offset, Math.Min(Header.ChunkSize, bitmap.Length - offset));
+            EncodedPayload payload = encoder.Encode(piece, stored);
+            WriteFrame(FrameType.UsedMap, (uint)partitionNumber, offset, payload, stored);
+        }
+    }
+
+    /// <summary>Writes a data frame for the disk bytes at <paramref name="diskPosition"/> that <paramref name="payload"/> encodes.</summary>
+    public void WriteData(long diskPosition, in EncodedPayload payload, ReadOnlySpan<byte> stored)
+    {
+        if (_stage == Stage.UsedMaps)
+        {
+            _stage = Stage.Data;
+        }
+        Expect(Stage.Data, "a data frame");
+        if (payload.RawLength <= 0 || payload.RawLength > Header.ChunkSize || diskPosition < _lastDiskEnd
+            || diskPosition / Header.ChunkSize != (diskPosition + payload.RawLength - 1) / Header.ChunkSize)
+        {
+            throw new InvalidOperationException(
+                $"data frame at disk {diskPosition}+{payload.RawLength} breaks the frame order (previous end {_lastDiskEnd}) or crosses a chunk boundary");
+        }
+        _index.Add(new IndexEntry(diskPosition, _position, payload.RawLength, _nextFrame, payload.RawChecksum));
+        WriteFrame(FrameType.Data, 0, diskPosition, payload, stored);
+        _lastDiskEnd = diskPosition + payload.RawLength;
+        _dataBytes += payload.RawLength;
+    }
+
+    /// <summary>Writes the log, the index and the footer, then flushes the output. The image is complete after this.</summary>
+    public ImageFooter Finish(string log, FrameEncoder encoder)
+    {
+        if (_stage == Stage.Finished)
+        {
+            throw new InvalidOperationException("the image is already finished");
+        }
+        long logOffset = _position;
+        WriteWhole(FrameType.Log, Encoding.UTF8.GetBytes(log), FrameHeader.MaxTextLength, encoder);
+        long indexOffset = _position;
+        byte[] index = new ImageIndex(_index).ToBytes();
+        WriteWhole(FrameType.Index, index, FrameHeader.MaxIndexLength, encoder);
+        var footer = new ImageFooter(VolumeLayout.VolumeCount(_position + ImageFooter.Length, Header.VolumeSize), Header.ImageId,
+            indexOffset, logOffset, _index.Count, _dataBytes, ImageChecksum.Of(index));
+        Span<byte> bytes = stackalloc byte[ImageFooter.Length];
+        footer.Write(bytes);
+        Emit(bytes);
+        _output.Flush();
+        _stage = Stage.Finished;
+        return footer;
+    }
+
+    private void WriteWhole(FrameType type, byte[] raw, int maxLength, FrameEncoder encoder)
+    {
+        if (raw.Length > maxLength)
+        {
+            throw new InvalidOperationException($"the {type} frame would be {raw.Length} bytes; the format allows {maxLength}");
+        }
+        var stored = new byte[raw.Length];
+        EncodedPayload payload = encoder.Encode(raw, stored);
+        WriteFrame(type, 0, 0, payload, stored);
+    }
+
+    private void WriteFrame(FrameType type, uint tag, long position, in EncodedPayload payload, ReadOnlySpan<byte> stored)
+    {
+        var header = new FrameHeader(type, payload.Encoding, _nextFrame, tag, position, payload.RawLength, payload.StoredLength,
+            payload.RawChecksum, _position);
+        Span<byte> bytes = stackalloc byte[FrameHeader.Length];
+        header.Write(bytes);
+        Emit(bytes);
+        Emit(stored[..payload.StoredLength]);
+        _nextFrame++;
+    }
+
+    private void Emit(ReadOnlySpan<byte> bytes)
+    {
+        _output.Write(bytes);
+        _position += bytes.Length;
+    }
+
+    private void Expect(Stage stage, string what)
+    {
+        if (_stage != stage)
+        {
+            throw new InvalidOperationException($"{what} cannot be written now: the image is at its {_stage} stage");
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using System.CommandLine;
+using LiveImager.Formats.ImageFormat;
+
+namespace LiveImager.Cli;
+
+/// <summary><c>liveimager info IMAGE [--json]</c>: the image's metadata, from its header and metadata frame.</summary>
+internal static class InfoCommand
+{
+    public static Command Create()
+    {
+        var image = new Argument<string>("image") { Description = "The image (its first volume when split)" };
+        var json = new Option<bool>("--json") { Description = "Print the metadata as JSON" };
+        var command = new Command("info", "Show what an image holds: source disk, partitions, sizes") { image, json };
+        command.SetAction(parse => Run(parse.GetRequiredValue(image), parse.GetValue(json), parse.InvocationConfiguration.Output,
+            parse.InvocationConfiguration.Error));
+        return command;
+    }
+
+    private static int Run(string path, bool json, TextWriter output, TextWriter error) => CliErrors.Run("info", error, () =>
+    {
+        string full = Path.GetFullPath(path);
+        using var volumes = new VolumeReaderStream(
+            n => File.Exists(VolumeLayout.VolumePath(full, n)) ? File.OpenRead(VolumeLayout.VolumePath(full, n)) : null,
+            n => VolumeLayout.VolumePath(path, n));
+        // Header and metadata come first in every image; the footer, when there, adds the totals.
+        using var reader = new ImageReader(volumes);
+        ImageMetadata metadata = reader.Metadata;
+        ImageFooter? footer = null;
+        string? footerProblem = null;
+        try
+        {
+            using var file = new ImageFile(new VolumeReaderStream(
+                n => File.Exists(VolumeLayout.VolumePath(full, n)) ? File.OpenRead(VolumeLayout.VolumePath(full, n)) : null,
+                n => VolumeLayout.VolumePath(path, n)));
+            footer = file.Footer;
+        }
+        catch (LiveImager.Formats.DiskFormatException e)
+        {
+            footerProblem = e.Message;
+        }
+        if (json)
+        {
+            output.WriteLine(System.Text.Encoding.UTF8.GetString(metadata.ToJsonBytes()));
+            return footer is null ? CliErrors.Damaged : 0;
+        }
+        output.WriteLine($"Image:      {path} (format {reader.Header.Version}, id {reader.Header.ImageId}, chunk {ByteSize.Format(reader.Header.ChunkSize)}" +
+            (reader.Header.IsSplit ? $", volumes of {ByteSize.Format(reader.Header.VolumeSize)})" : ")"));
+        output.WriteLine($"Created:    {metadata.CreatedUtc:u} by {metadata.Tool}");
+        output.WriteLine($"Source:     {metadata.Source.Path} {metadata.Source.Model} {metadata.Source.Serial} {ByteSize.Format(metadata.Source.SizeBytes)} " +
+            $"({metadata.Source.SizeBytes} bytes, sectors {metadata.Source.LogicalSectorSize}/{metadata.Source.PhysicalSectorSize})");
+        output.WriteLine($"Table:      {metadata.Table.Kind}");
+        foreach (string warning in metadata.Table.Warnings)
+        {
+            output.WriteLine($"  warning:  {warning}");
+        }
+        foreach (PartitionInfo p in metadata.Partitions)
+        {
+            output.WriteLine($"Partition {p.Number}: start {p.StartBytes}, {ByteSize.Format(p.SizeBytes)}, type {p.Type}, {p.Filesystem}" +
+                $"{(p.Label is null ? string.Empty : $" \"{p.Label}\"")}{(p.Uuid is null ? string.Empty : $" {p.Uuid}")}: " +
+                $"{p.UsedBlocks}/{p.BlockCount} blocks of {p.BlockSize} used ({p.Method})");
+            foreach (string warning in p.Warnings)
+            {
+                output.WriteLine($"  warning:  {warning}");
+            }
+        }
+        foreach (RegionInfo r in metadata.Regions)
+        {
+            output.WriteLine($"Region:     {r.Kind} at {r.StartBytes}, {r.SizeBytes} bytes");
+        }
+        output.WriteLine($"Data:       {ByteSize.Format(metadata.DataBytes)} ({metadata.DataBytes} bytes)");
+        if (footer is { } f)
+        {
+            output.WriteLine($"Complete:   yes: {f.DataFrameCount} data frames, {f.VolumeCount} volume(s), image {ByteSize.Format(volumes.Length)}");
+            return 0;
+        }
+        output.WriteLine($"Complete:   NO: {footerProblem}");
+        return CliErrors.Damaged;
+    });
+}

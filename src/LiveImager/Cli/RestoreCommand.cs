@@ -1,0 +1,90 @@
+using System.CommandLine;
+using LiveImager.Engine.Imaging;
+
+namespace LiveImager.Cli;
+
+/// <summary><c>liveimager restore IMAGE TARGET... [--yes] [--discard|--zero-unused] [--json-progress]</c>.</summary>
+internal static class RestoreCommand
+{
+    public static Command Create()
+    {
+        var image = new Argument<string>("image") { Description = "The image to restore, or - for standard input" };
+        var targets = new Argument<string[]>("target")
+        {
+            Description = "Disks (/dev/sdc) or files to overwrite; several are written from one read of the image",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var yes = new Option<bool>("--yes") { Description = "Do not ask for each target's name (for scripts)" };
+        var discard = new Option<bool>("--discard") { Description = "Discard (TRIM) the whole target before writing" };
+        var zeroUnused = new Option<bool>("--zero-unused") { Description = "Write zeros where the image holds no data" };
+        var jsonProgress = new Option<bool>("--json-progress") { Description = "Report progress as JSON lines on standard error" };
+        var command = new Command("restore", "Restore an image onto one or more disks or files") { image, targets, yes, discard, zeroUnused, jsonProgress };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(discard) && result.GetValue(zeroUnused))
+            {
+                result.AddError("--discard and --zero-unused exclude each other");
+            }
+        });
+        command.SetAction(parse =>
+        {
+            var options = new RestoreOptions(parse.GetRequiredValue(image), parse.GetRequiredValue(targets), parse.GetValue(discard), parse.GetValue(zeroUnused));
+            return Run(options, parse.GetValue(yes), parse.GetValue(jsonProgress), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+        });
+        return command;
+    }
+
+    private static int Run(RestoreOptions options, bool yes, bool jsonProgress, TextWriter output, TextWriter error) => CliErrors.Run("restore", error, () =>
+    {
+        if (!yes && !Confirm(options, output, error))
+        {
+            return CliErrors.Failed;
+        }
+        using var cancellation = new CliCancellation();
+        var view = new ProgressView(error, jsonProgress);
+        var job = new RestoreJob(options);
+        job.Progress += view.Report;
+        RestoreResult result;
+        try
+        {
+            result = job.Run(cancellation.Token);
+        }
+        finally
+        {
+            view.Finish();
+        }
+        foreach (RestoreTargetResult target in result.Targets)
+        {
+            error.WriteLine($"restore: {target.Target}: {(target.Succeeded ? "ok" : "FAILED")}: {target.Message}");
+        }
+        if (result.Cancelled)
+        {
+            error.WriteLine("restore: cancelled");
+            return CliErrors.Cancelled;
+        }
+        double seconds = Math.Max(result.Elapsed.TotalSeconds, 0.001);
+        error.WriteLine($"restore: {ByteSize.Format(result.DataBytes)} in {result.Elapsed.TotalSeconds:F1} s ({ByteSize.Format(result.DataBytes / seconds)}/s)");
+        return result.Succeeded ? 0 : CliErrors.Failed;
+    });
+
+    /// <summary>On a terminal, asks the user to type each target's name; elsewhere refuses without --yes.</summary>
+    private static bool Confirm(RestoreOptions options, TextWriter output, TextWriter error)
+    {
+        if (Console.IsInputRedirected || options.Image == "-")
+        {
+            error.WriteLine("restore: overwriting a disk needs confirmation and there is no terminal to ask on; pass --yes");
+            return false;
+        }
+        foreach (string target in options.Targets)
+        {
+            output.Write($"Everything on {target} will be overwritten by {options.Image}. Type {target} to continue: ");
+            string? answer = Console.ReadLine()?.Trim();
+            if (answer != target)
+            {
+                error.WriteLine($"restore: {target} was not confirmed; nothing was written");
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,42 @@
+using System.CommandLine;
+using LiveImager.Engine.Imaging;
+
+namespace LiveImager.Cli;
+
+/// <summary><c>liveimager verify IMAGE [--against DEVICE] [--json-progress]</c>.</summary>
+internal static class VerifyCommand
+{
+    public static Command Create()
+    {
+        var image = new Argument<string>("image") { Description = "The image to check, or - for standard input" };
+        var against = new Option<string?>("--against") { Description = "Also compare the used bytes with this disk or file" };
+        var jsonProgress = new Option<bool>("--json-progress") { Description = "Report progress as JSON lines on standard error" };
+        var command = new Command("verify", "Check every frame's checksum and the image's structure") { image, against, jsonProgress };
+        command.SetAction(parse => Run(new VerifyOptions(parse.GetRequiredValue(image), parse.GetValue(against)), parse.GetValue(jsonProgress),
+            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
+        return command;
+    }
+
+    private static int Run(VerifyOptions options, bool jsonProgress, TextWriter output, TextWriter error) => CliErrors.Run("verify", error, () =>
+    {
+        using var cancellation = new CliCancellation();
+        var view = new ProgressView(error, jsonProgress);
+        var job = new VerifyJob(options);
+        job.Progress += view.Report;
+        VerifyResult result;
+        try
+        {
+            result = job.Run(cancellation.Token);
+        }
+        finally
+        {
+            view.Finish();
+        }
+        output.WriteLine($"verify: {options.Image}: ok: {result.Frames} data frames, {ByteSize.Format(result.DataBytes)} checked, structure and footer intact");
+        if (options.Against is not null)
+        {
+            output.WriteLine($"verify: {options.Against} matches the image in all {ByteSize.Format(result.BytesCompared)} of used bytes");
+        }
+        return 0;
+    });
+}
