@@ -50,8 +50,12 @@ public sealed class FatModule : IFileSystemModule
         var warnings = new List<string>();
         if (scan.DifferingEntries > 0)
         {
-            warnings.Add($"{boot.Kind.ToName()}: the {boot.NumberOfFats} FAT copies differ in {scan.DifferingEntries} " +
-                "entries; a cluster any copy uses is copied");
+            warnings.Add($"{boot.Kind.ToName()}: the {boot.NumberOfFats} FAT copies disagree about {scan.DifferingEntries} " +
+                "clusters; a cluster any copy uses is copied");
+        }
+        if (scan.BadClusters > 0)
+        {
+            warnings.Add($"{boot.Kind.ToName()}: clusters marked bad: {scan.BadClusters}; they are not copied");
         }
         if (!IsClean(boot, scan.Entry1))
         {

@@ -205,6 +205,6 @@ public sealed class FatTable
 /// <summary>What a scan of the FAT counted.</summary>
 /// <param name="FreeClusters">Clusters whose entry is 0 in every FAT copy.</param>
 /// <param name="BadClusters">Clusters marked bad (and used by no copy).</param>
-/// <param name="DifferingEntries">Entries on which the FAT copies disagree.</param>
+/// <param name="DifferingEntries">Clusters the FAT copies disagree about: free, bad or used.</param>
 /// <param name="Entry1">FAT[1] of the first FAT, which holds the clean-shutdown bits on FAT16 and FAT32.</param>
 public sealed record FatScan(long FreeClusters, long BadClusters, long DifferingEntries, uint Entry1);
