@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using LiveImager.Engine.Devices;
 using LiveImager.Formats.ImageFormat;
+using Serilog;
 
 namespace LiveImager.Engine.Imaging;
 
@@ -36,8 +37,11 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
     {
         var log = new StringBuilder();
         var created = DateTimeOffset.UtcNow;
+        DiskInfo? sourceDisk = DiskGuard.CheckSource(options.Source, new DiskScanner());
         using BlockDevice source = BlockDevice.OpenRead(options.Source);
         log.AppendLine($"{created:O} capture of {source.Path} ({source.Length} bytes, sectors {source.LogicalSectorSize}/{source.PhysicalSectorSize}) by {ToolVersion.Name}");
+        Log.Information("Capture of {Source} ({SizeBytes} bytes, model {Model}, serial {Serial}) to {Image}, zstd level {Level}",
+            source.Path, source.Length, sourceDisk?.Model, sourceDisk?.Serial, options.Image, options.Level);
         CaptureLayout layout = CaptureLayout.Inspect(source, source.LogicalSectorSize);
         Describe(layout, log);
         int chunkSize = ImageHeader.DefaultChunkSize;
@@ -47,8 +51,8 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
         var disk = new SourceDisk
         {
             Path = source.Path,
-            Model = DiskIdentity.Read(source.Path, "model"),
-            Serial = DiskIdentity.Read(source.Path, "serial"),
+            Model = sourceDisk?.Model,
+            Serial = sourceDisk?.Serial,
             SizeBytes = source.Length,
             LogicalSectorSize = source.LogicalSectorSize,
             PhysicalSectorSize = source.PhysicalSectorSize,
@@ -71,10 +75,18 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
             log.AppendLine($"{DateTimeOffset.UtcNow:O} read {meter.Done} bytes in {frames} frames in {meter.Elapsed.TotalSeconds:F1} s; image {writer.Position} bytes before the index");
             writer.Finish(log.ToString(), encoder);
             output.Commit();
+            Log.Information("Captured {Source} to {Image}: {DataBytes} bytes read in {Frames} frames, image {ImageBytes} bytes, {Seconds:F1} s",
+                source.Path, output.Name, writer.DataBytes, frames, writer.Position, meter.Elapsed.TotalSeconds);
             return new CaptureResult(output.Name, writer.DataBytes, writer.Position, frames, meter.Elapsed, log.ToString());
+        }
+        catch (OperationCanceledException)
+        {
+            Log.Warning("Capture of {Source} cancelled after {Bytes} bytes; the partial image was removed", source.Path, meter.Done);
+            throw;
         }
         catch (IOException e) when (e is not DeviceException)
         {
+            Log.Error("Capture of {Source}: writing {Image} failed: {Problem}", source.Path, output.Name, e.Message);
             throw new ImagingException($"writing the image {output.Name} failed: {e.Message}; no image was kept", e);
         }
     }

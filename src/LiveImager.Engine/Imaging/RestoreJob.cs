@@ -1,5 +1,6 @@
 using LiveImager.Formats;
 using LiveImager.Formats.ImageFormat;
+using Serilog;
 
 namespace LiveImager.Engine.Imaging;
 
@@ -41,13 +42,14 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
 
         var results = new Dictionary<string, RestoreTargetResult>();
         var targets = new List<RestoreTarget>();
+        var scanner = new Devices.DiskScanner();
         try
         {
             foreach (string path in options.Targets)
             {
                 try
                 {
-                    targets.Add(RestoreTarget.Open(path, metadata, options.ZeroUnused, reader.Header.ChunkSize));
+                    targets.Add(RestoreTarget.Open(path, metadata, options.ZeroUnused, reader.Header.ChunkSize, scanner));
                 }
                 catch (Exception e) when (e is ImagingException or IOException)
                 {
@@ -70,6 +72,8 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
                 }
             }
             Started?.Invoke(metadata);
+            Log.Information("Restore of {Image} (captured {Created} from {Source} model {Model} serial {Serial}) onto {Targets}",
+                options.Image, metadata.CreatedUtc, metadata.Source.Path, metadata.Source.Model, metadata.Source.Serial, string.Join(" ", targets.Select(t => t.Name)));
 
             var head = new byte[Math.Min(DiskHeadBytes, metadata.Source.SizeBytes)];
             var meter = new ProgressMeter("restore", metadata.DataBytes, Progress);
@@ -80,6 +84,7 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
             }
             catch (OperationCanceledException)
             {
+                Log.Warning("Restore of {Image} cancelled after {Bytes} bytes", options.Image, meter.Done);
                 foreach (RestoreTarget target in targets)
                 {
                     results[target.Name] = new RestoreTargetResult(target.Name, false,
@@ -89,6 +94,7 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
             }
             catch (DiskFormatException e)
             {
+                Log.Error("Restore of {Image} stopped: {Problem}", options.Image, e.Message);
                 throw new ImagingException($"{e.Message}\nThe restore stopped: {string.Join(", ", targets.Select(t => t.Name))} " +
                     "is partly written and does not hold a usable disk; restore again from a good image", e);
             }
@@ -96,6 +102,11 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
             {
                 results[target.Name] = Finish(target, head);
             }
+            foreach (RestoreTargetResult result in results.Values)
+            {
+                Log.Information("Restore onto {Target}: {Succeeded}: {Message}", result.Target, result.Succeeded ? "ok" : "FAILED", result.Message);
+            }
+            Log.Information("Restored {Bytes} bytes in {Seconds:F1} s", meter.Done, meter.Elapsed.TotalSeconds);
             return new RestoreResult(Order(results), meter.Done, meter.Elapsed, Cancelled: false);
         }
         finally

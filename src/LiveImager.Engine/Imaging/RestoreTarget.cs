@@ -38,11 +38,12 @@ internal sealed class RestoreTarget : FrameSink
     public bool RelocatesGpt { get; }
 
     /// <summary>Opens <paramref name="path"/> and checks it can take the image, before anything is written.</summary>
-    /// <exception cref="ImagingException">The target is smaller than the end of the last partition.</exception>
-    public static RestoreTarget Open(string path, ImageMetadata metadata, bool zeroUnused, int chunkSize)
+    /// <exception cref="ImagingException">The target is in use, the boot medium, a partition, or smaller than the end
+    /// of the image's last partition.</exception>
+    public static RestoreTarget Open(string path, ImageMetadata metadata, bool zeroUnused, int chunkSize, DiskScanner scanner)
     {
-        bool isFile = !path.StartsWith("/dev/", StringComparison.Ordinal);
-        BlockDevice device = BlockDevice.OpenWrite(path, create: isFile);
+        DiskInfo? disk = DiskGuard.CheckTarget(path, scanner);
+        BlockDevice device = BlockDevice.OpenWrite(path, create: disk is null);
         try
         {
             long required = metadata.RequiredTargetBytes;

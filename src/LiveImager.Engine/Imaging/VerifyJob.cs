@@ -1,4 +1,5 @@
 using LiveImager.Formats.ImageFormat;
+using Serilog;
 
 namespace LiveImager.Engine.Imaging;
 
@@ -30,6 +31,8 @@ public sealed class VerifyJob(VerifyOptions options, Func<Stream>? standardInput
         {
             throw failure is ImagingException ? failure : new ImagingException($"comparing with {against.Name} failed: {failure.Message}", failure);
         }
+        Log.Information("Verified {Image}: {Frames} frames, {Bytes} bytes, {Compared} bytes compared with {Against}",
+            options.Image, frames, meter.Done, against?.BytesCompared ?? 0, options.Against);
         return new VerifyResult(metadata, frames, meter.Done, meter.Elapsed, reader.Log, against?.BytesCompared ?? 0);
     }
 }
