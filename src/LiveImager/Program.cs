@@ -1,5 +1,6 @@
 using System.CommandLine;
 using LiveImager.Cli;
+using LiveImager.Tui;
 
 namespace LiveImager;
 
@@ -9,8 +10,7 @@ internal static class Program
     {
         if (args.Length == 0)
         {
-            // The TUI arrives with its own issue; until then the bare binary explains itself.
-            args = ["--help"];
+            return TuiApp.Run(TuiServices.ForThisBuild());
         }
         RootCommand root = CliApp.CreateRootCommand();
         return root.Parse(args).Invoke();
