@@ -45,4 +45,10 @@ public sealed record PartitionTable(
     long DiskBytes,
     IReadOnlyList<PartitionEntry> Partitions,
     IReadOnlyList<DiskRegion> Regions,
-    IReadOnlyList<string> Warnings);
+    IReadOnlyList<string> Warnings)
+{
+    /// <summary>The MBR's extended partition, which holds the EBRs and logical partitions; null on GPT or without one.</summary>
+    /// <remarks>Not in <see cref="Partitions"/>: its bytes are the EBRs (in <see cref="Regions"/>), the logical
+    /// partitions, and gaps.</remarks>
+    public PartitionEntry? ExtendedPartition { get; init; }
+}
