@@ -1,3 +1,4 @@
+using LiveImager.Tui.Views;
 using LiveImager.Tui.Screens;
 using Terminal.Gui.App;
 using Terminal.Gui.Input;
@@ -11,15 +12,15 @@ internal sealed class ScreenHost : Window
 {
     private readonly Stack<Screen> _screens = new();
     private readonly View _body;
-    private readonly Label _keyLine;
+    private readonly TextBlock _keyLine;
 
     public ScreenHost(IApplication app, TuiServices services)
     {
         RunningApp = app;
         Services = services;
         Title = "LiveImager";
-        _body = new View { X = 0, Y = 0, Width = Dim.Fill(), Height = Dim.Fill(1) };
-        _keyLine = new Label { X = 0, Y = Pos.AnchorEnd(1), Width = Dim.Fill(), Text = "F1 Help   Esc Back" };
+        _body = new View { X = 0, Y = 0, Width = Dim.Fill(), Height = Dim.Fill(1), CanFocus = true };
+        _keyLine = new TextBlock { X = 0, Y = Pos.AnchorEnd(1), Width = Dim.Fill(), Text = "F1 Help   Esc Back" };
         Add(_body, _keyLine);
         app.Keyboard.KeyDown += OnApplicationKeyDown;
     }

@@ -29,6 +29,7 @@ internal static class TuiApp
     /// <summary>The window with the main menu on it, ready for <c>Begin</c> (tests) or <c>Run</c>.</summary>
     public static ScreenHost CreateHost(IApplication app, TuiServices services)
     {
+        ConsoleGlyphs.Apply();
         var host = new ScreenHost(app, services);
         host.Push(new MainMenuScreen(services));
         return host;

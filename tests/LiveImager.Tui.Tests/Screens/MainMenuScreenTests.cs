@@ -28,7 +28,7 @@ public class MainMenuScreenTests
     {
         using var tui = new TuiHarness(new TuiServices());
         tui.Press(Key.Esc);
-        Assert.Contains("Leave LiveImager and return to the console?", tui.Screen);
+        tui.AssertShows("Leave LiveImager and return to the console?");
         tui.Press(Key.N);
         Assert.IsType<MainMenuScreen>(tui.Host.Top);
         Assert.False(tui.Host.StopRequested);
@@ -45,11 +45,11 @@ public class MainMenuScreenTests
         using var tui = new TuiHarness(new TuiServices());
         tui.Press((Key)'6');
         Assert.IsType<DisksScreen>(tui.Host.Top);
-        Assert.Contains("LiveImager > Disks", tui.Screen);
-        Assert.Contains($"Disk discovery is {TuiServices.NotAvailable}.", tui.Screen);
+        tui.AssertShows("LiveImager > Disks");
+        tui.AssertShows($"Disk discovery is {TuiServices.NotAvailable}.");
 
         tui.Press(Key.F1);
-        Assert.Contains("captured or restored to", tui.Screen);
+        tui.AssertShows("captured or restored to");
         tui.Press(Key.Esc);
         Assert.IsType<DisksScreen>(tui.Host.Top);
         tui.Press(Key.Esc);
@@ -63,7 +63,7 @@ public class MainMenuScreenTests
         using var tui = new TuiHarness(new TuiServices());
         tui.Press((Key)'9');
         tui.Press(Key.P);
-        Assert.Contains("Power off this machine now?", tui.Screen);
+        tui.AssertShows("Power off this machine now?");
         tui.Press(Key.Esc);
         Assert.IsType<PowerScreen>(tui.Host.Top);
         Assert.False(tui.Host.StopRequested);

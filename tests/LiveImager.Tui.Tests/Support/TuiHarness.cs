@@ -75,6 +75,13 @@ internal sealed class TuiHarness : IDisposable
         }
     }
 
+    /// <summary>Asserts the screen shows the text, and shows the whole screen when it does not.</summary>
+    public void AssertShows(string text)
+    {
+        string screen = Screen;
+        Xunit.Assert.True(screen.Contains(text, StringComparison.Ordinal), $"The screen does not show '{text}':\n{screen}");
+    }
+
     public void WaitForText(string text) => WaitFor(() => Screen.Contains(text, StringComparison.Ordinal), $"'{text}'");
 
     public void Dispose()

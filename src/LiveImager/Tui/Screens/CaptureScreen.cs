@@ -55,7 +55,7 @@ internal sealed class CaptureScreen : Screen
     {
         var view = new WizardPage("Step 2 of 5: the directory the image is written to");
         var field = new TextField { X = 0, Y = 2, Width = Dim.Fill(), Text = _store.Length > 0 ? _store : _services.Session.StorePath ?? "" };
-        var status = new Label { X = 0, Y = 4, Width = Dim.Fill(), Height = 2, Text = "Press Enter to go on." };
+        var status = new TextBlock { X = 0, Y = 4, Width = Dim.Fill(), Height = 2, Text = "Press Enter to go on." };
         field.Accepting += (_, e) =>
         {
             e.Handled = true;
@@ -86,7 +86,7 @@ internal sealed class CaptureScreen : Screen
     {
         var view = new WizardPage("Step 3 of 5: the image's name (from model, serial and date)");
         var field = new TextField { X = 0, Y = 2, Width = Dim.Fill(), Text = _name };
-        var status = new Label { X = 0, Y = 4, Width = Dim.Fill(), Height = 2, Text = "Letters, digits, '.', '_' and '-'. Press Enter to go on." };
+        var status = new TextBlock { X = 0, Y = 4, Width = Dim.Fill(), Height = 2, Text = "Letters, digits, '.', '_' and '-'. Press Enter to go on." };
         field.Accepting += (_, e) =>
         {
             e.Handled = true;
@@ -120,13 +120,21 @@ internal sealed class CaptureScreen : Screen
     private WizardPage OptionsStep()
     {
         var view = new WizardPage("Step 4 of 5: options");
-        var levelLabel = new Label { X = 0, Y = 2, Text = "Compression level (1 fast .. 19 small):" };
+        var levelLabel = new TextBlock { X = 0, Y = 2, Text = "Compression level (1 fast .. 19 small):" };
         var level = new TextField { X = 41, Y = 2, Width = 6, Text = _level.ToString(CultureInfo.InvariantCulture) };
-        var splitLabel = new Label { X = 0, Y = 3, Text = "Split into files of (0 = one file, 4G):" };
+        var splitLabel = new TextBlock { X = 0, Y = 3, Text = "Split into files of (0 = one file, 4G):" };
         var split = new TextField { X = 41, Y = 3, Width = 10, Text = SplitSize.Format(_splitBytes) };
-        var verify = new CheckBox { X = 0, Y = 5, Text = "_Verify the image afterwards", Value = _verifyAfter ? CheckState.Checked : CheckState.UnChecked };
+        bool verifyAfter = _verifyAfter;
+        // A button that says yes or no reads the same on every terminal, unlike check-box glyphs.
+        var verify = new Button { X = 0, Y = 5, Text = VerifyText(verifyAfter) };
+        verify.Accepting += (_, e) =>
+        {
+            e.Handled = true;
+            verifyAfter = !verifyAfter;
+            verify.Text = VerifyText(verifyAfter);
+        };
         var next = new Button { X = 0, Y = 7, Text = "_Next", IsDefault = true };
-        var status = new Label { X = 0, Y = 9, Width = Dim.Fill() };
+        var status = new TextBlock { X = 0, Y = 9, Width = Dim.Fill() };
         next.Accepting += (_, e) =>
         {
             e.Handled = true;
@@ -142,7 +150,7 @@ internal sealed class CaptureScreen : Screen
             }
             _level = parsedLevel;
             _splitBytes = parsedSplit;
-            _verifyAfter = verify.Value == CheckState.Checked;
+            _verifyAfter = verifyAfter;
             _steps.Next();
         };
         view.Add(levelLabel, level, splitLabel, split, verify, next, status);
@@ -154,7 +162,7 @@ internal sealed class CaptureScreen : Screen
     {
         DiskChoice source = _source ?? throw new InvalidOperationException("No source disk was chosen.");
         var view = new WizardPage("Step 5 of 5: summary");
-        var text = new Label
+        var text = new TextBlock
         {
             X = 0,
             Y = 2,
@@ -166,7 +174,7 @@ internal sealed class CaptureScreen : Screen
                    $"The disk {source.Name} is only read.",
         };
         var start = new Button { X = 0, Y = 7, Text = "_Start capture", IsDefault = true };
-        var status = new Label { X = 0, Y = 9, Width = Dim.Fill() };
+        var status = new TextBlock { X = 0, Y = 9, Width = Dim.Fill() };
         start.Accepting += (_, e) =>
         {
             e.Handled = true;
@@ -183,6 +191,8 @@ internal sealed class CaptureScreen : Screen
         view.Shown = () => start.SetFocus();
         return view;
     }
+
+    private static string VerifyText(bool verify) => $"_Verify the image afterwards: {(verify ? "yes" : "no")}";
 
     private string DefaultName(DiskChoice disk)
     {

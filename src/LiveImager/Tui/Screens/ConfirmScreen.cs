@@ -1,3 +1,4 @@
+using LiveImager.Tui.Views;
 using Terminal.Gui.Input;
 using Terminal.Gui.ViewBase;
 using Terminal.Gui.Views;
@@ -14,7 +15,7 @@ internal sealed class ConfirmScreen : Screen
         : base(title)
     {
         _onYes = onYes;
-        var text = new Label { X = 2, Y = 2, Width = Dim.Fill(2), Text = question };
+        var text = new TextBlock { X = 2, Y = 2, Width = Dim.Fill(2), Text = question };
         var yes = new Button { X = 2, Y = 4, Text = $"_Yes, {yesLabel.ToLowerInvariant()}" };
         _no = new Button { X = Pos.Right(yes) + 2, Y = 4, Text = "_No", IsDefault = true };
         yes.Accepting += (_, e) => { e.Handled = true; Answer(true); };

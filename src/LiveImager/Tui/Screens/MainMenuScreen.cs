@@ -1,3 +1,4 @@
+using LiveImager.Tui.Views;
 using System.Collections.ObjectModel;
 using Terminal.Gui.Input;
 using Terminal.Gui.ViewBase;
@@ -28,7 +29,7 @@ internal sealed class MainMenuScreen : Screen
             new('8', "Shell", () => Host.Stop(TuiExit.Shell)),
             new('9', "Reboot / Power off", () => Host.Push(new PowerScreen())),
         ];
-        var intro = new Label { X = 2, Y = 1, Text = "Press a number, or move with Up/Down and press Enter." };
+        var intro = new TextBlock { X = 2, Y = 1, Text = "Press a number, or move with Up/Down and press Enter." };
         _list = new ListView { X = 2, Y = 3, Width = Dim.Fill(2), Height = _entries.Length };
         _list.SetSource(new ObservableCollection<string>(_entries.Select(e => $"{e.Key}  {e.Label}")));
         _list.Accepting += (_, e) =>

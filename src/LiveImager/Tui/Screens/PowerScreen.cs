@@ -1,3 +1,4 @@
+using LiveImager.Tui.Views;
 using Terminal.Gui.Input;
 using Terminal.Gui.ViewBase;
 using Terminal.Gui.Views;
@@ -12,7 +13,7 @@ internal sealed class PowerScreen : Screen
     public PowerScreen()
         : base("Reboot / Power off")
     {
-        var text = new Label { X = 2, Y = 1, Text = "Running jobs are stopped. Remove the stick to boot the installed system." };
+        var text = new TextBlock { X = 2, Y = 1, Text = "Running jobs are stopped. Remove the stick to boot the installed system." };
         _reboot = new Button { X = 2, Y = 3, Text = "_Reboot" };
         var powerOff = new Button { X = Pos.Right(_reboot) + 2, Y = 3, Text = "_Power off" };
         _reboot.Accepting += (_, e) => { e.Handled = true; Ask(TuiExit.Reboot); };

@@ -1,3 +1,4 @@
+using LiveImager.Tui.Views;
 using System.Globalization;
 using Terminal.Gui.ViewBase;
 using Terminal.Gui.Views;
@@ -12,9 +13,9 @@ internal sealed class ProgressScreen : Screen
     private readonly Func<IProgress<JobProgress>, CancellationToken, Task<JobOutcome>> _start;
     private readonly CancellationTokenSource _cancel = new();
     private readonly ProgressBar _bar;
-    private readonly Label _bytes;
-    private readonly Label _timing;
-    private readonly Label _partition;
+    private readonly TextBlock _bytes;
+    private readonly TextBlock _timing;
+    private readonly TextBlock _partition;
     private JobProgress? _latest;
     private int _updatePending;
     private long _startedAt;
@@ -28,12 +29,12 @@ internal sealed class ProgressScreen : Screen
         _services = services;
         _verb = verb;
         _start = start;
-        var heading = new Label { X = 2, Y = 1, Width = Dim.Fill(2), Text = what };
+        var heading = new TextBlock { X = 2, Y = 1, Width = Dim.Fill(2), Text = what };
         _bar = new ProgressBar { X = 2, Y = 3, Width = Dim.Fill(2), Height = 1, ProgressBarStyle = ProgressBarStyle.Continuous };
-        _bytes = new Label { X = 2, Y = 5, Width = Dim.Fill(2), Text = "Starting..." };
-        _timing = new Label { X = 2, Y = 6, Width = Dim.Fill(2) };
-        _partition = new Label { X = 2, Y = 7, Width = Dim.Fill(2) };
-        var hint = new Label { X = 2, Y = 9, Text = $"Esc asks whether to cancel the {verb}." };
+        _bytes = new TextBlock { X = 2, Y = 5, Width = Dim.Fill(2), Text = "Starting..." };
+        _timing = new TextBlock { X = 2, Y = 6, Width = Dim.Fill(2) };
+        _partition = new TextBlock { X = 2, Y = 7, Width = Dim.Fill(2) };
+        var hint = new TextBlock { X = 2, Y = 9, Text = $"Esc asks whether to cancel the {verb}." };
         Add(heading, _bar, _bytes, _timing, _partition, hint);
     }
 

@@ -45,7 +45,7 @@ internal sealed class RestoreScreen : Screen
     {
         var view = new WizardPage("Step 1 of 5: the directory with the images");
         var field = new TextField { X = 0, Y = 2, Width = Dim.Fill(), Text = _store.Length > 0 ? _store : _services.Session.StorePath ?? "" };
-        var status = new Label { X = 0, Y = 4, Width = Dim.Fill(), Height = 2, Text = "Press Enter to list its images." };
+        var status = new TextBlock { X = 0, Y = 4, Width = Dim.Fill(), Height = 2, Text = "Press Enter to list its images." };
         field.Accepting += (_, e) =>
         {
             e.Handled = true;
@@ -94,7 +94,7 @@ internal sealed class RestoreScreen : Screen
         var list = new ListView { X = 0, Y = 2, Width = Dim.Fill(), Height = Dim.Fill(7) };
         list.SetSource(new ObservableCollection<string>(_images.Select(i =>
             $"{Cut(i.Name, 40),-40} {ByteCount.Format(i.SourceSizeBytes),9}  {i.Created.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}")));
-        var details = new Label { X = 0, Y = Pos.AnchorEnd(6), Width = Dim.Fill(), Height = 6 };
+        var details = new TextBlock { X = 0, Y = Pos.AnchorEnd(6), Width = Dim.Fill(), Height = 6 };
         void ShowDetails()
         {
             if (list.SelectedItem is int index && index < _images.Count)
@@ -145,7 +145,7 @@ internal sealed class RestoreScreen : Screen
     {
         (ImageSummary image, DiskChoice target) = Chosen();
         var view = new WizardPage("Step 4 of 5: summary");
-        var text = new Label
+        var text = new TextBlock
         {
             X = 0,
             Y = 2,
@@ -170,9 +170,9 @@ internal sealed class RestoreScreen : Screen
     {
         (ImageSummary image, DiskChoice target) = Chosen();
         var view = new WizardPage("Step 5 of 5: confirm");
-        var prompt = new Label { X = 0, Y = 2, Text = $"Type the target's name, {target.Name}, and press Enter to erase it and restore:" };
+        var prompt = new TextBlock { X = 0, Y = 2, Text = $"Type the target's name, {target.Name}, and press Enter to erase it and restore:" };
         var field = new TextField { X = 0, Y = 3, Width = 20 };
-        var status = new Label { X = 0, Y = 5, Width = Dim.Fill(), Height = 2 };
+        var status = new TextBlock { X = 0, Y = 5, Width = Dim.Fill(), Height = 2 };
         field.Accepting += (_, e) =>
         {
             e.Handled = true;

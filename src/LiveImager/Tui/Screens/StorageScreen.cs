@@ -1,3 +1,4 @@
+using LiveImager.Tui.Views;
 using Terminal.Gui.ViewBase;
 using Terminal.Gui.Views;
 
@@ -8,16 +9,16 @@ internal sealed class StorageScreen : Screen
 {
     private readonly TuiServices _services;
     private readonly TextField _path;
-    private readonly Label _status;
+    private readonly TextBlock _status;
 
     public StorageScreen(TuiServices services)
         : base("Storage")
     {
         _services = services;
-        var prompt = new Label { X = 2, Y = 1, Text = "Directory for images (a mounted partition or share):" };
+        var prompt = new TextBlock { X = 2, Y = 1, Text = "Directory for images (a mounted partition or share):" };
         _path = new TextField { X = 2, Y = 2, Width = Dim.Fill(2), Text = services.Session.StorePath ?? "" };
-        _status = new Label { X = 2, Y = 4, Width = Dim.Fill(2), Height = 2, Text = Current() };
-        var shares = new Label
+        _status = new TextBlock { X = 2, Y = 4, Width = Dim.Fill(2), Height = 2, Text = Current() };
+        var shares = new TextBlock
         {
             X = 2,
             Y = 7,

@@ -1,3 +1,4 @@
+using LiveImager.Tui.Views;
 using Terminal.Gui.ViewBase;
 using Terminal.Gui.Views;
 
@@ -8,16 +9,16 @@ internal sealed class VerifyScreen : Screen
 {
     private readonly TuiServices _services;
     private readonly TextField _path;
-    private readonly Label _status;
+    private readonly TextBlock _status;
 
     public VerifyScreen(TuiServices services)
         : base("Verify")
     {
         _services = services;
-        var prompt = new Label { X = 2, Y = 1, Text = "The image file to check:" };
+        var prompt = new TextBlock { X = 2, Y = 1, Text = "The image file to check:" };
         string store = services.Session.StorePath is string s ? s.TrimEnd('/') + "/" : "";
         _path = new TextField { X = 2, Y = 2, Width = Dim.Fill(2), Text = store };
-        _status = new Label { X = 2, Y = 4, Width = Dim.Fill(2), Height = 2, Text = "Press Enter to start. The image is only read." };
+        _status = new TextBlock { X = 2, Y = 4, Width = Dim.Fill(2), Height = 2, Text = "Press Enter to start. The image is only read." };
         _path.Accepting += (_, e) =>
         {
             e.Handled = true;

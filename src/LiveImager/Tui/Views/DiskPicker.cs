@@ -9,13 +9,14 @@ namespace LiveImager.Tui.Views;
 /// <summary>A table of the machine's disks; a disk in use, the boot medium, or one refused by the caller is listed but cannot be chosen, and the reason is shown.</summary>
 internal sealed class DiskPicker : View
 {
-    private const string RowFormat = "{0,-8}{1,9}  {2,-20} {3,-16} {4,-5} {5,5}  {6}";
+    // 73 columns: fits the 74 a page has inside an 80-column window.
+    private const string RowFormat = "{0,-8}{1,9}  {2,-18} {3,-15} {4,-5} {5,5}  {6}";
 
     private readonly IApplication _app;
     private readonly IDiskSource? _source;
     private readonly Func<DiskChoice, string?> _callerRefusal;
     private readonly ListView _list;
-    private readonly Label _detail;
+    private readonly TextBlock _detail;
     private IReadOnlyList<DiskChoice> _disks = [];
     private CancellationTokenSource? _scan;
 
@@ -28,9 +29,9 @@ internal sealed class DiskPicker : View
         Width = Dim.Fill();
         Height = Dim.Fill();
         CanFocus = true;
-        var header = new Label { X = 0, Y = 0, Text = Row("Disk", "Size", "Model", "Serial", "Bus", "Parts", "State") };
+        var header = new TextBlock { X = 0, Y = 0, Text = Row("Disk", "Size", "Model", "Serial", "Bus", "Parts", "State") };
         _list = new ListView { X = 0, Y = 1, Width = Dim.Fill(), Height = Dim.Fill(5) };
-        _detail = new Label { X = 0, Y = Pos.AnchorEnd(5), Width = Dim.Fill(), Height = 5 };
+        _detail = new TextBlock { X = 0, Y = Pos.AnchorEnd(5), Width = Dim.Fill(), Height = 5 };
         _list.ValueChanged += (_, _) => ShowDetail(null);
         _list.Accepting += (_, e) =>
         {
@@ -122,20 +123,26 @@ internal sealed class DiskPicker : View
             return;
         }
         DiskChoice disk = _disks[index];
-        var lines = new List<string> { $"{disk.Path}  {disk.Model}  serial {disk.Serial}  {ByteCount.Exact(disk.SizeBytes)}" };
-        lines.AddRange(disk.Partitions.Take(3).Select(p =>
-            $"  {p.Name,-10} {p.FileSystem,-8} {ByteCount.Format(p.SizeBytes),9}  used {(p.UsedBytes is long used ? ByteCount.Format(used) : "unknown")}"));
-        if (disk.Partitions.Count > 3)
+        var lines = new List<string>
         {
-            lines.Add($"  ... and {disk.Partitions.Count - 3} more partitions");
+            $"{disk.Path}  {disk.Model}  serial {disk.Serial}",
+            $"{ByteCount.Exact(disk.SizeBytes)}, {disk.Partitions.Count} partitions",
+        };
+        // Five rows in all: two about the disk, up to two partitions, and whether it may be chosen.
+        int shown = disk.Partitions.Count <= 2 ? disk.Partitions.Count : 1;
+        lines.AddRange(disk.Partitions.Take(shown).Select(p =>
+            $"  {p.Name,-10} {p.FileSystem,-8} {ByteCount.Format(p.SizeBytes),9}  used {(p.UsedBytes is long used ? ByteCount.Format(used) : "unknown")}"));
+        if (disk.Partitions.Count > shown)
+        {
+            lines.Add($"  ... and {disk.Partitions.Count - shown} more partitions");
         }
         string? refusal = RefusalOf(disk);
         lines.Add(refusal is null ? "Press Enter to choose this disk." : $"Cannot be chosen: {refusal}.");
-        _detail.Text = string.Join('\n', lines.TakeLast(5));
+        _detail.Text = string.Join('\n', lines);
     }
 
     private string FormatRow(DiskChoice disk) =>
-        Row(disk.Name, ByteCount.Format(disk.SizeBytes), Cut(disk.Model, 20), Cut(disk.Serial, 16), Cut(disk.Transport, 5),
+        Row(disk.Name, ByteCount.Format(disk.SizeBytes), Cut(disk.Model, 18), Cut(disk.Serial, 15), Cut(disk.Transport, 5),
             disk.Partitions.Count.ToString(CultureInfo.InvariantCulture), State(disk));
 
     private string State(DiskChoice disk) =>

@@ -59,7 +59,7 @@ internal sealed class WizardPage : View
         Width = Dim.Fill(2);
         Height = Dim.Fill();
         CanFocus = true;
-        Add(new Label { X = 0, Y = 0, Text = heading });
+        Add(new TextBlock { X = 0, Y = 0, Text = heading });
     }
 
     /// <summary>Runs each time the page appears: focus its first field, start a scan.</summary>
