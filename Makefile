@@ -6,7 +6,7 @@ BIN := artifacts/liveimager
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: build test publish demo deps clean
+.PHONY: build test publish demo deps clean screenshots
 
 deps:
 	@scripts/install-deps.sh
@@ -22,6 +22,10 @@ $(BIN): $(shell find src -name '*.cs' -o -name '*.csproj') Directory.Build.props
 
 test: deps publish
 	LIVEIMAGER_BINARY=$(CURDIR)/$(BIN) scripts/run-tests.sh $(CONFIG)
+
+# The TUI's main screens as 80x25 text, rendered headless by the TUI tests, for docs/screens and the README.
+screenshots:
+	LIVEIMAGER_SCREENSHOTS=$(CURDIR)/docs/screens $(DOTNET) test tests/LiveImager.Tui.Tests -c $(CONFIG) --filter "FullyQualifiedName~Screenshots"
 
 demo: deps publish
 	scripts/demo.sh $(BIN)

@@ -38,7 +38,8 @@ internal static class TuiApp
     private static TuiExit RunOnce(TuiServices services)
     {
         using IApplication app = Application.Create();
-        app.Init();
+        // The ANSI driver polls stdin and stops reading when the app ends; a blocking reader would eat the first line typed into the shell.
+        app.Init(DriverRegistry.Names.ANSI);
         // The Linux console and serial terminals show 16 colours; only terminals that say so get more.
         if (!Environment.GetEnvironmentVariable("TERM")?.Contains("256color", StringComparison.Ordinal) == true
             && Environment.GetEnvironmentVariable("COLORTERM") is not ("truecolor" or "24bit"))

@@ -1,5 +1,6 @@
 using LiveImager.Tui.Views;
 using Terminal.Gui.Input;
+using Terminal.Gui.ViewBase;
 
 namespace LiveImager.Tui.Screens;
 
@@ -26,7 +27,7 @@ internal sealed class DisksScreen : Screen
     {
         if (_picker is null)
         {
-            _picker = new DiskPicker(Host.RunningApp, _services.Disks);
+            _picker = new DiskPicker(Host.RunningApp, _services.Disks) { X = 2, Y = 1, Width = Dim.Fill(2) };
             Add(_picker);
         }
         _picker.Refresh();

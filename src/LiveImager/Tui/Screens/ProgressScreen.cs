@@ -24,17 +24,17 @@ internal sealed class ProgressScreen : Screen
 
     /// <param name="verb">The job's name in sentences: "capture", "restore", "verify".</param>
     public ProgressScreen(TuiServices services, string verb, string what, Func<IProgress<JobProgress>, CancellationToken, Task<JobOutcome>> start)
-        : base(char.ToUpperInvariant(verb[0]) + verb[1..])
+        : base("Progress")
     {
         _services = services;
         _verb = verb;
         _start = start;
-        var heading = new TextBlock { X = 2, Y = 1, Width = Dim.Fill(2), Text = what };
-        _bar = new ProgressBar { X = 2, Y = 3, Width = Dim.Fill(2), Height = 1, ProgressBarStyle = ProgressBarStyle.Continuous };
-        _bytes = new TextBlock { X = 2, Y = 5, Width = Dim.Fill(2), Text = "Starting..." };
-        _timing = new TextBlock { X = 2, Y = 6, Width = Dim.Fill(2) };
-        _partition = new TextBlock { X = 2, Y = 7, Width = Dim.Fill(2) };
-        var hint = new TextBlock { X = 2, Y = 9, Text = $"Esc asks whether to cancel the {verb}." };
+        var heading = new TextBlock { X = 2, Y = 1, Width = Dim.Fill(2), Height = 2, Text = what };
+        _bar = new ProgressBar { X = 2, Y = 4, Width = Dim.Fill(2), Height = 1, ProgressBarStyle = ProgressBarStyle.Continuous };
+        _bytes = new TextBlock { X = 2, Y = 6, Width = Dim.Fill(2), Text = "Starting..." };
+        _timing = new TextBlock { X = 2, Y = 7, Width = Dim.Fill(2) };
+        _partition = new TextBlock { X = 2, Y = 8, Width = Dim.Fill(2) };
+        var hint = new TextBlock { X = 2, Y = 10, Text = $"Esc asks whether to cancel the {verb}." };
         Add(heading, _bar, _bytes, _timing, _partition, hint);
     }
 

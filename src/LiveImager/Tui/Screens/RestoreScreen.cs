@@ -39,7 +39,7 @@ internal sealed class RestoreScreen : Screen
     public static string? TooSmall(DiskChoice disk, ImageSummary image) =>
         disk.SizeBytes >= image.RequiredBytes
             ? null
-            : $"too small: it holds {ByteCount.Exact(disk.SizeBytes)}, the image needs {ByteCount.Exact(image.RequiredBytes)}";
+            : $"too small.\nIt holds    {ByteCount.Exact(disk.SizeBytes)};\nthe image needs {ByteCount.Exact(image.RequiredBytes)}";
 
     private WizardPage StoreStep()
     {
@@ -93,7 +93,7 @@ internal sealed class RestoreScreen : Screen
         var view = new WizardPage($"Step 2 of 5: the image to restore from {_store}");
         var list = new ListView { X = 0, Y = 2, Width = Dim.Fill(), Height = Dim.Fill(7) };
         list.SetSource(new ObservableCollection<string>(_images.Select(i =>
-            $"{Cut(i.Name, 40),-40} {ByteCount.Format(i.SourceSizeBytes),9}  {i.Created.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}")));
+            $"{Cut(i.Name, 46),-46} {ByteCount.Format(i.SourceSizeBytes),9}  {i.Created.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}")));
         var details = new TextBlock { X = 0, Y = Pos.AnchorEnd(6), Width = Dim.Fill(), Height = 6 };
         void ShowDetails()
         {
