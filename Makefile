@@ -7,7 +7,7 @@ BIN := artifacts/liveimager
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: build test publish demo bench deps clean
+.PHONY: build test publish demo bench deps clean screenshots
 
 deps:
 	@scripts/install-deps.sh
@@ -23,6 +23,10 @@ $(BIN): $(shell find src -name '*.cs' -o -name '*.csproj') Directory.Build.props
 
 test: deps publish
 	LIVEIMAGER_BINARY=$(CURDIR)/$(BIN) scripts/run-tests.sh $(CONFIG)
+
+# The TUI's main screens as 80x25 text, rendered headless by the TUI tests, for docs/screens and the README.
+screenshots:
+	LIVEIMAGER_SCREENSHOTS=$(CURDIR)/docs/screens $(DOTNET) test tests/LiveImager.Tui.Tests -c $(CONFIG) --filter "FullyQualifiedName~Screenshots"
 
 demo: deps publish
 	scripts/demo.sh $(BIN)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using LiveImager.Cli;
 using LiveImager.Engine.Logging;
+using LiveImager.Tui;
 using Serilog;
 
 namespace LiveImager;
@@ -9,18 +10,15 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
-        if (args.Length == 0)
-        {
-            // The TUI arrives with its own issue; until then the bare binary explains itself.
-            args = ["--help"];
-        }
         Log.Logger = LogSetup.CreateLogger(LogSetup.ResolveDirectory());
         try
         {
             // The verb only: arguments may one day carry share names or paths a log should not keep.
-            Log.Information("liveimager {Version} started: {Verb}", typeof(Program).Assembly.GetName().Version?.ToString(), args[0]);
-            RootCommand root = CliApp.CreateRootCommand();
-            int exitCode = root.Parse(args).Invoke();
+            string mode = args.Length == 0 ? "tui" : args[0];
+            Log.Information("liveimager {Version} started: {Verb}", typeof(Program).Assembly.GetName().Version?.ToString(), mode);
+            int exitCode = args.Length == 0
+                ? TuiApp.Run(TuiServices.ForThisBuild())
+                : CliApp.CreateRootCommand().Parse(args).Invoke();
             Log.Information("liveimager finished with exit code {ExitCode}", exitCode);
             return exitCode;
         }

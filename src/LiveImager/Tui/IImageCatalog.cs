@@ -1,0 +1,19 @@
+namespace LiveImager.Tui;
+
+/// <summary>The seam to the image format: the images in a store, with the details restore needs, read off the UI thread.</summary>
+internal interface IImageCatalog
+{
+    Task<IReadOnlyList<ImageSummary>> ListAsync(string storePath, CancellationToken cancellationToken);
+}
+
+/// <summary>An image as the restore screens show it; <see cref="RequiredBytes"/> is the smallest disk it fits.</summary>
+internal sealed record ImageSummary(
+    string Name,
+    string Path,
+    string SourceModel,
+    string SourceSerial,
+    long SourceSizeBytes,
+    long RequiredBytes,
+    long StoredBytes,
+    DateTimeOffset Created,
+    IReadOnlyList<string> Partitions);

@@ -1,0 +1,23 @@
+namespace LiveImager.Tui;
+
+/// <summary>The seam to the imaging jobs the CLI runs too; each call runs off the UI thread and reports progress.</summary>
+internal interface IJobRunner
+{
+    Task<JobOutcome> CaptureAsync(CaptureRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken);
+
+    Task<JobOutcome> RestoreAsync(RestoreRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken);
+
+    Task<JobOutcome> VerifyAsync(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken);
+}
+
+/// <summary>What the capture wizard collected: the disk, where the image goes and how it is written.</summary>
+internal sealed record CaptureRequest(DiskChoice Source, string StorePath, string ImageName, int CompressionLevel, long SplitBytes, bool VerifyAfter);
+
+/// <summary>What the restore wizard collected, after the technician typed the target's name.</summary>
+internal sealed record RestoreRequest(ImageSummary Image, DiskChoice Target);
+
+/// <summary>One progress report of a running job.</summary>
+internal sealed record JobProgress(long BytesDone, long BytesTotal, double BytesPerSecond, TimeSpan? Remaining, string? CurrentPartition);
+
+/// <summary>How a job ended: its figures on success, or the error in plain words; and where its log is.</summary>
+internal sealed record JobOutcome(bool Succeeded, IReadOnlyList<string> Figures, string? Error, string? LogPath);

@@ -1,0 +1,206 @@
+using System.Globalization;
+using LiveImager.Tui.Views;
+using Terminal.Gui.ViewBase;
+using Terminal.Gui.Views;
+
+namespace LiveImager.Tui.Screens;
+
+/// <summary>The capture wizard: source disk, store directory, image name, options, summary, start. Esc steps back.</summary>
+internal sealed class CaptureScreen : Screen
+{
+    private readonly TuiServices _services;
+    private readonly WizardSteps _steps;
+    private DiskChoice? _source;
+    private string _store = "";
+    private string _name = "";
+    private int _level = 3;
+    private long _splitBytes;
+    private bool _verifyAfter = true;
+
+    public CaptureScreen(TuiServices services)
+        : base("Capture")
+    {
+        _services = services;
+        _steps = new WizardSteps(this, [SourceStep, StoreStep, NameStep, OptionsStep, SummaryStep]);
+    }
+
+    public override string HelpText =>
+        "Capture copies a whole disk into an image file: the partition table and, for each partition, only the blocks " +
+        "its filesystem uses (anything not understood is copied whole). Steps: source disk, directory, image name, " +
+        "options, summary. Nothing is written until you choose Start on the summary. Esc goes back one step.";
+
+    /// <summary>The step shown now, counted from 0 (source disk).</summary>
+    public int Step => _steps.Current;
+
+    public override void OnShown() => _steps.ShowCurrent();
+
+    public override bool OnBack() => _steps.Back();
+
+    private WizardPage SourceStep()
+    {
+        var view = new WizardPage("Step 1 of 5: the disk to capture");
+        var picker = new DiskPicker(Host.RunningApp, _services.Disks) { Y = 2 };
+        picker.Chosen += disk =>
+        {
+            _source = disk;
+            _name = DefaultName(disk);
+            _steps.Next();
+        };
+        view.Add(picker);
+        view.Shown = picker.Refresh;
+        return view;
+    }
+
+    private WizardPage StoreStep()
+    {
+        var view = new WizardPage("Step 2 of 5: the directory the image is written to");
+        var field = new TextField { X = 0, Y = 2, Width = Dim.Fill(), Text = _store.Length > 0 ? _store : _services.Session.StorePath ?? "" };
+        var status = new TextBlock { X = 0, Y = 4, Width = Dim.Fill(), Height = 2, Text = "Press Enter to go on." };
+        field.Accepting += (_, e) =>
+        {
+            e.Handled = true;
+            string path = field.Text.Trim();
+            status.Text = $"Checking {path}...";
+            _ = Task.Run(() =>
+            {
+                bool exists = path.Length > 0 && Directory.Exists(path);
+                Host.RunningApp.Invoke(() =>
+                {
+                    if (!exists)
+                    {
+                        status.Text = $"'{path}' is not a directory here. Mount the target from the Shell or set it in Storage.";
+                        return;
+                    }
+                    _store = Path.GetFullPath(path);
+                    _services.Session.StorePath = _store;
+                    _steps.Next();
+                });
+            });
+        };
+        view.Add(field, status);
+        view.Shown = () => field.SetFocus();
+        return view;
+    }
+
+    private WizardPage NameStep()
+    {
+        var view = new WizardPage("Step 3 of 5: the image's name (from model, serial and date)");
+        var field = new TextField { X = 0, Y = 2, Width = Dim.Fill(), Text = _name };
+        var status = new TextBlock { X = 0, Y = 4, Width = Dim.Fill(), Height = 2, Text = "Letters, digits, '.', '_' and '-'. Press Enter to go on." };
+        field.Accepting += (_, e) =>
+        {
+            e.Handled = true;
+            string name = field.Text.Trim();
+            if (name.Length == 0 || name != Sanitize(name))
+            {
+                status.Text = $"'{name}' cannot be a file name here; use letters, digits, '.', '_' and '-'.";
+                return;
+            }
+            string path = Path.Combine(_store, name);
+            _ = Task.Run(() =>
+            {
+                bool taken = File.Exists(path) || Directory.Exists(path);
+                Host.RunningApp.Invoke(() =>
+                {
+                    if (taken)
+                    {
+                        status.Text = $"{path} already exists; an image is never overwritten. Choose another name.";
+                        return;
+                    }
+                    _name = name;
+                    _steps.Next();
+                });
+            });
+        };
+        view.Add(field, status);
+        view.Shown = () => field.SetFocus();
+        return view;
+    }
+
+    private WizardPage OptionsStep()
+    {
+        var view = new WizardPage("Step 4 of 5: options");
+        var levelLabel = new TextBlock { X = 0, Y = 2, Text = "Compression level (1 fast .. 19 small):" };
+        var level = new TextField { X = 41, Y = 2, Width = 6, Text = _level.ToString(CultureInfo.InvariantCulture) };
+        var splitLabel = new TextBlock { X = 0, Y = 3, Text = "Split into files of (0 = one file, 4G):" };
+        var split = new TextField { X = 41, Y = 3, Width = 10, Text = SplitSize.Format(_splitBytes) };
+        bool verifyAfter = _verifyAfter;
+        // A button that says yes or no reads the same on every terminal, unlike check-box glyphs.
+        var verify = new Button { X = 0, Y = 5, Text = VerifyText(verifyAfter) };
+        verify.Accepting += (_, e) =>
+        {
+            e.Handled = true;
+            verifyAfter = !verifyAfter;
+            verify.Text = VerifyText(verifyAfter);
+        };
+        var next = new Button { X = 0, Y = 7, Text = "_Next", IsDefault = true };
+        var status = new TextBlock { X = 0, Y = 9, Width = Dim.Fill() };
+        next.Accepting += (_, e) =>
+        {
+            e.Handled = true;
+            if (!int.TryParse(level.Text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int parsedLevel) || parsedLevel is < 1 or > 19)
+            {
+                status.Text = $"The compression level must be a number from 1 to 19, not '{level.Text}'.";
+                return;
+            }
+            if (!SplitSize.TryParse(split.Text.Trim(), out long parsedSplit))
+            {
+                status.Text = $"The split size must be 0 or a size like 700M or 4G, not '{split.Text}'.";
+                return;
+            }
+            _level = parsedLevel;
+            _splitBytes = parsedSplit;
+            _verifyAfter = verifyAfter;
+            _steps.Next();
+        };
+        view.Add(levelLabel, level, splitLabel, split, verify, next, status);
+        view.Shown = () => level.SetFocus();
+        return view;
+    }
+
+    private WizardPage SummaryStep()
+    {
+        DiskChoice source = _source ?? throw new InvalidOperationException("No source disk was chosen.");
+        var view = new WizardPage("Step 5 of 5: summary");
+        var text = new TextBlock
+        {
+            X = 0,
+            Y = 2,
+            Width = Dim.Fill(),
+            Text = $"Read disk  {source.Name} ({source.Model}, serial {source.Serial}, {ByteCount.Format(source.SizeBytes)})\n" +
+                   $"Write to   {Path.Combine(_store, _name)}\n" +
+                   $"Level {_level}, {(_splitBytes == 0 ? "one file" : $"files of {SplitSize.Format(_splitBytes)}")}, " +
+                   $"{(_verifyAfter ? "verified afterwards" : "not verified afterwards")}\n" +
+                   $"The disk {source.Name} is only read.",
+        };
+        var start = new Button { X = 0, Y = 7, Text = "_Start capture", IsDefault = true };
+        var status = new TextBlock { X = 0, Y = 9, Width = Dim.Fill() };
+        start.Accepting += (_, e) =>
+        {
+            e.Handled = true;
+            if (_services.Jobs is not IJobRunner jobs)
+            {
+                status.Text = $"Capturing is {TuiServices.NotAvailable}.";
+                return;
+            }
+            var request = new CaptureRequest(source, _store, _name, _level, _splitBytes, _verifyAfter);
+            Host.Push(new ProgressScreen(_services, "capture", $"Capturing {source.Name} to {Path.Combine(_store, _name)}",
+                (progress, token) => jobs.CaptureAsync(request, progress, token)));
+        };
+        view.Add(text, start, status);
+        view.Shown = () => start.SetFocus();
+        return view;
+    }
+
+    private static string VerifyText(bool verify) => $"_Verify the image afterwards: {(verify ? "yes" : "no")}";
+
+    private string DefaultName(DiskChoice disk)
+    {
+        string date = _services.Clock.GetLocalNow().ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        return Sanitize($"{disk.Model}_{disk.Serial}_{date}");
+    }
+
+    /// <summary>Keeps a name that is safe as a file name on every share type; anything else becomes '-'.</summary>
+    private static string Sanitize(string name) =>
+        string.Concat(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '-')).Trim('-', '.');
+}

@@ -1,0 +1,40 @@
+using System.Diagnostics;
+
+namespace LiveImager.Tui;
+
+/// <summary>What the TUI hands to the console once it has stopped: a root shell, reboot, power off.</summary>
+internal static class SessionCommands
+{
+    /// <summary>Runs the login shell on this terminal and waits for it; the TUI starts again afterwards.</summary>
+    public static void RunShell()
+    {
+        string shell = Environment.GetEnvironmentVariable("SHELL") is { Length: > 0 } s && File.Exists(s) ? s : "/bin/bash";
+        Console.WriteLine("LiveImager: type 'exit' to return to the menu.");
+        try
+        {
+            using Process? process = Process.Start(new ProcessStartInfo(shell, "-l") { UseShellExecute = false });
+            process?.WaitForExit();
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            Console.Error.WriteLine($"LiveImager: {shell} could not be started: {ex.Message}");
+            Thread.Sleep(TimeSpan.FromSeconds(3));
+        }
+    }
+
+    /// <summary>Asks systemd to reboot or power off; returns its exit code, so a refusal is visible.</summary>
+    public static int Power(string verb)
+    {
+        try
+        {
+            using Process? process = Process.Start(new ProcessStartInfo("systemctl", verb) { UseShellExecute = false });
+            process?.WaitForExit();
+            return process?.ExitCode ?? 1;
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            Console.Error.WriteLine($"LiveImager: systemctl {verb} could not be started: {ex.Message}");
+            return 1;
+        }
+    }
+}

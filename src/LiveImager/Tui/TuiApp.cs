@@ -1,0 +1,53 @@
+using LiveImager.Tui.Screens;
+using Terminal.Gui.App;
+using Terminal.Gui.Drivers;
+
+namespace LiveImager.Tui;
+
+/// <summary>Runs the TUI until the technician quits, carrying out Shell, Reboot and Power off with the terminal restored.</summary>
+internal static class TuiApp
+{
+    public static int Run(TuiServices services)
+    {
+        while (true)
+        {
+            switch (RunOnce(services))
+            {
+                case TuiExit.Shell:
+                    SessionCommands.RunShell();
+                    continue;
+                case TuiExit.Reboot:
+                    return SessionCommands.Power("reboot");
+                case TuiExit.PowerOff:
+                    return SessionCommands.Power("poweroff");
+                default:
+                    return 0;
+            }
+        }
+    }
+
+    /// <summary>The window with the main menu on it, ready for <c>Begin</c> (tests) or <c>Run</c>.</summary>
+    public static ScreenHost CreateHost(IApplication app, TuiServices services)
+    {
+        ConsoleGlyphs.Apply();
+        var host = new ScreenHost(app, services);
+        host.Push(new MainMenuScreen(services));
+        return host;
+    }
+
+    private static TuiExit RunOnce(TuiServices services)
+    {
+        using IApplication app = Application.Create();
+        // The ANSI driver polls stdin and stops reading when the app ends; a blocking reader would eat the first line typed into the shell.
+        app.Init(DriverRegistry.Names.ANSI);
+        // The Linux console and serial terminals show 16 colours; only terminals that say so get more.
+        if (!Environment.GetEnvironmentVariable("TERM")?.Contains("256color", StringComparison.Ordinal) == true
+            && Environment.GetEnvironmentVariable("COLORTERM") is not ("truecolor" or "24bit"))
+        {
+            app.Driver!.Force16Colors = true;
+        }
+        using ScreenHost host = CreateHost(app, services);
+        app.Run(host);
+        return host.Exit;
+    }
+}

@@ -1,0 +1,90 @@
+using LiveImager.Tui;
+using LiveImager.Tui.Screens;
+using LiveImager.Formats.Tests.Support;
+using LiveImager.Tui.Tests.Support;
+using Terminal.Gui.Input;
+using Xunit;
+
+namespace LiveImager.Tui.Tests.Screens;
+
+public class CaptureScreenTests
+{
+    private static readonly DateTimeOffset s_today = new(2026, 11, 25, 9, 30, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void ADiskInUseOrTheBootMediumIsListedButCannotBeChosen()
+    {
+        using var tui = new TuiHarness(new TuiServices { Disks = ListedDisks.Typical() });
+        tui.Press((Key)'1');
+        tui.WaitForText("Crucial MX500");
+        string screen = tui.Screen;
+        Assert.Matches(@"sda\s+500\.1 GB\s+Samsung SSD 860\s+S3Z9NB0K123456\s+sata\s+2\s+in use", screen);
+        Assert.Matches(@"sdb\s+32\.0 GB\s+SanDisk Ultra.*boot", screen);
+        Assert.Contains("Cannot be chosen: sda2 is mounted at /.", screen);
+
+        tui.Press(Key.Enter);
+        tui.AssertShows("sda cannot be chosen: sda2 is mounted at /.");
+        tui.Press(Key.CursorDown);
+        tui.Press(Key.Enter);
+        tui.AssertShows("sdb cannot be chosen: the live system booted from it.");
+        Assert.Equal(0, ((CaptureScreen)tui.Host.Top).Step);
+
+        tui.Press(Key.CursorDown);
+        tui.Press(Key.Enter);
+        Assert.Equal(1, ((CaptureScreen)tui.Host.Top).Step);
+        tui.Press(Key.Esc);
+        Assert.Equal(0, ((CaptureScreen)tui.Host.Top).Step);
+        tui.Press(Key.Esc);
+        Assert.IsType<MainMenuScreen>(tui.Host.Top);
+    }
+
+    [Fact]
+    public void TheWizardCollectsTheRequestAndTheProgressScreenCancelsOnlyWhenConfirmed()
+    {
+        using var store = new ScratchDirectory();
+        var jobs = new ScriptedJobs();
+        using var tui = new TuiHarness(new TuiServices { Disks = ListedDisks.Typical(), Jobs = jobs, Clock = new FixedClock(s_today) });
+        tui.Press((Key)'1');
+        tui.WaitForText("Crucial MX500");
+        tui.Press(Key.CursorDown);
+        tui.Press(Key.CursorDown);
+        tui.Press(Key.Enter);
+
+        tui.Type(store.Path);
+        tui.Press(Key.Enter);
+        tui.WaitForText("Step 3 of 5");
+        tui.AssertShows("Crucial-MX500_2031E2A1B2C3_2026-11-25");
+        tui.Press(Key.Enter);
+        tui.WaitForText("Step 4 of 5");
+        tui.Press(Key.Enter);
+        tui.AssertShows(Path.Combine(store.Path, "Crucial-MX500_2031E2A1B2C3_2026-11-25"));
+        tui.Press(Key.Enter);
+
+        var request = Assert.IsType<CaptureRequest>(WaitForRequest(tui, jobs));
+        Assert.Equal(("sdc", 3, 0L, true), (request.Source.Name, request.CompressionLevel, request.SplitBytes, request.VerifyAfter));
+        Assert.Equal(store.Path, tui.Services.Session.StorePath);
+
+        jobs.Progress.Report(new JobProgress(32_000_000_000, 64_000_000_000, 250_000_000, TimeSpan.FromSeconds(128), "sdc1 (ntfs)"));
+        tui.WaitForText("32.0 GB of 64.0 GB (50%)");
+        tui.AssertShows("Rate 250.0 MB/s   Remaining 02:08");
+        tui.AssertShows("Partition: sdc1 (ntfs)");
+
+        tui.Press(Key.Esc);
+        tui.AssertShows("Cancel the capture?");
+        tui.Press(Key.N);
+        Assert.False(jobs.Token.IsCancellationRequested);
+        tui.Press(Key.Esc);
+        tui.Press(Key.Y);
+        Assert.True(jobs.Token.IsCancellationRequested);
+        tui.WaitForText("The capture was cancelled at your request.");
+        Assert.IsType<ResultScreen>(tui.Host.Top);
+        tui.Press(Key.Esc);
+        Assert.IsType<MainMenuScreen>(tui.Host.Top);
+    }
+
+    private static object WaitForRequest(TuiHarness tui, ScriptedJobs jobs)
+    {
+        tui.WaitFor(() => jobs.Request is not null, "the job to start");
+        return jobs.Request!;
+    }
+}

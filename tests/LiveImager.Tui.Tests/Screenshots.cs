@@ -1,0 +1,100 @@
+using LiveImager.Formats.Tests.Support;
+using LiveImager.Tui;
+using LiveImager.Tui.Tests.Support;
+using Terminal.Gui.Input;
+using Xunit;
+
+namespace LiveImager.Tui.Tests;
+
+/// <summary>`make screenshots`: the main screens rendered at 80x25 as text into docs/screens, from the example disks and image the tests use.</summary>
+public class Screenshots
+{
+    private static readonly DateTimeOffset s_today = new(2026, 11, 25, 9, 30, 0, TimeSpan.Zero);
+
+    [SkippableFact]
+    public void RenderTheMainScreens()
+    {
+        string? target = Environment.GetEnvironmentVariable("LIVEIMAGER_SCREENSHOTS");
+        Skip.If(target is null, "Set LIVEIMAGER_SCREENSHOTS to a directory (make screenshots does) to render the screens.");
+        Directory.CreateDirectory(target);
+        using var store = new ScratchDirectory();
+        // The scratch directory is shown as /mnt/images, with the right border put back where it belongs.
+        void Save(string name, TuiHarness tui) =>
+            File.WriteAllLines(Path.Combine(target, name + ".txt"), tui.Screen.TrimEnd('\n').Split('\n').Select(line =>
+            {
+                string shown = line.Replace(store.Path, "/mnt/images", StringComparison.Ordinal);
+                return shown.Length < line.Length && shown.EndsWith('│') ? shown[..^1].PadRight(line.Length - 1) + "│" : shown;
+            }));
+
+        TuiServices Services(ScriptedJobs jobs) => new()
+        {
+            Disks = ListedDisks.Typical(),
+            Images = new ListedImages(ListedImages.LaptopImage(store.Path)),
+            Jobs = jobs,
+            Clock = new FixedClock(s_today),
+        };
+
+        using (var tui = new TuiHarness(Services(new ScriptedJobs())))
+        {
+            Save("main-menu", tui);
+            tui.Press(Key.F1);
+            Save("help", tui);
+            tui.Press(Key.Esc);
+            tui.Press(Key.Esc);
+            Save("quit", tui);
+            tui.Press(Key.N);
+            tui.Press((Key)'6');
+            tui.WaitForText("Crucial MX500");
+            Save("disks", tui);
+        }
+
+        var capture = new ScriptedJobs();
+        using (var tui = new TuiHarness(Services(capture)))
+        {
+            tui.Press((Key)'1');
+            tui.WaitForText("Crucial MX500");
+            tui.Press(Key.CursorDown);
+            tui.Press(Key.CursorDown);
+            tui.Press(Key.Enter);
+            tui.Type(store.Path);
+            tui.Press(Key.Enter);
+            tui.WaitForText("Step 3 of 5");
+            Save("capture-name", tui);
+            tui.Press(Key.Enter);
+            tui.WaitForText("Step 4 of 5");
+            Save("capture-options", tui);
+            tui.Press(Key.Enter);
+            Save("capture-summary", tui);
+            tui.Press(Key.Enter);
+            tui.WaitFor(() => capture.Request is not null, "the capture to start");
+            capture.Progress.Report(new JobProgress(25_600_000_000, 64_000_000_000, 312_000_000, TimeSpan.FromSeconds(123), "sdc1 (ntfs)"));
+            tui.WaitForText("(40%)");
+            Save("progress", tui);
+            capture.End(new JobOutcome(true,
+                ["Read 64.0 GB of 256.1 GB (the rest is free space) at 312.0 MB/s.", "Wrote 21.9 GB to /mnt/images/Crucial-MX500_2031E2A1B2C3_2026-11-25.", "Verified: every frame's checksum matches."],
+                null, "/var/log/liveimager/session.log"));
+            tui.WaitForText("finished");
+            Save("capture-result", tui);
+        }
+
+        using (var tui = new TuiHarness(Services(new ScriptedJobs())))
+        {
+            tui.Services.Session.StorePath = store.Path;
+            tui.Press((Key)'2');
+            tui.Press(Key.Enter);
+            tui.WaitForText("Step 2 of 5");
+            Save("restore-images", tui);
+            tui.Press(Key.Enter);
+            tui.WaitForText("Kingston A400");
+            tui.Press(Key.End);
+            tui.Press(Key.Enter);
+            Save("restore-target-too-small", tui);
+            tui.Press(Key.CursorUp);
+            tui.Press(Key.Enter);
+            tui.Press(Key.Enter);
+            tui.Type("sda");
+            tui.Press(Key.Enter);
+            Save("restore-confirm", tui);
+        }
+    }
+}

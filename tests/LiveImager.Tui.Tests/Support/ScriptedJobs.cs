@@ -1,0 +1,35 @@
+using LiveImager.Tui;
+
+namespace LiveImager.Tui.Tests.Support;
+
+/// <summary>A job runner whose job the test drives: it records the request, reports what the test sends and ends when told.</summary>
+internal sealed class ScriptedJobs : IJobRunner
+{
+    private readonly TaskCompletionSource<JobOutcome> _end = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<IProgress<JobProgress>> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public object? Request { get; private set; }
+
+    public CancellationToken Token { get; private set; }
+
+    public IProgress<JobProgress> Progress => _started.Task.WaitAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+
+    public void End(JobOutcome outcome) => _end.SetResult(outcome);
+
+    public Task<JobOutcome> CaptureAsync(CaptureRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
+        Run(request, progress, cancellationToken);
+
+    public Task<JobOutcome> RestoreAsync(RestoreRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
+        Run(request, progress, cancellationToken);
+
+    public Task<JobOutcome> VerifyAsync(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
+        Run(imagePath, progress, cancellationToken);
+
+    private async Task<JobOutcome> Run(object request, IProgress<JobProgress> progress, CancellationToken cancellationToken)
+    {
+        Request = request;
+        Token = cancellationToken;
+        _started.SetResult(progress);
+        return await _end.Task.WaitAsync(cancellationToken);
+    }
+}
