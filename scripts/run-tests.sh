@@ -9,9 +9,9 @@ trap 'rm -f "$log"' EXIT
 dotnet test LiveImager.sln -c "$config" --logger "console;verbosity=normal" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
-# Each project prints "Passed!  - Failed: F, Passed: P, Skipped: S, Total: T" (or "Failed!  - ...").
-read -r passed failed skipped < <(grep -E '^(Passed|Failed)! +- ' "$log" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+), Skipped: *([0-9]+).*/\2 \1 \3/' |
-  awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}')
+# Each project ends with a block: "Total tests: T", "     Passed: P", "     Failed: F", "    Skipped: S".
+read -r passed failed skipped < <(awk '/^ +Passed: +[0-9]+$/ {p+=$2} /^ +Failed: +[0-9]+$/ {f+=$2}
+  /^ +Skipped: +[0-9]+$/ {s+=$2} END {print p+0, f+0, s+0}' "$log")
 echo
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
