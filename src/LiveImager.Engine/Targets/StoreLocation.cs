@@ -1,0 +1,279 @@
+using System.Globalization;
+
+namespace LiveImager.Engine.Targets;
+
+/// <summary>The kinds of place an image can live.</summary>
+public enum StoreKind
+{
+    Local,
+    Smb,
+    Nfs,
+    Ssh,
+    Device,
+}
+
+/// <summary>Where images live, parsed from a URL: a local path, <c>smb://[domain;]user@host/share/path</c>,
+/// <c>nfs://host/export/path</c>, <c>ssh://user@host[:port]/path</c> or <c>dev:///dev/sdb1/path</c>.</summary>
+/// <param name="Path">Local: the absolute path. SMB: the path inside the share. NFS and SSH: the server's absolute
+/// path. Device: the path inside the partition's filesystem. Always starts with '/'.</param>
+/// <param name="Version">SMB or NFS protocol version from a <c>?vers=</c> query, or null to try the newest first.</param>
+public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = null, int? Port = null, string? User = null,
+    string? Domain = null, string? Share = null, string? Device = null, string? Version = null)
+{
+    private const string Forms = "a local path, smb://[domain;]user@host/share/path, nfs://host/export/path, " +
+        "ssh://user@host[:port]/path or dev:///dev/sdb1/path";
+
+    private static readonly string[] s_smbVersions = ["3.1.1", "3.11", "3.02", "3.0", "2.1", "2.0", "1.0"];
+    private static readonly string[] s_nfsVersions = ["4.2", "4.1", "4", "4.0", "3"];
+
+    /// <summary>True when <paramref name="text"/> names a network or device store rather than a local path.</summary>
+    public static bool IsUrl(string text) => text.Contains("://", StringComparison.Ordinal);
+
+    /// <summary>Parses a location; throws <see cref="StoreException"/> (<see cref="StoreProblem.BadLocation"/>)
+    /// naming what is wrong.</summary>
+    public static StoreLocation Parse(string text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            throw Bad(text, "the location is empty");
+        }
+        if (text.Any(char.IsControl))
+        {
+            throw Bad(text, "the location holds a control character");
+        }
+        int schemeEnd = text.IndexOf("://", StringComparison.Ordinal);
+        if (schemeEnd < 0)
+        {
+            return new StoreLocation(StoreKind.Local, System.IO.Path.GetFullPath(text));
+        }
+        string scheme = text[..schemeEnd].ToLowerInvariant();
+        string rest = text[(schemeEnd + 3)..];
+        string? version = null;
+        int query = rest.IndexOf('?');
+        if (query >= 0)
+        {
+            version = ParseQuery(text, scheme, rest[(query + 1)..]);
+            rest = rest[..query];
+        }
+        return scheme switch
+        {
+            "dev" => ParseDevice(text, rest),
+            "smb" or "cifs" => ParseSmb(text, rest, version),
+            "nfs" => ParseNfs(text, rest, version),
+            "ssh" or "sftp" => ParseSsh(text, rest),
+            "" => throw Bad(text, "the scheme before :// is missing"),
+            _ => throw Bad(text, $"the scheme '{scheme}' is not supported"),
+        };
+    }
+
+    /// <summary>Splits a location naming an image file into its directory's location and the file name.</summary>
+    public (StoreLocation Directory, string FileName) SplitFile()
+    {
+        string trimmed = Path.TrimEnd('/');
+        int slash = trimmed.LastIndexOf('/');
+        string name = trimmed[(slash + 1)..];
+        if (name.Length == 0)
+        {
+            throw new StoreException(StoreProblem.BadLocation, $"{this} names a directory; give the image's file name at its end");
+        }
+        string directory = slash <= 0 ? "/" : trimmed[..slash];
+        return (this with { Path = directory }, name);
+    }
+
+    /// <summary>The location as a URL, without any secret (there is none in it to begin with).</summary>
+    public override string ToString() => Kind switch
+    {
+        StoreKind.Local => Path,
+        StoreKind.Smb => $"smb://{(Domain is null ? "" : Domain + ";")}{(User is null ? "" : User + "@")}{HostPart}/{Share}{(Path == "/" ? "" : Path)}",
+        StoreKind.Nfs => $"nfs://{HostPart}{Path}",
+        StoreKind.Ssh => $"ssh://{User}@{HostPart}{Path}",
+        _ => $"dev://{Device}{(Path == "/" ? "" : Path)}",
+    };
+
+    private string HostPart => (Host!.Contains(':') ? $"[{Host}]" : Host) + (Port is { } p ? $":{p}" : "");
+
+    private static StoreLocation ParseDevice(string text, string rest)
+    {
+        if (!rest.StartsWith("/dev/", StringComparison.Ordinal))
+        {
+            throw Bad(text, "a dev:// location names a partition: dev:///dev/sdb1/path (three slashes)");
+        }
+        string[] segments = rest.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        // /dev/disk/by-label/NAME is four segments deep; /dev/sdb1 two.
+        int deviceSegments = segments.Length > 1 && segments[1] == "disk" ? 4 : 2;
+        if (segments.Length < deviceSegments)
+        {
+            throw Bad(text, "the partition's name is missing after /dev/");
+        }
+        string device = "/" + string.Join('/', segments[..deviceSegments]);
+        return new StoreLocation(StoreKind.Device, JoinPath(text, segments[deviceSegments..]), Device: device);
+    }
+
+    private static StoreLocation ParseSmb(string text, string rest, string? version)
+    {
+        var (userInfo, host, port, path) = SplitAuthority(text, rest);
+        if (port is not null)
+        {
+            throw Bad(text, "smb:// takes no port; SMB uses 445");
+        }
+        string? domain = null;
+        string? user = userInfo;
+        if (userInfo is not null && userInfo.IndexOf(';') is int semicolon and >= 0)
+        {
+            domain = userInfo[..semicolon];
+            user = userInfo[(semicolon + 1)..];
+            if (domain.Length == 0)
+            {
+                throw Bad(text, "the domain before ';' is empty");
+            }
+        }
+        if (user is { Length: 0 })
+        {
+            throw Bad(text, "the user name before '@' is empty");
+        }
+        if (path.Length == 0)
+        {
+            throw Bad(text, "the share is missing: smb://user@host/share/path");
+        }
+        return new StoreLocation(StoreKind.Smb, JoinPath(text, path[1..]), host, null, user, domain, path[0], Version: version);
+    }
+
+    private static StoreLocation ParseNfs(string text, string rest, string? version)
+    {
+        var (userInfo, host, port, path) = SplitAuthority(text, rest);
+        if (userInfo is not null)
+        {
+            throw Bad(text, "nfs:// takes no user name: NFS trusts the client machine, not a login");
+        }
+        if (port is not null)
+        {
+            throw Bad(text, "nfs:// takes no port");
+        }
+        if (path.Length == 0)
+        {
+            throw Bad(text, "the export's path is missing: nfs://host/export/path");
+        }
+        return new StoreLocation(StoreKind.Nfs, JoinPath(text, path), host, Version: version);
+    }
+
+    private static StoreLocation ParseSsh(string text, string rest)
+    {
+        var (user, host, port, path) = SplitAuthority(text, rest);
+        if (string.IsNullOrEmpty(user))
+        {
+            throw Bad(text, "the user name is missing: ssh://user@host[:port]/path");
+        }
+        return new StoreLocation(StoreKind.Ssh, JoinPath(text, path), host, port, user);
+    }
+
+    private static (string? UserInfo, string Host, int? Port, string[] Path) SplitAuthority(string text, string rest)
+    {
+        int slash = rest.IndexOf('/');
+        string authority = slash < 0 ? rest : rest[..slash];
+        string[] path = slash < 0 ? [] : rest[(slash + 1)..].Split('/', StringSplitOptions.RemoveEmptyEntries);
+        string? userInfo = null;
+        int at = authority.LastIndexOf('@');
+        if (at >= 0)
+        {
+            userInfo = Unescape(text, authority[..at]);
+            authority = authority[(at + 1)..];
+            if (userInfo.Contains(':'))
+            {
+                throw Bad(text, "a password does not belong in the URL (it would show in process lists and logs); " +
+                    "use --password-file FILE or LIVEIMAGER_PASSWORD");
+            }
+        }
+        string host;
+        int? port = null;
+        string portText = "";
+        if (authority.StartsWith('['))
+        {
+            int close = authority.IndexOf(']');
+            if (close < 0)
+            {
+                throw Bad(text, "the IPv6 address has no closing ']'");
+            }
+            host = authority[1..close];
+            portText = authority[(close + 1)..];
+        }
+        else
+        {
+            int colon = authority.IndexOf(':');
+            host = colon < 0 ? authority : authority[..colon];
+            portText = colon < 0 ? "" : authority[colon..];
+        }
+        if (portText.Length > 0)
+        {
+            if (!portText.StartsWith(':') || !int.TryParse(portText[1..], NumberStyles.None, CultureInfo.InvariantCulture, out int number)
+                || number is < 1 or > 65535)
+            {
+                throw Bad(text, $"the port '{portText.TrimStart(':')}' is not a number from 1 to 65535");
+            }
+            port = number;
+        }
+        if (host.Length == 0)
+        {
+            throw Bad(text, "the host name is missing");
+        }
+        if (!host.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' or ':' || (c == '%' && authority.StartsWith('['))))
+        {
+            throw Bad(text, $"the host name '{host}' holds a character a host name cannot have");
+        }
+        return (userInfo, host, port, path.Select(p => Unescape(text, p)).ToArray());
+    }
+
+    private static string JoinPath(string text, string[] segments)
+    {
+        foreach (string segment in segments)
+        {
+            if (segment is "." or "..")
+            {
+                throw Bad(text, $"the path may not hold '{segment}'");
+            }
+        }
+        return "/" + string.Join('/', segments);
+    }
+
+    private static string? ParseQuery(string text, string scheme, string query)
+    {
+        if (!query.StartsWith("vers=", StringComparison.Ordinal))
+        {
+            throw Bad(text, $"the only query option is vers= (the protocol version), not '{query}'");
+        }
+        string version = query["vers=".Length..];
+        string[] known = scheme switch
+        {
+            "smb" or "cifs" => s_smbVersions,
+            "nfs" => s_nfsVersions,
+            _ => throw Bad(text, $"vers= applies to smb:// and nfs:// only"),
+        };
+        if (!known.Contains(version))
+        {
+            throw Bad(text, $"vers={version} is not one of {string.Join(", ", known)}");
+        }
+        return version;
+    }
+
+    private static string Unescape(string text, string part)
+    {
+        string value = Uri.UnescapeDataString(part);
+        if (value.Any(char.IsControl))
+        {
+            throw Bad(text, "an escaped control character is not allowed");
+        }
+        return value;
+    }
+
+    private static StoreException Bad(string text, string why) =>
+        new(StoreProblem.BadLocation, $"'{Redact(text)}' is not an image location: {why}. Give {Forms}.");
+
+    /// <summary>The text with anything between "user:" and "@" starred out, so a password typed into a URL by
+    /// mistake is not repeated in the error message and the log.</summary>
+    private static string Redact(string text)
+    {
+        int start = text.IndexOf("://", StringComparison.Ordinal) + 3;
+        int at = start >= 3 ? text.IndexOf('@', start) : -1;
+        int colon = at > 0 ? text.IndexOf(':', start, at - start) : -1;
+        return colon < 0 ? text : text[..(colon + 1)] + "***" + text[at..];
+    }
+}

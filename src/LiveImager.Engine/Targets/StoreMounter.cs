@@ -1,0 +1,200 @@
+using LiveImager.Formats.FileSystems;
+using Serilog;
+
+namespace LiveImager.Engine.Targets;
+
+/// <summary>Mounts a <see cref="StoreLocation"/> with the standard tools under <c>RUNTIME/mnt/ID</c>: sshfs,
+/// mount -t cifs, mount -t nfs, or the local partition's own driver.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class StoreMounter(StoreOptions options)
+{
+    /// <summary>Makes <paramref name="location"/> usable as a local directory; the caller disposes the result.</summary>
+    public MountedStore Mount(StoreLocation location)
+    {
+        if (location.Kind == StoreKind.Local)
+        {
+            if (!Directory.Exists(location.Path))
+            {
+                throw new StoreException(StoreProblem.NotFound, $"the directory {location.Path} does not exist");
+            }
+            return new MountedStore(location, location.Path, null, options.Run);
+        }
+        // Refuse what cannot work before creating anything.
+        switch (location.Kind)
+        {
+            case StoreKind.Smb:
+                options.Kernel.Require("cifs", "SMB shares");
+                break;
+            case StoreKind.Nfs:
+                options.Kernel.Require("nfs", "NFS exports");
+                break;
+        }
+        string? fileSystem = location.Kind == StoreKind.Device ? PrepareDevice(location) : null;
+        string mountPoint = Path.Combine(options.MountRoot, $"{location.Kind.ToString().ToLowerInvariant()}-{Guid.NewGuid():N}"[..20]);
+        Directory.CreateDirectory(mountPoint, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        bool mounted = false;
+        try
+        {
+            switch (location.Kind)
+            {
+                case StoreKind.Ssh:
+                    Directory.CreateDirectory(options.RuntimeRoot);
+                    Check(location, options.Run(MountArguments.Sshfs(location, mountPoint, options.Credentials, options.KnownHostsFile)));
+                    break;
+                case StoreKind.Smb:
+                    MountSmb(location, mountPoint);
+                    break;
+                case StoreKind.Nfs:
+                    TryVersions(location, location.Version is { } nv ? [nv] : MountArguments.NfsVersions,
+                        version => MountArguments.Nfs(location, mountPoint, version));
+                    break;
+                default:
+                    Check(location, options.Run(MountArguments.Partition(location.Device!, mountPoint, fileSystem!)));
+                    break;
+            }
+            mounted = true;
+            Log.Information("Mounted {Location} at {MountPoint}", location.ToString(), mountPoint);
+            // SSH and NFS mount the location's directory itself; SMB and partitions their root.
+            string directory = location.Kind is StoreKind.Smb or StoreKind.Device
+                ? Path.Combine(mountPoint, location.Path.TrimStart('/'))
+                : mountPoint;
+            if (!Directory.Exists(directory))
+            {
+                throw new StoreException(StoreProblem.NotFound, $"{location.Path} does not exist in {location}");
+            }
+            return new MountedStore(location, directory.TrimEnd('/'), mountPoint, options.Run);
+        }
+        catch
+        {
+            if (mounted)
+            {
+                MountedStore.Unmount(mountPoint, options.Run);
+            }
+            else
+            {
+                Directory.Delete(mountPoint);
+            }
+            throw;
+        }
+    }
+
+    private static void Check(StoreLocation location, ToolOutput result)
+    {
+        if (result.ExitCode != 0)
+        {
+            throw MountErrors.Classify(location, result.StandardError);
+        }
+    }
+
+    private void TryVersions(StoreLocation location, IReadOnlyList<string> versions, Func<string, MountCommand> command)
+    {
+        ToolOutput result = new(-1, "no version tried");
+        foreach (string version in versions)
+        {
+            result = options.Run(command(version));
+            if (result.ExitCode == 0)
+            {
+                Log.Information("Mounted {Location} with protocol version {Version}", location.ToString(), version);
+                return;
+            }
+            if (!MountErrors.IsVersionMismatch(location.Kind, result.StandardError))
+            {
+                break;
+            }
+            Log.Information("{Location}: the server refused protocol version {Version}; trying an older one", location.ToString(), version);
+        }
+        throw MountErrors.Classify(location, result.StandardError);
+    }
+
+    /// <summary>The password reaches mount.cifs only through a file of mode 0600 on the runtime tmpfs, removed as
+    /// soon as the mount call returns (mount.cifs reads it once).</summary>
+    private void MountSmb(StoreLocation location, string mountPoint)
+    {
+        string? credentialsFile = null;
+        if (location.User is not null)
+        {
+            Directory.CreateDirectory(options.CredentialsRoot, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            credentialsFile = Path.Combine(options.CredentialsRoot, Path.GetFileName(mountPoint));
+            using var file = new FileStream(credentialsFile, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
+            using var writer = new StreamWriter(file);
+            writer.Write(MountArguments.CifsCredentialsText(location, options.Credentials));
+        }
+        try
+        {
+            TryVersions(location, location.Version is { } v ? [v] : MountArguments.SmbVersions,
+                version => MountArguments.Cifs(location, mountPoint, credentialsFile, version));
+        }
+        finally
+        {
+            if (credentialsFile is not null)
+            {
+                File.Delete(credentialsFile);
+            }
+        }
+    }
+
+    /// <summary>Checks the partition may serve as a store and returns how to mount it.</summary>
+    private string PrepareDevice(StoreLocation location)
+    {
+        string device = location.Device!;
+        if (!File.Exists(device))
+        {
+            throw new StoreException(StoreProblem.NotFound, $"there is no partition {device}");
+        }
+        string name = ResolveName(device);
+        string disk = File.Exists($"/sys/class/block/{name}/partition")
+            ? Path.GetFileName(Path.GetDirectoryName(new DirectoryInfo($"/sys/class/block/{name}").ResolveLinkTarget(true)?.FullName
+                ?? $"/sys/class/block/{name}"))!
+            : name;
+        foreach (string excluded in options.ExcludedDisks)
+        {
+            string excludedName = ResolveName(excluded);
+            if (excludedName == disk || excludedName == name)
+            {
+                throw new StoreException(StoreProblem.Refused,
+                    $"{device} is on {excluded}, the disk being imaged; choose a store on another disk");
+            }
+        }
+        var head = new byte[FileSystemDetector.HeadBytes];
+        using (var stream = new FileStream(device, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 0))
+        {
+            stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        }
+        FileSystemKind kind = FileSystemRegistry.Modules.Select(m => m.Probe(head)).FirstOrDefault(k => k != FileSystemKind.Unknown);
+        switch (kind)
+        {
+            case FileSystemKind.Ext2 or FileSystemKind.Ext3 or FileSystemKind.Ext4:
+                options.Kernel.Require(kind.ToName(), $"{kind.ToName()} filesystems");
+                return kind.ToName();
+            case FileSystemKind.Fat12 or FileSystemKind.Fat16 or FileSystemKind.Fat32:
+                options.Kernel.Require("vfat", "FAT filesystems");
+                return "vfat";
+            case FileSystemKind.ExFat:
+                if (options.Kernel.Has("exfat"))
+                {
+                    return "exfat";
+                }
+                return StoreTools.Find("mount.exfat-fuse") is not null ? "exfat-fuse"
+                    : throw new StoreException(StoreProblem.Unsupported, "this kernel cannot mount exFAT and exfat-fuse is not installed");
+            case FileSystemKind.Ntfs:
+                return StoreTools.Find("ntfs-3g") is not null ? "ntfs-3g"
+                    : throw new StoreException(StoreProblem.Unsupported, "NTFS needs ntfs-3g, which is not installed");
+            default:
+                throw new StoreException(StoreProblem.Unsupported,
+                    $"{device} holds {(kind == FileSystemKind.Unknown ? "no filesystem this tool knows" : kind.ToName())}; " +
+                    "a store must be ext4, FAT, exFAT or NTFS");
+        }
+    }
+
+    /// <summary>The kernel name of a device node (following /dev/disk/by-* links), or the file name of an image file.</summary>
+    private static string ResolveName(string path)
+    {
+        FileSystemInfo? target = new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true);
+        return Path.GetFileName(target?.FullName ?? Path.GetFullPath(path));
+    }
+}

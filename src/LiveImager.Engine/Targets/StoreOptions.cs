@@ -1,0 +1,23 @@
+namespace LiveImager.Engine.Targets;
+
+/// <summary>How stores are mounted: where, with which login, and which disks must never serve as one.</summary>
+public sealed record StoreOptions
+{
+    /// <summary>Runtime directory on a tmpfs: mount points go under <c>mnt/</c>, SMB credential files under
+    /// <c>credentials/</c>, remembered SSH host keys in <c>ssh_known_hosts</c>.</summary>
+    public string RuntimeRoot { get; init; } = "/run/liveimager";
+
+    public StoreCredentials Credentials { get; init; } = StoreCredentials.None;
+
+    /// <summary>The disks (or disk image files) being captured or restored: none of their partitions may be a store.</summary>
+    public IReadOnlyList<string> ExcludedDisks { get; init; } = [];
+
+    public KernelSupport Kernel { get; init; } = new();
+
+    /// <summary>Runs the mount tools; tests of SMB and NFS, which cannot mount on a kernel without them, pass their own.</summary>
+    public MountRunner Run { get; init; } = StoreTools.Run;
+
+    public string MountRoot => Path.Combine(RuntimeRoot, "mnt");
+    public string CredentialsRoot => Path.Combine(RuntimeRoot, "credentials");
+    public string KnownHostsFile => Path.Combine(RuntimeRoot, "ssh_known_hosts");
+}
