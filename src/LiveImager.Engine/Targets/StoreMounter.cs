@@ -5,7 +5,6 @@ namespace LiveImager.Engine.Targets;
 
 /// <summary>Mounts a <see cref="StoreLocation"/> with the standard tools under <c>RUNTIME/mnt/ID</c>: sshfs,
 /// mount -t cifs, mount -t nfs, or the local partition's own driver.</summary>
-[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class StoreMounter(StoreOptions options)
 {
     /// <summary>Makes <paramref name="location"/> usable as a local directory; the caller disposes the result.</summary>
@@ -31,7 +30,7 @@ public sealed class StoreMounter(StoreOptions options)
         }
         string? fileSystem = location.Kind == StoreKind.Device ? PrepareDevice(location) : null;
         string mountPoint = Path.Combine(options.MountRoot, $"{location.Kind.ToString().ToLowerInvariant()}-{Guid.NewGuid():N}"[..20]);
-        Directory.CreateDirectory(mountPoint, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        CreatePrivateDirectory(mountPoint);
         bool mounted = false;
         try
         {
@@ -113,16 +112,9 @@ public sealed class StoreMounter(StoreOptions options)
         string? credentialsFile = null;
         if (location.User is not null)
         {
-            Directory.CreateDirectory(options.CredentialsRoot, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            CreatePrivateDirectory(options.CredentialsRoot);
             credentialsFile = Path.Combine(options.CredentialsRoot, Path.GetFileName(mountPoint));
-            using var file = new FileStream(credentialsFile, new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            });
-            using var writer = new StreamWriter(file);
-            writer.Write(MountArguments.CifsCredentialsText(location, options.Credentials));
+            WritePrivateFile(credentialsFile, MountArguments.CifsCredentialsText(location, options.Credentials));
         }
         try
         {
@@ -136,6 +128,32 @@ public sealed class StoreMounter(StoreOptions options)
                 File.Delete(credentialsFile);
             }
         }
+    }
+
+    private static void CreatePrivateDirectory(string path)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("stores are mounted on Linux only");
+        }
+        Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
+    /// <summary>Creates <paramref name="path"/> with mode 0600 from the start, so the secret is never readable by others.</summary>
+    private static void WritePrivateFile(string path, string content)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("stores are mounted on Linux only");
+        }
+        using var file = new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew,
+            Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        });
+        using var writer = new StreamWriter(file);
+        writer.Write(content);
     }
 
     /// <summary>Checks the partition may serve as a store and returns how to mount it.</summary>
