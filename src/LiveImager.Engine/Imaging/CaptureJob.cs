@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using LiveImager.Engine.Devices;
+using LiveImager.Engine.Targets;
 using LiveImager.Formats.ImageFormat;
 using Serilog;
 
@@ -9,7 +10,9 @@ namespace LiveImager.Engine.Imaging;
 /// <summary>What to capture, where to, and how.</summary>
 /// <param name="Image">The image path, or "-" for standard output.</param>
 /// <param name="SplitBytes">Volume size for <c>--split</c>; 0 for one file.</param>
-public sealed record CaptureOptions(string Source, string Image, int Level = CaptureOptions.DefaultLevel, long SplitBytes = 0, bool Force = false)
+/// <param name="CheckFreeSpace">Refuse before writing when the store's free space is below the worst-case image size.</param>
+public sealed record CaptureOptions(string Source, string Image, int Level = CaptureOptions.DefaultLevel, long SplitBytes = 0, bool Force = false,
+    bool CheckFreeSpace = true)
 {
     /// <summary>zstd level 1. Measured on this project's 2-core machine (a 1 GiB make-test-disk.sh disk, 494 MiB used):
     /// level 1 captured in 7.7 s to 237.2 MB, level 3 in 13.9 s to 228.6 MB; partclone | zstd -3 of the same
@@ -46,6 +49,11 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
         Describe(layout, log);
         int chunkSize = ImageHeader.DefaultChunkSize;
         long dataBytes = layout.Frames(chunkSize, source.Alignment).Sum(f => (long)f.Length);
+        if (options.Image != "-" && options.CheckFreeSpace)
+        {
+            // The used bytes are known before anything is written: refuse now rather than fill the store.
+            StoreSpace.Require(Path.GetDirectoryName(Path.GetFullPath(options.Image))!, dataBytes);
+        }
         var header = new ImageHeader(options.SplitBytes > 0 ? ImageHeaderFlags.Split : ImageHeaderFlags.None, Guid.NewGuid(),
             chunkSize, options.SplitBytes, created.ToUnixTimeMilliseconds());
         var disk = new SourceDisk

@@ -1,15 +1,17 @@
 using System.CommandLine;
 using LiveImager.Engine.Imaging;
+using LiveImager.Engine.Targets;
 
 namespace LiveImager.Cli;
 
-/// <summary><c>liveimager capture SOURCE IMAGE [--level N] [--split SIZE] [--force] [--json-progress]</c>.</summary>
+/// <summary><c>liveimager capture SOURCE IMAGE [--level N] [--split SIZE] [--force] [--no-space-check] [--json-progress]</c>;
+/// IMAGE may be a store URL (docs/storage.md).</summary>
 internal static class CaptureCommand
 {
     public static Command Create()
     {
         var source = new Argument<string>("source") { Description = "The disk to capture (/dev/sdb) or a disk image file" };
-        var image = new Argument<string>("image") { Description = "The image to write, or - for standard output" };
+        var image = new Argument<string>("image") { Description = "The image to write: a path, a store URL (ssh://user@host/dir/name.lim), or - for standard output" };
         var level = new Option<int>("--level")
         {
             Description = $"zstd level 1..19 (default {CaptureOptions.DefaultLevel}: fastest here for a near-equal size)",
@@ -31,23 +33,32 @@ internal static class CaptureCommand
             }
         });
         var force = new Option<bool>("--force") { Description = "Replace an existing image of the same name" };
+        var noSpaceCheck = new Option<bool>("--no-space-check") { Description = "Start even when the store's free space is below the worst-case image size" };
         var jsonProgress = new Option<bool>("--json-progress") { Description = "Report progress as JSON lines on standard error" };
-        var command = new Command("capture", "Capture a disk's used blocks into an image") { source, image, level, split, force, jsonProgress };
+        var command = new Command("capture", "Capture a disk's used blocks into an image") { source, image, level, split, force, noSpaceCheck, jsonProgress };
+        var store = new StoreCliOptions();
+        store.AddTo(command);
         command.SetAction(parse =>
         {
             long splitBytes = parse.GetValue(split) is { } text && ByteSize.TryParse(text, out long bytes) ? bytes : 0;
             var options = new CaptureOptions(parse.GetRequiredValue(source), parse.GetRequiredValue(image), parse.GetValue(level),
-                splitBytes, parse.GetValue(force));
-            return Run(options, parse.GetValue(jsonProgress), parse.InvocationConfiguration.Error);
+                splitBytes, parse.GetValue(force), !parse.GetValue(noSpaceCheck));
+            return Run(options, () => store.Build(parse, options.Source), parse.GetValue(jsonProgress), parse.InvocationConfiguration.Error);
         });
         return command;
     }
 
-    private static int Run(CaptureOptions options, bool jsonProgress, TextWriter error) => CliErrors.Run("capture", error, () =>
+    private static int Run(CaptureOptions options, Func<StoreOptions> storeOptions, bool jsonProgress, TextWriter error) => CliErrors.Run("capture", error, () =>
     {
+        using StoreImage target = StoreImage.Open(options.Image, storeOptions(), forWriting: true);
+        if (target.Path != "-")
+        {
+            string directory = Path.GetDirectoryName(Path.GetFullPath(target.Path))!;
+            error.WriteLine($"capture: {target.Store?.Location.ToString() ?? directory}: {ByteSize.Format(StoreSpace.FreeBytes(directory))} free");
+        }
         using var cancellation = new CliCancellation();
         var view = new ProgressView(error, jsonProgress);
-        var job = new CaptureJob(options);
+        var job = new CaptureJob(options with { Image = target.Path });
         job.Progress += view.Report;
         try
         {

@@ -14,6 +14,7 @@ internal static class CliApp
         root.Subcommands.Add(RestoreCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(InfoCommand.Create());
+        root.Subcommands.Add(ImagesCommand.Create());
         return root;
     }
 }

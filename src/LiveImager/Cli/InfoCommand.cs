@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LiveImager.Engine.Targets;
 using LiveImager.Formats.ImageFormat;
 
 namespace LiveImager.Cli;
@@ -8,17 +9,21 @@ internal static class InfoCommand
 {
     public static Command Create()
     {
-        var image = new Argument<string>("image") { Description = "The image (its first volume when split)" };
+        var image = new Argument<string>("image") { Description = "The image (its first volume when split): a path or a store URL" };
         var json = new Option<bool>("--json") { Description = "Print the metadata as JSON" };
         var command = new Command("info", "Show what an image holds: source disk, partitions, sizes") { image, json };
-        command.SetAction(parse => Run(parse.GetRequiredValue(image), parse.GetValue(json), parse.InvocationConfiguration.Output,
+        var store = new StoreCliOptions();
+        store.AddTo(command);
+        command.SetAction(parse => Run(parse.GetRequiredValue(image), () => store.Build(parse), parse.GetValue(json), parse.InvocationConfiguration.Output,
             parse.InvocationConfiguration.Error));
         return command;
     }
 
-    private static int Run(string path, bool json, TextWriter output, TextWriter error) => CliErrors.Run("info", error, () =>
+    private static int Run(string argument, Func<StoreOptions> storeOptions, bool json, TextWriter output, TextWriter error) => CliErrors.Run("info", error, () =>
     {
-        string full = Path.GetFullPath(path);
+        using StoreImage image = StoreImage.Open(argument, storeOptions(), forWriting: false);
+        string path = argument;
+        string full = Path.GetFullPath(image.Path);
         using var volumes = new VolumeReaderStream(
             n => File.Exists(VolumeLayout.VolumePath(full, n)) ? File.OpenRead(VolumeLayout.VolumePath(full, n)) : null,
             n => VolumeLayout.VolumePath(path, n));

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using LiveImager.Engine.Imaging;
+using LiveImager.Engine.Targets;
 
 namespace LiveImager.Cli;
 
@@ -8,7 +9,7 @@ internal static class RestoreCommand
 {
     public static Command Create()
     {
-        var image = new Argument<string>("image") { Description = "The image to restore, or - for standard input" };
+        var image = new Argument<string>("image") { Description = "The image to restore: a path, a store URL (ssh://user@host/dir/name.lim), or - for standard input" };
         var targets = new Argument<string[]>("target")
         {
             Description = "Disks (/dev/sdc) or files to overwrite; several are written from one read of the image",
@@ -19,6 +20,8 @@ internal static class RestoreCommand
         var zeroUnused = new Option<bool>("--zero-unused") { Description = "Write zeros where the image holds no data" };
         var jsonProgress = new Option<bool>("--json-progress") { Description = "Report progress as JSON lines on standard error" };
         var command = new Command("restore", "Restore an image onto one or more disks or files") { image, targets, yes, discard, zeroUnused, jsonProgress };
+        var store = new StoreCliOptions();
+        store.AddTo(command);
         command.Validators.Add(result =>
         {
             if (result.GetValue(discard) && result.GetValue(zeroUnused))
@@ -29,20 +32,23 @@ internal static class RestoreCommand
         command.SetAction(parse =>
         {
             var options = new RestoreOptions(parse.GetRequiredValue(image), parse.GetRequiredValue(targets), parse.GetValue(discard), parse.GetValue(zeroUnused));
-            return Run(options, parse.GetValue(yes), parse.GetValue(jsonProgress), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+            return Run(options, () => store.Build(parse, [.. options.Targets]), parse.GetValue(yes), parse.GetValue(jsonProgress),
+                parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
         });
         return command;
     }
 
-    private static int Run(RestoreOptions options, bool yes, bool jsonProgress, TextWriter output, TextWriter error) => CliErrors.Run("restore", error, () =>
+    private static int Run(RestoreOptions options, Func<StoreOptions> storeOptions, bool yes, bool jsonProgress, TextWriter output, TextWriter error) =>
+        CliErrors.Run("restore", error, () =>
     {
         if (!yes && !Confirm(options, output, error))
         {
             return CliErrors.Failed;
         }
+        using StoreImage source = StoreImage.Open(options.Image, storeOptions(), forWriting: false);
         using var cancellation = new CliCancellation();
         var view = new ProgressView(error, jsonProgress);
-        var job = new RestoreJob(options);
+        var job = new RestoreJob(options with { Image = source.Path });
         job.Progress += view.Report;
         RestoreResult result;
         try

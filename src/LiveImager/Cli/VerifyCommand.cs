@@ -1,5 +1,6 @@
 using System.CommandLine;
 using LiveImager.Engine.Imaging;
+using LiveImager.Engine.Targets;
 
 namespace LiveImager.Cli;
 
@@ -8,20 +9,25 @@ internal static class VerifyCommand
 {
     public static Command Create()
     {
-        var image = new Argument<string>("image") { Description = "The image to check, or - for standard input" };
+        var image = new Argument<string>("image") { Description = "The image to check: a path, a store URL, or - for standard input" };
         var against = new Option<string?>("--against") { Description = "Also compare the used bytes with this disk or file" };
         var jsonProgress = new Option<bool>("--json-progress") { Description = "Report progress as JSON lines on standard error" };
         var command = new Command("verify", "Check every frame's checksum and the image's structure") { image, against, jsonProgress };
-        command.SetAction(parse => Run(new VerifyOptions(parse.GetRequiredValue(image), parse.GetValue(against)), parse.GetValue(jsonProgress),
+        var store = new StoreCliOptions();
+        store.AddTo(command);
+        command.SetAction(parse => Run(new VerifyOptions(parse.GetRequiredValue(image), parse.GetValue(against)),
+            () => store.Build(parse, parse.GetValue(against) is { } disk ? [disk] : []), parse.GetValue(jsonProgress),
             parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
 
-    private static int Run(VerifyOptions options, bool jsonProgress, TextWriter output, TextWriter error) => CliErrors.Run("verify", error, () =>
+    private static int Run(VerifyOptions options, Func<StoreOptions> storeOptions, bool jsonProgress, TextWriter output, TextWriter error) =>
+        CliErrors.Run("verify", error, () =>
     {
+        using StoreImage source = StoreImage.Open(options.Image, storeOptions(), forWriting: false);
         using var cancellation = new CliCancellation();
         var view = new ProgressView(error, jsonProgress);
-        var job = new VerifyJob(options);
+        var job = new VerifyJob(options with { Image = source.Path });
         job.Progress += view.Report;
         VerifyResult result;
         try

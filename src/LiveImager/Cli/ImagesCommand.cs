@@ -1,0 +1,58 @@
+using System.CommandLine;
+using System.Text.Json;
+using LiveImager.Engine.Targets;
+using LiveImager.Formats.ImageFormat;
+
+namespace LiveImager.Cli;
+
+/// <summary><c>liveimager images LOCATION [--json]</c>: the images in a store, from their headers, metadata and
+/// footers only, and the store's free space.</summary>
+internal static class ImagesCommand
+{
+    public static Command Create()
+    {
+        var location = new Argument<string>("location")
+        {
+            Description = "A directory, smb://[domain;]user@host/share/path, nfs://host/export/path, ssh://user@host[:port]/path or dev:///dev/sdb1/path",
+        };
+        var json = new Option<bool>("--json") { Description = "Print the listing as JSON" };
+        var store = new StoreCliOptions();
+        var command = new Command("images", "List the images in a store, with source disk, size, date and whether each is complete") { location, json };
+        store.AddTo(command);
+        command.SetAction(parse => CliErrors.Run("images", parse.InvocationConfiguration.Error, () =>
+        {
+            using MountedStore mounted = new StoreMounter(store.Build(parse)).Mount(StoreLocation.Parse(parse.GetRequiredValue(location)));
+            StoreListing listing = ImageCatalog.List(mounted);
+            TextWriter output = parse.InvocationConfiguration.Output;
+            if (parse.GetValue(json))
+            {
+                output.WriteLine(JsonSerializer.Serialize(listing, ImagesJsonContext.Default.StoreListing));
+            }
+            else
+            {
+                Write(listing, output);
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    private static void Write(StoreListing listing, TextWriter output)
+    {
+        output.WriteLine($"{listing.Location}: {ByteSize.Format(listing.FreeBytes)} free, {listing.Images.Count} image(s)");
+        foreach (StoredImage image in listing.Images)
+        {
+            string state = image.Complete ? "complete" : $"INCOMPLETE: {image.Problem}";
+            output.WriteLine($"{image.Name}  {ByteSize.Format(image.SizeBytes)}{(image.Volumes > 1 ? $" in {image.Volumes} volumes" : "")}  {state}");
+            if (image.Metadata is { } m)
+            {
+                output.WriteLine($"  captured {m.CreatedUtc:u} from {m.Source.Path} {m.Source.Model} {m.Source.Serial} " +
+                    $"({ByteSize.Format(m.Source.SizeBytes)}), {ByteSize.Format(m.DataBytes)} of data");
+                foreach (PartitionInfo p in m.Partitions)
+                {
+                    output.WriteLine($"  partition {p.Number}: {ByteSize.Format(p.SizeBytes)} {p.Filesystem}{(p.Label is null ? "" : $" \"{p.Label}\"")}");
+                }
+            }
+        }
+    }
+}

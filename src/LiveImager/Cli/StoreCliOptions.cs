@@ -1,0 +1,28 @@
+using System.CommandLine;
+using LiveImager.Engine.Targets;
+
+namespace LiveImager.Cli;
+
+/// <summary>The options every verb that takes a store URL shares: how to log in (never a password on the command line).</summary>
+internal sealed class StoreCliOptions
+{
+    private readonly Option<string?> _passwordFile = new("--password-file")
+    {
+        Description = $"Read the store's password from the first line of this file (else from ${StoreCredentials.PasswordVariable})",
+    };
+
+    private readonly Option<string?> _identityFile = new("--identity-file") { Description = "SSH private key for ssh:// stores" };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(_passwordFile);
+        command.Options.Add(_identityFile);
+    }
+
+    /// <summary>The store options for this invocation; <paramref name="excludedDisks"/> may never serve as a store.</summary>
+    public StoreOptions Build(ParseResult parse, params string[] excludedDisks) => new()
+    {
+        Credentials = StoreCredentials.From(parse.GetValue(_passwordFile), parse.GetValue(_identityFile)),
+        ExcludedDisks = excludedDisks,
+    };
+}
