@@ -8,7 +8,7 @@ public static class MountErrors
         "Connection refused", "No route to host", "Network is unreachable", "Connection timed out", "timed out",
         "Could not resolve hostname", "Name or service not known", "Temporary failure in name resolution",
         "Failed to resolve server", "could not resolve address", "Host is down", "mount error(112)", "mount error(113)",
-        "mount error(111)", "mount error(115)", "Connection reset by peer", "Connection closed",
+        "mount error(111)", "mount error(115)",
     ];
 
     /// <summary>True when mount.cifs/mount.nfs says the server does not speak the requested protocol version, so the
@@ -61,6 +61,13 @@ public static class MountErrors
         if (s_unreachable.Any(s => error.Contains(s, StringComparison.OrdinalIgnoreCase)))
         {
             return new(StoreProblem.HostUnreachable, $"cannot reach {host}: check the address, the network and that the server is on. ({detail})");
+        }
+        // sshfs hides ssh's own words behind this once the server has answered (StoreMounter checked it does):
+        // the server dropped the connection during the login.
+        if (location.Kind == StoreKind.Ssh && (error.Contains("Connection reset by peer", StringComparison.Ordinal) ||
+            error.Contains("Connection closed", StringComparison.Ordinal)))
+        {
+            return new(StoreProblem.LoginRefused, $"{host} refused the login{who}: wrong user name, password or key. ({detail})");
         }
         return new(StoreProblem.MountFailed, $"mounting {location} failed: {detail}");
     }

@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using LiveImager.Formats.FileSystems;
 using Serilog;
 
@@ -37,6 +38,7 @@ public sealed class StoreMounter(StoreOptions options)
             switch (location.Kind)
             {
                 case StoreKind.Ssh:
+                    RequireReachable(location, location.Port ?? 22);
                     Directory.CreateDirectory(options.RuntimeRoot);
                     Check(location, options.Run(MountArguments.Sshfs(location, mountPoint, options.Credentials, options.KnownHostsFile)));
                     break;
@@ -74,6 +76,24 @@ public sealed class StoreMounter(StoreOptions options)
                 Directory.Delete(mountPoint);
             }
             throw;
+        }
+    }
+
+    /// <summary>sshfs reports an unreachable server and a refused login with the same words, so the TCP connection
+    /// is tried first: what fails here is the network, what fails later is the login.</summary>
+    private static void RequireReachable(StoreLocation location, int port)
+    {
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        try
+        {
+            socket.ConnectAsync(location.Host!, port, timeout.Token).AsTask().GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            string why = e is SocketException s ? s.Message : "no answer within 15 s";
+            throw new StoreException(StoreProblem.HostUnreachable,
+                $"cannot reach {location.Host} on port {port}: {why}. Check the address, the network and that the server is on.", e);
         }
     }
 

@@ -142,6 +142,7 @@ public sealed class NetworkMountTests : IDisposable
     [InlineData("ssh://u@h/x", "u@h: Permission denied (publickey,password).", StoreProblem.LoginRefused, "h refused the login as u")]
     [InlineData("ssh://u@h/x", "ssh: connect to host h port 22: Connection refused\nread: Connection reset by peer", StoreProblem.HostUnreachable, "cannot reach h")]
     [InlineData("ssh://u@h/x", "ssh: Could not resolve hostname h: Name or service not known", StoreProblem.HostUnreachable, "cannot reach h")]
+    [InlineData("ssh://u@h/x", "read: Connection reset by peer", StoreProblem.LoginRefused, "h refused the login as u")]
     [InlineData("ssh://u@h/x", "Host key verification failed.", StoreProblem.LoginRefused, "h's SSH host key is not the one seen before")]
     [InlineData("ssh://u@h/x", "something odd", StoreProblem.MountFailed, "mounting ssh://u@h/x failed: something odd")]
     public void MountErrorsInPlainWords(string url, string error, StoreProblem problem, string words)

@@ -1,0 +1,156 @@
+using System.Text;
+using LiveImager.Engine.Imaging;
+using LiveImager.Engine.Targets;
+using LiveImager.Engine.Tests.Imaging;
+using LiveImager.Formats.Tests.Support;
+using Xunit;
+
+namespace LiveImager.Engine.Tests.Targets;
+
+/// <summary>ssh:// stores for real: sshfs against the fixture's sshd on 127.0.0.1.</summary>
+[Collection(SshServerCollection.Name)]
+public sealed class SshStoreTests(SshServerFixture server) : IDisposable
+{
+    private readonly ScratchDirectory _scratch = new();
+
+    public void Dispose() => _scratch.Dispose();
+
+    private StoreOptions Options(string? password = null, string? key = null) => new()
+    {
+        RuntimeRoot = _scratch.File("run"),
+        Credentials = new StoreCredentials(password, key),
+    };
+
+    [SkippableFact]
+    public void CaptureToSshAndRestoreFromIt()
+    {
+        Skip.If(server.SkipReason is not null, server.SkipReason);
+        TestDisk disk = TestDisk.Create(_scratch, "gpt");
+        string remote = server.NewDirectory();
+        string url = server.Url(remote + "/pc.lim");
+        StoreOptions options = Options(server.Password);
+        var leaks = new List<string>();
+        using var watching = new CancellationTokenSource();
+        Task watcher = Task.Run(() => WatchCommandLines(server.Password, leaks, watching.Token));
+
+        CaptureResult captured;
+        using (StoreImage target = StoreImage.Open(url, options, forWriting: true))
+        {
+            captured = new CaptureJob(new CaptureOptions(disk.Path, target.Path)).Run(CancellationToken.None);
+            Assert.Single(ImageCatalog.List(target.Store!).Images, i => i.Name == "pc.lim" && i.Complete);
+        }
+        string restored = _scratch.File("restored.img");
+        RestoreResult result;
+        using (StoreImage source = StoreImage.Open(url, options, forWriting: false))
+        {
+            result = new RestoreJob(new RestoreOptions(source.Path, [restored])).Run(CancellationToken.None);
+        }
+        watching.Cancel();
+        watcher.Wait();
+
+        Assert.True(result.Succeeded, result.Targets[0].Message);
+        Assert.True(File.Exists(remote + "/pc.lim"));
+        Assert.False(File.Exists(remote + "/pc.lim.partial"));
+        Assert.Equal(captured.ImageBytes, new FileInfo(remote + "/pc.lim").Length);
+        disk.AssertRestored(restored, _scratch);
+        Assert.Empty(leaks);
+        Assert.Empty(Directory.GetDirectories(options.MountRoot));
+        Assert.DoesNotContain(options.MountRoot, File.ReadAllText("/proc/mounts"));
+    }
+
+    [SkippableFact]
+    public void AKeyLogsInWithoutAPassword()
+    {
+        Skip.If(server.SkipReason is not null, server.SkipReason);
+        string remote = server.NewDirectory();
+        File.WriteAllText(remote + "/not-an-image.txt", "hello");
+        StoreOptions options = Options(key: server.KeyFile);
+
+        using MountedStore store = new StoreMounter(options).Mount(StoreLocation.Parse(server.Url(remote)));
+        StoreListing listing = ImageCatalog.List(store);
+
+        Assert.Empty(listing.Images);
+        Assert.True(listing.FreeBytes > 0);
+        Assert.Equal(server.Url(remote), listing.Location);
+    }
+
+    [SkippableFact]
+    public void AWrongPasswordIsTheLoginError()
+    {
+        Skip.If(server.SkipReason is not null, server.SkipReason);
+        StoreOptions options = Options("not-" + server.Password);
+
+        var e = Assert.Throws<StoreException>(() => StoreImage.Open(server.Url(server.NewDirectory() + "/x.lim"), options, forWriting: true));
+
+        Assert.Equal(StoreProblem.LoginRefused, e.Problem);
+        Assert.StartsWith($"127.0.0.1 refused the login as {SshServerFixture.User}: wrong user name, password or key", e.Message);
+        Assert.DoesNotContain(server.Password, e.Message);
+        Assert.Empty(Directory.GetDirectories(options.MountRoot));
+    }
+
+    [SkippableFact]
+    public void AReadOnlyDirectoryIsThePermissionError()
+    {
+        Skip.If(server.SkipReason is not null, server.SkipReason);
+        StoreOptions options = Options(server.Password);
+
+        var e = Assert.Throws<StoreException>(() => StoreImage.Open(server.Url(server.NewDirectory(writable: false) + "/x.lim"), options, forWriting: true));
+
+        Assert.Equal(StoreProblem.PermissionDenied, e.Problem);
+        Assert.StartsWith($"permission denied: this login ({SshServerFixture.User}) may not write to ssh://", e.Message);
+        Assert.Empty(Directory.GetDirectories(options.MountRoot));
+    }
+
+    [SkippableFact]
+    public void AMissingDirectoryIsNotFound()
+    {
+        Skip.If(server.SkipReason is not null, server.SkipReason);
+
+        var e = Assert.Throws<StoreException>(() => new StoreMounter(Options(server.Password)).Mount(StoreLocation.Parse(server.Url("/no/such/dir"))));
+
+        Assert.Equal(StoreProblem.NotFound, e.Problem);
+        Assert.Contains("/no/such/dir does not exist on 127.0.0.1", e.Message);
+    }
+
+    [SkippableFact]
+    public void AClosedPortIsHostUnreachable()
+    {
+        ExternalTool.Require("sshfs", "sshfs");
+        int port;
+        using (var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        var e = Assert.Throws<StoreException>(() => new StoreMounter(Options("x")).Mount(StoreLocation.Parse($"ssh://u@127.0.0.1:{port}/srv")));
+
+        Assert.Equal(StoreProblem.HostUnreachable, e.Problem);
+        Assert.StartsWith($"cannot reach 127.0.0.1 on port {port}: Connection refused", e.Message);
+    }
+
+    /// <summary>Reads every process's argument list until cancelled, recording any that holds <paramref name="secret"/>.</summary>
+    private static void WatchCommandLines(string secret, List<string> leaks, CancellationToken token)
+    {
+        byte[] needle = Encoding.UTF8.GetBytes(secret);
+        while (!token.IsCancellationRequested)
+        {
+            foreach (string process in Directory.GetDirectories("/proc").Where(d => char.IsAsciiDigit(Path.GetFileName(d)[0])))
+            {
+                try
+                {
+                    byte[] commandLine = File.ReadAllBytes(Path.Combine(process, "cmdline"));
+                    if (commandLine.AsSpan().IndexOf(needle) >= 0)
+                    {
+                        leaks.Add(Encoding.UTF8.GetString(commandLine).Replace('\0', ' '));
+                    }
+                }
+                catch (IOException)
+                {
+                    // The process ended between the listing and the read.
+                }
+            }
+            Thread.Sleep(20);
+        }
+    }
+}
