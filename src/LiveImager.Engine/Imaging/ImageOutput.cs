@@ -1,4 +1,5 @@
 using LiveImager.Formats.ImageFormat;
+using Serilog;
 
 namespace LiveImager.Engine.Imaging;
 
@@ -107,7 +108,16 @@ internal sealed class ImageOutput : IDisposable
         }
         foreach (string volume in _partialVolumes)
         {
-            File.Delete(volume);
+            try
+            {
+                File.Delete(volume);
+            }
+            catch (IOException e)
+            {
+                // A store that vanished mid-job (network gone) cannot delete; the file keeps its .partial name, and
+                // the job's own error, not this one, is what the user must see.
+                Log.Warning("Could not remove the unfinished {Volume}: {Problem}", volume, e.Message);
+            }
         }
     }
 }

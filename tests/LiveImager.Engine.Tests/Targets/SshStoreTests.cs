@@ -129,6 +129,61 @@ public sealed class SshStoreTests(SshServerFixture server) : IDisposable
         Assert.StartsWith($"cannot reach 127.0.0.1 on port {port}: Connection refused", e.Message);
     }
 
+    [SkippableFact]
+    public void AStoreVanishingMidJobFailsTheJobCleanly()
+    {
+        Skip.If(server.SkipReason is not null, server.SkipReason);
+        TestDisk disk = TestDisk.Create(_scratch, "gpt");
+        string remote = server.NewDirectory();
+        StoreOptions options = Options(server.Password);
+
+        using (StoreImage target = StoreImage.Open(server.Url(remote + "/pc.lim"), options, forWriting: true))
+        {
+            var job = new CaptureJob(new CaptureOptions(disk.Path, target.Path, Level: 19));
+            int killed = 0;
+            job.Progress += _ =>
+            {
+                if (Interlocked.Exchange(ref killed, 1) == 0)
+                {
+                    // What a pulled network cable looks like to the job: the sshfs daemon serving the mount is gone.
+                    KillProcessesNaming(target.Store!.MountPoint!);
+                }
+            };
+
+            var e = Assert.Throws<ImagingException>(() => job.Run(CancellationToken.None));
+
+            Assert.StartsWith($"writing the image {target.Path} failed: Transport endpoint is not connected", e.Message);
+            Assert.EndsWith("no image was kept", e.Message);
+        }
+
+        Assert.False(File.Exists(remote + "/pc.lim"));
+        // The server keeps what it received under the unfinished name, which nothing takes for an image.
+        Assert.DoesNotContain(ImageCatalog.List(remote), i => i.Complete);
+        Assert.Empty(Directory.GetDirectories(options.MountRoot));
+        Assert.DoesNotContain(options.MountRoot, File.ReadAllText("/proc/mounts"));
+    }
+
+    /// <summary>Kills, by process id, the processes whose argument list names <paramref name="text"/> (here: one mount point).</summary>
+    private static void KillProcessesNaming(string text)
+    {
+        byte[] needle = Encoding.UTF8.GetBytes(text);
+        foreach (string process in Directory.GetDirectories("/proc").Where(d => char.IsAsciiDigit(Path.GetFileName(d)[0])))
+        {
+            try
+            {
+                if (File.ReadAllBytes(Path.Combine(process, "cmdline")).AsSpan().IndexOf(needle) >= 0)
+                {
+                    using var victim = System.Diagnostics.Process.GetProcessById(int.Parse(Path.GetFileName(process)));
+                    victim.Kill();
+                }
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException)
+            {
+                // The process ended between the listing and the read.
+            }
+        }
+    }
+
     /// <summary>Reads every process's argument list until cancelled, recording any that holds <paramref name="secret"/>.</summary>
     private static void WatchCommandLines(string secret, List<string> leaks, CancellationToken token)
     {
