@@ -65,7 +65,7 @@ internal static class CaptureCommand
             CaptureResult result = job.Run(cancellation.Token);
             view.Finish();
             double seconds = Math.Max(result.Elapsed.TotalSeconds, 0.001);
-            error.WriteLine($"capture: {result.Image}: {ByteSize.Format(result.DataBytes)} of data in {result.Frames} frames, " +
+            error.WriteLine($"capture: {(target.Store is null ? result.Image : options.Image)}: {ByteSize.Format(result.DataBytes)} of data in {result.Frames} frames, " +
                 $"image {ByteSize.Format(result.ImageBytes)}, {result.Elapsed.TotalSeconds:F1} s ({ByteSize.Format(result.DataBytes / seconds)}/s)");
             return 0;
         }
