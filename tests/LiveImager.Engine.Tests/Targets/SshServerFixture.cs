@@ -7,13 +7,15 @@ using Xunit;
 namespace LiveImager.Engine.Tests.Targets;
 
 /// <summary>A real sshd on 127.0.0.1 on a free port, with its own host key and config, and a test user with a random
-/// password and a key; stopped, and its directories removed, on Dispose. Needs root (useradd, sshd) and openssh-server.</summary>
+/// password and a key; on Dispose the server stops, its directories go, and the user is deleted (or locked, if it was
+/// there before). Needs root (useradd, sshd) and openssh-server.</summary>
 public sealed class SshServerFixture : IDisposable
 {
     public const string User = "liveimager-test";
 
     private readonly ScratchDirectory _scratch = new();
     private readonly int _pid;
+    private readonly bool _createdUser;
 
     public SshServerFixture()
     {
@@ -39,6 +41,7 @@ public sealed class SshServerFixture : IDisposable
         if (ExternalTool.RunUnchecked("id", null, User).ExitCode != 0)
         {
             ExternalTool.Run("useradd", "--create-home", "--shell", "/bin/sh", User);
+            _createdUser = true;
         }
         Password = "pw-" + Guid.NewGuid().ToString("N")[..16];
         ExternalTool.RunWithInput("chpasswd", $"{User}:{Password}\n");
@@ -120,6 +123,15 @@ public sealed class SshServerFixture : IDisposable
             {
                 Directory.Delete(directory, recursive: true);
             }
+        }
+        if (_createdUser)
+        {
+            ExternalTool.RunUnchecked("userdel", null, "--remove", User);
+        }
+        else if (Password.Length > 0)
+        {
+            // A user that was here before keeps existing, but not with a password that worked for this run.
+            ExternalTool.RunUnchecked("usermod", null, "--lock", User);
         }
         _scratch.Dispose();
     }
