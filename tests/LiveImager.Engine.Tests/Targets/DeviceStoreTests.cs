@@ -18,13 +18,16 @@ public sealed class DeviceStoreTests : IDisposable
 
     private StoreOptions Options(params string[] excluded) => new() { RuntimeRoot = _scratch.File("run"), ExcludedDisks = excluded };
 
-    /// <summary>A 144 MiB GPT disk: partition 1 ext4 holding an empty images/ directory, partition 2 exFAT.</summary>
+    /// <summary>A 272 MiB GPT disk: partition 1 ext4 holding an empty images/ directory, 2 exFAT, 3 NTFS, 4 FAT32.</summary>
     private LoopDevice StoreDisk()
     {
         LoopDevice.RequireRoot();
         ExternalTool.Require("mkfs.exfat", "exfatprogs");
-        string file = _scratch.SparseFile("store.img", 144 * MiB);
-        ExternalTool.RunWithInput("sfdisk", "label: gpt\nstart=2048, size=131072\nstart=133120, size=131072\n", "-q", file);
+        ExternalTool.Require("mkntfs", "ntfs-3g");
+        ExternalTool.Require("mkfs.fat", "dosfstools");
+        string file = _scratch.SparseFile("store.img", 272 * MiB);
+        ExternalTool.RunWithInput("sfdisk",
+            "label: gpt\nstart=2048, size=131072\nstart=133120, size=131072\nstart=264192, size=131072\nstart=395264, size=131072\n", "-q", file);
         Directory.CreateDirectory(_scratch.File("content/images"));
         LoopDevice loop = LoopDevice.Attach(file);
         try
@@ -32,6 +35,8 @@ public sealed class DeviceStoreTests : IDisposable
             loop.ScanPartitions();
             ExternalTool.Run("mkfs.ext4", "-q", "-F", "-d", _scratch.File("content"), loop.PartitionPath(1));
             ExternalTool.Run("mkfs.exfat", loop.PartitionPath(2));
+            ExternalTool.Run("mkntfs", "-q", "-Q", "-F", loop.PartitionPath(3));
+            ExternalTool.Run("mkfs.fat", "-F", "32", loop.PartitionPath(4));
             return loop;
         }
         catch
@@ -44,6 +49,7 @@ public sealed class DeviceStoreTests : IDisposable
     [SkippableTheory]
     [InlineData(1, "/images/pc.lim")]
     [InlineData(2, "/pc.lim")]
+    [InlineData(3, "/pc.lim")]
     public void CaptureToAPartitionOfAnotherDisk(int partition, string path)
     {
         TestDisk disk = TestDisk.Create(_scratch, "gpt");
@@ -68,6 +74,27 @@ public sealed class DeviceStoreTests : IDisposable
             ExternalTool.Run("e2fsck", "-fn", storeDisk.PartitionPath(1));
             Assert.Contains("pc.lim", ExternalTool.Run("debugfs", "-R", "ls -l /images", storeDisk.PartitionPath(1)));
         }
+    }
+
+    [SkippableFact]
+    public void AFatPartitionNeedsAKernelWithVfat()
+    {
+        using LoopDevice storeDisk = StoreDisk();
+        StoreOptions options = Options();
+        var location = StoreLocation.Parse($"dev://{storeDisk.PartitionPath(4)}");
+        if (KernelSupport.Parse(File.ReadAllText("/proc/filesystems")).Contains("vfat"))
+        {
+            using MountedStore store = new StoreMounter(options).Mount(location);
+            store.RequireWritable();
+            Assert.NotNull(store.MountPoint);
+            return;
+        }
+
+        var e = Assert.Throws<StoreException>(() => new StoreMounter(options).Mount(location));
+
+        Assert.Equal(StoreProblem.Unsupported, e.Problem);
+        Assert.StartsWith("this kernel cannot mount FAT filesystems", e.Message);
+        Assert.False(Directory.Exists(options.MountRoot) && Directory.EnumerateFileSystemEntries(options.MountRoot).Any());
     }
 
     [SkippableFact]
