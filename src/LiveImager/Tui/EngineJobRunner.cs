@@ -57,7 +57,8 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
             VerifyResult result = Verify(imagePath, progress, cancellationToken);
             return
             [
-                $"{imagePath} is intact: all {result.Frames} data frames' checksums match, and its structure and footer.",
+                imagePath,
+                $"Intact: all {result.Frames} data frames' checksums match; its structure and footer are sound.",
                 $"Checked {ByteCount.Format(result.DataBytes)} in {ByteCount.Duration(result.Elapsed)}, {Rate(result.DataBytes, result.Elapsed)}.",
             ];
         });
