@@ -19,12 +19,12 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
             {
                 $"Read {ByteCount.Format(result.DataBytes)} of {request.Source.Name} ({ByteCount.Format(request.Source.SizeBytes)}; the rest is free space).",
                 $"Wrote {ByteCount.Format(result.ImageBytes)} in {result.Frames} frames to {result.Image}.",
-                $"Time {ByteCount.Duration(result.Elapsed)}, {Rate(result.DataBytes, result.Elapsed)}.",
+                $"Time {Seconds(result.Elapsed)}, {Rate(result.DataBytes, result.Elapsed)}.",
             };
             if (request.VerifyAfter)
             {
                 VerifyResult verified = Verify(result.Image, progress, cancellationToken);
-                figures.Add($"Verified: all {verified.Frames} frames' checksums match ({ByteCount.Format(verified.DataBytes)}, {ByteCount.Duration(verified.Elapsed)}).");
+                figures.Add($"Verified: all {verified.Frames} frames' checksums match ({ByteCount.Format(verified.DataBytes)}, {Seconds(verified.Elapsed)}).");
             }
             return figures;
         });
@@ -47,7 +47,7 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
             return
             [
                 .. targets,
-                $"Wrote {ByteCount.Format(result.DataBytes)} in {ByteCount.Duration(result.Elapsed)}, {Rate(result.DataBytes, result.Elapsed)}.",
+                $"Wrote {ByteCount.Format(result.DataBytes)} in {Seconds(result.Elapsed)}, {Rate(result.DataBytes, result.Elapsed)}.",
             ];
         });
 
@@ -59,7 +59,7 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
             [
                 imagePath,
                 $"Intact: all {result.Frames} data frames' checksums match; its structure and footer are sound.",
-                $"Checked {ByteCount.Format(result.DataBytes)} in {ByteCount.Duration(result.Elapsed)}, {Rate(result.DataBytes, result.Elapsed)}.",
+                $"Checked {ByteCount.Format(result.DataBytes)} in {Seconds(result.Elapsed)}, {Rate(result.DataBytes, result.Elapsed)}.",
             ];
         });
 
@@ -87,6 +87,10 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
     private static JobProgress ToJobProgress(ImagingProgress p) =>
         new(p.BytesDone, p.BytesTotal, p.BytesPerSecond, p.Remaining,
             p.CurrentPartition > 0 ? p.CurrentPartition.ToString(CultureInfo.InvariantCulture) : null);
+
+    /// <summary>A job's own time: tenths of a second for short jobs, whose mm:ss would read 00:00.</summary>
+    private static string Seconds(TimeSpan elapsed) =>
+        elapsed.TotalMinutes < 1 ? string.Create(CultureInfo.InvariantCulture, $"{elapsed.TotalSeconds:0.0} s") : ByteCount.Duration(elapsed);
 
     private static string Rate(long bytes, TimeSpan elapsed) => ByteCount.Rate(bytes / Math.Max(elapsed.TotalSeconds, 0.001));
 
