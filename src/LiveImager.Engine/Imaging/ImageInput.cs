@@ -3,7 +3,7 @@ using LiveImager.Formats.ImageFormat;
 namespace LiveImager.Engine.Imaging;
 
 /// <summary>Opens an image for reading: its volume files by name, or standard output of another program ("-").</summary>
-internal static class ImageInput
+public static class ImageInput
 {
     private const int BufferBytes = 1 << 20;
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LiveImager.Engine.Imaging;
 using LiveImager.Formats.ImageFormat;
 
 namespace LiveImager.Cli;
@@ -18,10 +19,7 @@ internal static class InfoCommand
 
     private static int Run(string path, bool json, TextWriter output, TextWriter error) => CliErrors.Run("info", error, () =>
     {
-        string full = Path.GetFullPath(path);
-        using var volumes = new VolumeReaderStream(
-            n => File.Exists(VolumeLayout.VolumePath(full, n)) ? File.OpenRead(VolumeLayout.VolumePath(full, n)) : null,
-            n => VolumeLayout.VolumePath(path, n));
+        using var volumes = ImageInput.OpenVolumes(path);
         // Header and metadata come first in every image; the footer, when there, adds the totals.
         using var reader = new ImageReader(volumes);
         ImageMetadata metadata = reader.Metadata;
@@ -29,9 +27,7 @@ internal static class InfoCommand
         string? footerProblem = null;
         try
         {
-            using var file = new ImageFile(new VolumeReaderStream(
-                n => File.Exists(VolumeLayout.VolumePath(full, n)) ? File.OpenRead(VolumeLayout.VolumePath(full, n)) : null,
-                n => VolumeLayout.VolumePath(path, n)));
+            using var file = new ImageFile(ImageInput.OpenVolumes(path));
             footer = file.Footer;
         }
         catch (LiveImager.Formats.DiskFormatException e)
