@@ -9,9 +9,14 @@ trap 'rm -f "$log"' EXIT
 dotnet test LiveImager.sln -c "$config" --logger "console;verbosity=normal" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
-# Each project ends with a block: "Total tests: T", "     Passed: P", "     Failed: F", "    Skipped: S".
-read -r passed failed skipped < <(awk '/^ +Passed: +[0-9]+$/ {p+=$2} /^ +Failed: +[0-9]+$/ {f+=$2}
-  /^ +Skipped: +[0-9]+$/ {s+=$2} END {print p+0, f+0, s+0}' "$log")
+# Each project ends with either "Passed!  - Failed: F, Passed: P, Skipped: S, ..." or, at normal verbosity, a block
+# of lines "     Passed: P", "     Failed: F", "    Skipped: S".
+read -r passed failed skipped < <(awk '
+  /^(Passed|Failed)! +- / { match($0, /Failed: *[0-9]+/); f += substr($0, RSTART + 7, RLENGTH - 7) + 0
+                            match($0, /Passed: *[0-9]+/); p += substr($0, RSTART + 7, RLENGTH - 7) + 0
+                            match($0, /Skipped: *[0-9]+/); s += substr($0, RSTART + 8, RLENGTH - 8) + 0; next }
+  /^ +Passed: +[0-9]+$/ { p += $2 } /^ +Failed: +[0-9]+$/ { f += $2 } /^ +Skipped: +[0-9]+$/ { s += $2 }
+  END { print p + 0, f + 0, s + 0 }' "$log")
 echo
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then

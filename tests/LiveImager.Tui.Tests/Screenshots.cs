@@ -46,6 +46,12 @@ public class Screenshots
             tui.Press((Key)'6');
             tui.WaitForText("Crucial MX500");
             Save("disks", tui);
+            tui.Press(Key.Esc);
+            tui.Press((Key)'5');
+            Save("storage", tui);
+            tui.Press(Key.Esc);
+            tui.Press((Key)'9');
+            Save("power", tui);
         }
 
         var capture = new ScriptedJobs();
@@ -91,10 +97,18 @@ public class Screenshots
             Save("restore-target-too-small", tui);
             tui.Press(Key.CursorUp);
             tui.Press(Key.Enter);
+            Save("restore-summary", tui);
             tui.Press(Key.Enter);
             tui.Type("sda");
             tui.Press(Key.Enter);
             Save("restore-confirm", tui);
+        }
+
+        using (var tui = new TuiHarness(Services(new ScriptedJobs())))
+        {
+            tui.Services.Session.StorePath = store.Path;
+            tui.Press((Key)'3');
+            Save("verify", tui);
         }
     }
 }

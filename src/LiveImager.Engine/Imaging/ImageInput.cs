@@ -3,7 +3,7 @@ using LiveImager.Formats.ImageFormat;
 namespace LiveImager.Engine.Imaging;
 
 /// <summary>Opens an image for reading: its volume files by name, or standard output of another program ("-").</summary>
-internal static class ImageInput
+public static class ImageInput
 {
     private const int BufferBytes = 1 << 20;
 
@@ -21,11 +21,17 @@ internal static class ImageInput
                 ? $"{path} does not exist, but {path}.partial does: that capture did not finish, and its image is incomplete"
                 : $"{path} does not exist");
         }
-        var volumes = new VolumeReaderStream(
+        return new BufferedStream(OpenVolumes(path), BufferBytes);
+    }
+
+    /// <summary>The volume files of the image at <paramref name="path"/> as one stream; only their headers are read.</summary>
+    public static VolumeReaderStream OpenVolumes(string path)
+    {
+        string full = Path.GetFullPath(path);
+        return new VolumeReaderStream(
             n => File.Exists(VolumeLayout.VolumePath(full, n))
                 ? new FileStream(VolumeLayout.VolumePath(full, n), FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0)
                 : null,
             n => VolumeLayout.VolumePath(path, n));
-        return new BufferedStream(volumes, BufferBytes);
     }
 }

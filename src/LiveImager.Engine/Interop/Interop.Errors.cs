@@ -9,7 +9,6 @@ internal static partial class Interop
     internal const int EPERM = 1;
     internal const int ENOENT = 2;
     internal const int EINTR = 4;
-    internal const int EIO = 5;
     internal const int ENXIO = 6;
     internal const int EACCES = 13;
     internal const int EBUSY = 16;
@@ -18,7 +17,6 @@ internal static partial class Interop
     internal const int EFBIG = 27;
     internal const int ENOSPC = 28;
     internal const int EROFS = 30;
-    internal const int EOPNOTSUPP = 95;
 
     /// <summary>Returns <paramref name="result"/> when the call succeeded; otherwise throws the typed exception for errno.</summary>
     internal static long CheckIo(long result, string path, string operation)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using LiveImager.Engine.Devices;
 using Serilog;
 using Serilog.Core;
@@ -14,6 +15,9 @@ public static class LogSetup
 
     /// <summary>The log directory on the live system.</summary>
     public const string LiveSystemLogDirectory = "/var/log/liveimager";
+
+    /// <summary>The file name pattern; the daily rolling sink puts the date (yyyyMMdd) before the extension.</summary>
+    private const string FileNamePattern = "liveimager-.log";
 
     /// <summary>/var/log/liveimager on the live system (its boot medium is mounted), else $LIVEIMAGER_LOG_DIR, else
     /// ~/.local/state/liveimager (the XDG state directory).</summary>
@@ -32,6 +36,11 @@ public static class LogSetup
         return Path.Combine(home, ".local", "state", "liveimager");
     }
 
+    /// <summary>The file the logger of <see cref="CreateLogger"/> writes to on <paramref name="day"/> (local time, as
+    /// the rolling sink names it).</summary>
+    public static string CurrentFile(string directory, DateTime day) =>
+        Path.Combine(directory, FileNamePattern.Replace("-.", "-" + day.ToString("yyyyMMdd", CultureInfo.InvariantCulture) + ".", StringComparison.Ordinal));
+
     /// <summary>A logger writing one file per day in <paramref name="directory"/>, or a silent one when the directory
     /// cannot be created (a read-only home must not stop a technician from imaging).</summary>
     public static Logger CreateLogger(string directory)
@@ -49,7 +58,7 @@ public static class LogSetup
         }
         return configuration
             .WriteTo.File(
-                Path.Combine(directory, "liveimager-.log"),
+                Path.Combine(directory, FileNamePattern),
                 rollingInterval: RollingInterval.Day,
                 retainedFileCountLimit: 31,
                 outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] ({ProcessId}) {Message:lj}{NewLine}{Exception}")

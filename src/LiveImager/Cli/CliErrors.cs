@@ -1,5 +1,4 @@
 using LiveImager.Engine.Imaging;
-using LiveImager.Formats;
 
 namespace LiveImager.Cli;
 
@@ -22,20 +21,10 @@ internal static class CliErrors
             error.WriteLine($"{verb}: cancelled");
             return Cancelled;
         }
-        catch (DiskFormatException e)
+        catch (Exception e) when (ImagingFailure.Explain(e) is string message)
         {
-            error.WriteLine($"{verb}: the image is damaged or not an image: {e.Message}");
-            return Damaged;
-        }
-        catch (ImagingException e) when (e.InnerException is DiskFormatException)
-        {
-            error.WriteLine($"{verb}: the image is damaged: {e.Message}");
-            return Damaged;
-        }
-        catch (Exception e) when (e is ImagingException or IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            error.WriteLine($"{verb}: {e.Message}");
-            return Failed;
+            error.WriteLine($"{verb}: {message}");
+            return ImagingFailure.IsDamagedImage(e) ? Damaged : Failed;
         }
     }
 }

@@ -22,7 +22,7 @@ internal static class ImagesCommand
         command.SetAction(parse => CliErrors.Run("images", parse.InvocationConfiguration.Error, () =>
         {
             using MountedStore mounted = new StoreMounter(store.Build(parse)).Mount(StoreLocation.Parse(parse.GetRequiredValue(location)));
-            StoreListing listing = ImageCatalog.List(mounted);
+            StoreListing listing = StoreCatalog.List(mounted);
             TextWriter output = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))
             {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LiveImager.Engine.Imaging;
 using LiveImager.Engine.Targets;
 using LiveImager.Formats.ImageFormat;
 
@@ -23,10 +24,7 @@ internal static class InfoCommand
     {
         using StoreImage image = StoreImage.Open(argument, storeOptions(), forWriting: false);
         string path = argument;
-        string full = Path.GetFullPath(image.Path);
-        using var volumes = new VolumeReaderStream(
-            n => File.Exists(VolumeLayout.VolumePath(full, n)) ? File.OpenRead(VolumeLayout.VolumePath(full, n)) : null,
-            n => VolumeLayout.VolumePath(path, n));
+        using var volumes = ImageInput.OpenVolumes(image.Path);
         // Header and metadata come first in every image; the footer, when there, adds the totals.
         using var reader = new ImageReader(volumes);
         ImageMetadata metadata = reader.Metadata;
@@ -34,9 +32,7 @@ internal static class InfoCommand
         string? footerProblem = null;
         try
         {
-            using var file = new ImageFile(new VolumeReaderStream(
-                n => File.Exists(VolumeLayout.VolumePath(full, n)) ? File.OpenRead(VolumeLayout.VolumePath(full, n)) : null,
-                n => VolumeLayout.VolumePath(path, n)));
+            using var file = new ImageFile(ImageInput.OpenVolumes(image.Path));
             footer = file.Footer;
         }
         catch (LiveImager.Formats.DiskFormatException e)

@@ -1,3 +1,6 @@
+using LiveImager.Engine.Devices;
+using LiveImager.Engine.Logging;
+
 namespace LiveImager.Tui;
 
 /// <summary>What the screens need from the Engine, one seam per concern; a seam left null is shown as "not available in this build".</summary>
@@ -24,6 +27,17 @@ internal sealed class TuiServices
     /// <summary>Choices remembered while the live system runs, across screens and across a trip to the shell.</summary>
     public TuiSession Session { get; } = new();
 
-    /// <summary>The services this build can offer; each seam is connected here as its Engine part lands.</summary>
-    public static TuiServices ForThisBuild() => new();
+    /// <summary>Every seam connected to the Engine: the machine's disks, the imaging jobs, the images of a store, and
+    /// today's file of the log Program set up in <paramref name="logDirectory"/>.</summary>
+    public static TuiServices ForThisBuild(string logDirectory)
+    {
+        string logPath = LogSetup.CurrentFile(logDirectory, DateTime.Now);
+        return new TuiServices
+        {
+            Disks = new EngineDiskSource(new DiskScanner()),
+            Jobs = new EngineJobRunner(logPath),
+            Images = new EngineImageCatalog(),
+            LogPath = logPath,
+        };
+    }
 }

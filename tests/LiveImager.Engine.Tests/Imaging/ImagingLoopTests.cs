@@ -81,4 +81,32 @@ public sealed class ImagingLoopTests : IDisposable
             ExternalTool.Run("umount", store);
         }
     }
+
+    [SkippableFact]
+    public void ADiskWithAMountedPartitionIsRefusedAndAPartitionIsNotADisk()
+    {
+        LoopDevice.RequireRoot();
+        ExternalTool.Require("partx", "util-linux");
+        TestDisk disk = TestDisk.Create(_scratch, "gpt");
+        string mountPoint = Directory.CreateDirectory(_scratch.File("mnt")).FullName;
+        using var loop = LoopDevice.Attach(disk.Path);
+        loop.ScanPartitions();
+        ExternalTool.Run("mount", "-o", "ro", loop.PartitionPath(2), mountPoint);
+        try
+        {
+            var inUse = Assert.Throws<ImagingException>(() =>
+                new CaptureJob(new CaptureOptions(loop.Path, _scratch.File("busy.lim"))).Run(CancellationToken.None));
+            var partition = Assert.Throws<ImagingException>(() =>
+                new CaptureJob(new CaptureOptions(loop.PartitionPath(1), _scratch.File("part.lim"))).Run(CancellationToken.None));
+
+            Assert.StartsWith($"{loop.Path} is in use (", inUse.Message);
+            Assert.Contains(mountPoint, inUse.Message);
+            Assert.Equal($"{loop.PartitionPath(1)} is a partition of {loop.Path}; capture the whole disk {loop.Path}", partition.Message);
+            Assert.Empty(Directory.GetFiles(_scratch.Path, "*.lim*"));
+        }
+        finally
+        {
+            ExternalTool.Run("umount", mountPoint);
+        }
+    }
 }

@@ -1,3 +1,4 @@
+using LiveImager.Engine.Imaging;
 using LiveImager.Tui;
 using LiveImager.Tui.Screens;
 using LiveImager.Formats.Tests.Support;
@@ -61,7 +62,7 @@ public class CaptureScreenTests
         tui.Press(Key.Enter);
 
         var request = Assert.IsType<CaptureRequest>(WaitForRequest(tui, jobs));
-        Assert.Equal(("sdc", 3, 0L, true), (request.Source.Name, request.CompressionLevel, request.SplitBytes, request.VerifyAfter));
+        Assert.Equal(("sdc", CaptureOptions.DefaultLevel, 0L, true), (request.Source.Name, request.CompressionLevel, request.SplitBytes, request.VerifyAfter));
         Assert.Equal(store.Path, tui.Services.Session.StorePath);
 
         jobs.Progress.Report(new JobProgress(32_000_000_000, 64_000_000_000, 250_000_000, TimeSpan.FromSeconds(128), "sdc1 (ntfs)"));

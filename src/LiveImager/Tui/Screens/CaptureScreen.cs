@@ -1,4 +1,5 @@
 using System.Globalization;
+using LiveImager.Engine.Imaging;
 using LiveImager.Tui.Views;
 using Terminal.Gui.ViewBase;
 using Terminal.Gui.Views;
@@ -13,7 +14,7 @@ internal sealed class CaptureScreen : Screen
     private DiskChoice? _source;
     private string _store = "";
     private string _name = "";
-    private int _level = 3;
+    private int _level = CaptureOptions.DefaultLevel;
     private long _splitBytes;
     private bool _verifyAfter = true;
 
@@ -173,8 +174,9 @@ internal sealed class CaptureScreen : Screen
                    $"{(_verifyAfter ? "verified afterwards" : "not verified afterwards")}\n" +
                    $"The disk {source.Name} is only read.",
         };
-        var start = new Button { X = 0, Y = 7, Text = "_Start capture", IsDefault = true };
-        var status = new TextBlock { X = 0, Y = 9, Width = Dim.Fill() };
+        // Below the text however a long path wraps.
+        var start = new Button { X = 0, Y = Pos.Bottom(text) + 1, Text = "_Start capture", IsDefault = true };
+        var status = new TextBlock { X = 0, Y = Pos.Bottom(start) + 1, Width = Dim.Fill() };
         start.Accepting += (_, e) =>
         {
             e.Handled = true;

@@ -153,9 +153,10 @@ internal sealed class RestoreScreen : Screen
             Text = $"Read image  {image.Path}\n" +
                    $"            from {image.SourceModel}, serial {image.SourceSerial}, taken {image.Created.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}\n" +
                    $"Write disk  {target.Name} ({target.Model}, serial {target.Serial}, {ByteCount.Format(target.SizeBytes)})\n\n" +
-                   $"EVERYTHING ON {target.Name} WILL BE ERASED ({target.Partitions.Count} partitions now).",
+                   $"EVERYTHING ON {target.Name} WILL BE ERASED ({Partitions(target.Partitions.Count)} now).",
         };
-        var next = new Button { X = 0, Y = 8, Text = "_Continue", IsDefault = true };
+        // Below the text however a long path wraps.
+        var next = new Button { X = 0, Y = Pos.Bottom(text) + 1, Text = "_Continue", IsDefault = true };
         next.Accepting += (_, e) =>
         {
             e.Handled = true;
@@ -198,6 +199,8 @@ internal sealed class RestoreScreen : Screen
 
     private (ImageSummary Image, DiskChoice Target) Chosen() =>
         (_image ?? throw new InvalidOperationException("No image was chosen."), _target ?? throw new InvalidOperationException("No target was chosen."));
+
+    private static string Partitions(int count) => count == 1 ? "1 partition" : $"{count} partitions";
 
     private static string Cut(string text, int width) => text.Length <= width ? text : text[..(width - 1)] + "~";
 }

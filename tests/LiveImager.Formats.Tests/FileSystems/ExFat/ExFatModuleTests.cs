@@ -127,7 +127,7 @@ public sealed class ExFatModuleTests
         var geometry = DumpGeometry(image);
         // The root directory is one cluster whose FAT entry says "end of chain"; make it point back to itself.
         long entryOffset = (geometry.FatOffsetSectors * 512) + (geometry.RootCluster * 4);
-        Patch(image, entryOffset, UInt32(geometry.RootCluster));
+        ImageBytes.Patch(image, entryOffset, UInt32(geometry.RootCluster));
 
         FileSystemAnalysis analysis = Analyze(image);
         Assert.True(analysis.IsWholeCopy);
@@ -147,7 +147,7 @@ public sealed class ExFatModuleTests
         var geometry = DumpGeometry(image);
         long entryOffset = FindRootEntry(image, geometry, ExFatDirectoryEntry.AllocationBitmap);
         uint outside = (uint)geometry.ClusterCount + 5;
-        Patch(image, entryOffset + 0x14, UInt32(outside));
+        ImageBytes.Patch(image, entryOffset + 0x14, UInt32(outside));
 
         FileSystemAnalysis analysis = Analyze(image);
         Assert.True(analysis.IsWholeCopy);
@@ -167,9 +167,9 @@ public sealed class ExFatModuleTests
         var geometry = DumpGeometry(image);
         long bitmapStart = (geometry.HeapOffsetSectors * 512) + ((geometry.BitmapCluster - 2) * 512);
         long byteOffset = bitmapStart + ((geometry.RootCluster - 2) / 8);
-        byte[] bitmapByte = ReadBytes(image, byteOffset, 1);
+        byte[] bitmapByte = ImageBytes.Read(image, byteOffset, 1);
         bitmapByte[0] &= (byte)~(1 << (int)((geometry.RootCluster - 2) % 8));
-        Patch(image, byteOffset, bitmapByte);
+        ImageBytes.Patch(image, byteOffset, bitmapByte);
 
         FileSystemAnalysis analysis = Analyze(image);
         Assert.True(analysis.IsWholeCopy);
@@ -185,11 +185,11 @@ public sealed class ExFatModuleTests
         string image = scratch.SparseFile("exfat.img", 32L << 20);
         MakeExFat(s_cases[0], image);
         // VolumeSerialNumber is covered by the checksum.
-        Patch(image, 0x64, [0x12, 0x34, 0x56, 0x78]);
+        ImageBytes.Patch(image, 0x64, [0x12, 0x34, 0x56, 0x78]);
 
         FileSystemAnalysis analysis = Analyze(image);
         Assert.True(analysis.IsWholeCopy);
-        uint stored = BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(image, 11 * 512, 4));
+        uint stored = BinaryPrimitives.ReadUInt32LittleEndian(ImageBytes.Read(image, 11 * 512, 4));
         Assert.StartsWith($"exfat boot checksum sector: BootChecksum = 0x{stored:X8} at byte 5632: " +
             "does not match the boot region's checksum 0x", Assert.Single(analysis.Warnings));
     }
@@ -287,7 +287,7 @@ public sealed class ExFatModuleTests
     private static long FindRootEntry(string image, Geometry geometry, byte type)
     {
         long rootStart = (geometry.HeapOffsetSectors * 512) + ((geometry.RootCluster - 2) * 512);
-        byte[] cluster = ReadBytes(image, rootStart, 512);
+        byte[] cluster = ImageBytes.Read(image, rootStart, 512);
         for (int at = 0; at < cluster.Length; at += 32)
         {
             if (cluster[at] == type)
@@ -303,21 +303,5 @@ public sealed class ExFatModuleTests
         var bytes = new byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(bytes, (uint)value);
         return bytes;
-    }
-
-    private static byte[] ReadBytes(string image, long offset, int count)
-    {
-        var bytes = new byte[count];
-        using var stream = File.OpenRead(image);
-        stream.Position = offset;
-        stream.ReadExactly(bytes);
-        return bytes;
-    }
-
-    private static void Patch(string image, long offset, byte[] bytes)
-    {
-        using var stream = new FileStream(image, FileMode.Open, FileAccess.Write);
-        stream.Position = offset;
-        stream.Write(bytes);
     }
 }

@@ -125,7 +125,7 @@ public sealed partial class FatModuleTests
         using var scratch = new ScratchDirectory();
         string image = scratch.SparseFile("fat.img", 16L << 20);
         MakeFat(new FatCase("fat16", 16, 4, 512, 16, FileSystemKind.Fat16), image);
-        Patch(image, 0x0D, [0]);
+        ImageBytes.Patch(image, 0x0D, [0]);
 
         FileSystemAnalysis analysis = Analyze(image);
         Assert.True(analysis.IsWholeCopy);
@@ -142,7 +142,7 @@ public sealed partial class FatModuleTests
         MakeFat(new FatCase("fat32", 32, 1, 512, 40, FileSystemKind.Fat32), image);
         var size = new byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(size, 0x00100000);
-        Patch(image, 0x24, size);
+        ImageBytes.Patch(image, 0x24, size);
         long reservedBytes = ReadUInt16(image, 0x0E) * 512L;
 
         FileSystemAnalysis analysis = Analyze(image);
@@ -169,7 +169,7 @@ public sealed partial class FatModuleTests
         long entryOffset = boot.FatStartBytes + (3 * 2);
         var outside = new byte[2];
         BinaryPrimitives.WriteUInt16LittleEndian(outside, (ushort)(boot.ClusterCount + 10));
-        Patch(image, entryOffset, outside);
+        ImageBytes.Patch(image, entryOffset, outside);
 
         FileSystemAnalysis analysis = Analyze(image);
         Assert.True(analysis.IsWholeCopy);
@@ -198,7 +198,7 @@ public sealed partial class FatModuleTests
         Assert.Equal(0x0FFFFFFFu, ReadUInt32(image, fatStart + (second * 4)) & 0x0FFFFFFF);
         var back = new byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(back, (uint)rootCluster);
-        Patch(image, fatStart + (second * 4), back);
+        ImageBytes.Patch(image, fatStart + (second * 4), back);
 
         FileSystemAnalysis analysis = Analyze(image);
         Assert.True(analysis.IsWholeCopy);
@@ -224,7 +224,7 @@ public sealed partial class FatModuleTests
         long fsInfoStart = ReadUInt16(image, 0x30) * 512L;
         var count = new byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(count, freeCount);
-        Patch(image, fsInfoStart + 0x1E8, count);
+        ImageBytes.Patch(image, fsInfoStart + 0x1E8, count);
 
         FileSystemAnalysis after = Analyze(image);
         Assert.False(after.IsWholeCopy);
@@ -258,8 +258,8 @@ public sealed partial class FatModuleTests
         {
             var bytes = new byte[4];
             BinaryPrimitives.WriteUInt32LittleEndian(bytes, value);
-            Patch(image, fatStart + (cluster * 4), bytes);
-            Patch(image, fatStart + fatBytes + (cluster * 4), bytes);
+            ImageBytes.Patch(image, fatStart + (cluster * 4), bytes);
+            ImageBytes.Patch(image, fatStart + fatBytes + (cluster * 4), bytes);
         }
         Assert.Equal(0u, ReadUInt32(image, fatStart + (lastCluster * 4)));
         Assert.Equal(0u, ReadUInt32(image, fatStart + ((lastCluster - 1) * 4)));
@@ -267,7 +267,7 @@ public sealed partial class FatModuleTests
         SetEntry(lastCluster - 1, 0xF0000000);   // only the reserved top bits: free
         SetEntry(rootCluster, 0xFFFFFFFF);       // end of chain with the top bits set: still used
         // The bad cluster is no longer free, so the recorded free count would rightly disagree; mark it unknown.
-        Patch(image, (ReadUInt16(image, 0x30) * 512L) + 0x1E8, [0xFF, 0xFF, 0xFF, 0xFF]);
+        ImageBytes.Patch(image, (ReadUInt16(image, 0x30) * 512L) + 0x1E8, [0xFF, 0xFF, 0xFF, 0xFF]);
 
         FileSystemAnalysis after = Analyze(image);
         Assert.Equal("fat32: clusters marked bad: 1; they are not copied", Assert.Single(after.Warnings));
@@ -371,25 +371,10 @@ public sealed partial class FatModuleTests
     private static string Blkid(string image, string tag) =>
         ExternalTool.Run("blkid", "-p", "-o", "value", "-s", tag, image).Trim();
 
-    private static int ReadUInt16(string image, long offset) => BinaryPrimitives.ReadUInt16LittleEndian(ReadBytes(image, offset, 2));
+    private static int ReadUInt16(string image, long offset) => BinaryPrimitives.ReadUInt16LittleEndian(ImageBytes.Read(image, offset, 2));
 
-    private static uint ReadUInt32(string image, long offset) => BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(image, offset, 4));
+    private static uint ReadUInt32(string image, long offset) => BinaryPrimitives.ReadUInt32LittleEndian(ImageBytes.Read(image, offset, 4));
 
-    private static byte[] ReadBytes(string image, long offset, int count)
-    {
-        var bytes = new byte[count];
-        using var stream = File.OpenRead(image);
-        stream.Position = offset;
-        stream.ReadExactly(bytes);
-        return bytes;
-    }
-
-    private static void Patch(string image, long offset, byte[] bytes)
-    {
-        using var stream = new FileStream(image, FileMode.Open, FileAccess.Write);
-        stream.Position = offset;
-        stream.Write(bytes);
-    }
 
     private static void ExtractRange(string source, long offset, long length, string destination)
     {

@@ -62,6 +62,24 @@ public sealed class OpaqueVolumeTests
         Assert.Equal(analysis.Map.BlockCount, analysis.Map.UsedCount);
     }
 
+    /// <summary>BitLocker To Go keeps a FAT32 boot sector whose FAT calls the encrypted data free: mapped as FAT, the
+    /// user's data would be skipped. Its boot sector carries BitLocker's GUID at 0x1A8, as blkid checks.</summary>
+    [SkippableFact]
+    public void BitLockerToGoVolumeIsNotMappedAsFat()
+    {
+        ExternalTool.Require("mkfs.fat", "dosfstools");
+        using var scratch = new ScratchDirectory();
+        string image = scratch.SparseFile("togo.img", VolumeBytes);
+        ExternalTool.Run("mkfs.fat", "-F", "32", image);
+        ImageBytes.Patch(image, 0x1A8, Guid.Parse("4967d63b-2e29-4ad8-8399-f6a339e3d001").ToByteArray());
+
+        var analysis = Analyze(image);
+
+        Assert.Equal(FileSystemKind.BitLocker, analysis.Kind);
+        Assert.Equal("whole copy: BitLocker encrypted volume", analysis.Method);
+        Assert.Equal(analysis.Map.BlockCount, analysis.Map.UsedCount);
+    }
+
     /// <summary>A real PV: pvcreate refuses plain files, so it writes through a loop device (no device-mapper needed).</summary>
     [SkippableFact]
     public void LvmPhysicalVolumeIsNamedAndCopiedWhole()

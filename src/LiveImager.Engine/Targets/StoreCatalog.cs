@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using LiveImager.Engine.Imaging;
 using LiveImager.Formats;
 using LiveImager.Formats.ImageFormat;
 
@@ -15,9 +16,9 @@ public sealed record StoredImage(string Name, long SizeBytes, int Volumes, bool 
 /// <summary>A store's images and its free space.</summary>
 public sealed record StoreListing(string Location, long FreeBytes, IReadOnlyList<StoredImage> Images);
 
-/// <summary>Lists the images in a directory without reading them whole: the first bytes decide whether a file is an
-/// image at all, then the header, metadata and footer describe it.</summary>
-public static partial class ImageCatalog
+/// <summary>Lists every image file in a store, finished or not, for <c>liveimager images</c>: what
+/// <see cref="ImageCatalog"/> reads (header and metadata) plus the footer, which says whether the image is complete.</summary>
+public static partial class StoreCatalog
 {
     [GeneratedRegex(@"\.[0-9]{3}$")]
     private static partial Regex LaterVolume();
@@ -26,20 +27,12 @@ public static partial class ImageCatalog
     public static StoreListing List(MountedStore store) =>
         new(store.Location.ToString(), store.FreeBytes, List(store.Directory));
 
-    /// <summary>The images in <paramref name="directory"/>, by name; files that are not images are left out.</summary>
-    public static IReadOnlyList<StoredImage> List(string directory)
-    {
-        var images = new List<StoredImage>();
-        foreach (string path in Directory.EnumerateFiles(directory).Order(StringComparer.Ordinal))
-        {
-            if (LaterVolume().IsMatch(path) || !StartsWithMagic(path))
-            {
-                continue;
-            }
-            images.Add(Describe(path));
-        }
-        return images;
-    }
+    /// <summary>The images in <paramref name="directory"/>, by name, unfinished and damaged ones included; files that
+    /// are not images are left out.</summary>
+    public static IReadOnlyList<StoredImage> List(string directory) =>
+        [.. Directory.EnumerateFiles(directory).Order(StringComparer.Ordinal)
+            .Where(path => !LaterVolume().IsMatch(path) && ImageCatalog.StartsWithImageMagic(path))
+            .Select(Describe)];
 
     /// <summary>Describes the image whose first volume is <paramref name="path"/>.</summary>
     public static StoredImage Describe(string path)
@@ -52,26 +45,17 @@ public static partial class ImageCatalog
             size += new FileInfo(VolumeLayout.VolumePath(path, n)).Length;
             volumes = n;
         }
-        ImageMetadata? metadata = null;
         try
         {
-            using var stream = new VolumeReaderStream(
-                n => File.Exists(VolumeLayout.VolumePath(path, n)) ? File.OpenRead(VolumeLayout.VolumePath(path, n)) : null,
-                n => VolumeLayout.VolumePath(name, n));
-            using (var reader = new ImageReader(stream))
-            {
-                metadata = reader.Metadata;
-            }
-            string? problem = FooterProblem(stream);
-            if (problem is null && name.EndsWith(".partial", StringComparison.Ordinal))
-            {
-                problem = "an unfinished capture (.partial)";
-            }
-            return new StoredImage(name, size, volumes, problem is null, problem, metadata);
+            ImageDescription description = ImageCatalog.Describe(path);
+            using VolumeReaderStream stream = ImageInput.OpenVolumes(path);
+            string? problem = FooterProblem(stream) ??
+                (name.EndsWith(".partial", StringComparison.Ordinal) ? "an unfinished capture (.partial)" : null);
+            return new StoredImage(name, size, volumes, problem is null, problem, description.Metadata);
         }
-        catch (Exception e) when (e is DiskFormatException or IOException)
+        catch (Exception e) when (e is DiskFormatException or IOException or UnauthorizedAccessException)
         {
-            return new StoredImage(name, size, volumes, false, e.Message, metadata);
+            return new StoredImage(name, size, volumes, false, e.Message, null);
         }
     }
 
@@ -98,20 +82,6 @@ public static partial class ImageCatalog
         catch (DiskFormatException e)
         {
             return e.Message;
-        }
-    }
-
-    private static bool StartsWithMagic(string path)
-    {
-        Span<byte> magic = stackalloc byte[8];
-        try
-        {
-            using FileStream file = File.OpenRead(path);
-            return file.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false) == magic.Length && magic.SequenceEqual(ImageHeader.Magic);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
         }
     }
 }

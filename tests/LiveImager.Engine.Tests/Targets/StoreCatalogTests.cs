@@ -7,7 +7,7 @@ using Xunit;
 namespace LiveImager.Engine.Tests.Targets;
 
 /// <summary>Listing a directory of real images: complete, split, cut short, unfinished and not images at all.</summary>
-public sealed class ImageCatalogTests : IDisposable
+public sealed class StoreCatalogTests : IDisposable
 {
     private readonly ScratchDirectory _scratch = new();
 
@@ -25,7 +25,7 @@ public sealed class ImageCatalogTests : IDisposable
         File.WriteAllBytes(Path.Combine(store, "d-unfinished.lim.partial"), bytes[..(bytes.Length - 100)]);
         File.WriteAllText(Path.Combine(store, "notes.txt"), "not an image");
 
-        IReadOnlyList<StoredImage> images = ImageCatalog.List(store);
+        IReadOnlyList<StoredImage> images = StoreCatalog.List(store);
 
         Assert.Equal(["a-whole.lim", "b-split.lim", "c-cut.lim", "d-unfinished.lim.partial"], images.Select(i => i.Name));
         StoredImage a = images[0];
@@ -53,7 +53,7 @@ public sealed class ImageCatalogTests : IDisposable
     {
         using MountedStore store = new StoreMounter(new StoreOptions()).Mount(StoreLocation.Parse(_scratch.Path));
 
-        StoreListing listing = ImageCatalog.List(store);
+        StoreListing listing = StoreCatalog.List(store);
 
         Assert.Empty(listing.Images);
         Assert.True(listing.FreeBytes > 0);

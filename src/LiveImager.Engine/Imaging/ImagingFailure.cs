@@ -1,0 +1,19 @@
+using LiveImager.Formats;
+
+namespace LiveImager.Engine.Imaging;
+
+/// <summary>What a failed imaging job's exception means for a person, the same words for the CLI and the TUI.</summary>
+public static class ImagingFailure
+{
+    /// <summary>The failure in plain words, or null when <paramref name="e"/> is not one a job reports (a bug).</summary>
+    public static string? Explain(Exception e) => e switch
+    {
+        DiskFormatException => $"the image is damaged or not an image: {e.Message}",
+        ImagingException { InnerException: DiskFormatException } => $"the image is damaged: {e.Message}",
+        ImagingException or IOException or UnauthorizedAccessException or ArgumentException => e.Message,
+        _ => null,
+    };
+
+    /// <summary>True when the failure is a damaged image rather than a refused or failing disk.</summary>
+    public static bool IsDamagedImage(Exception e) => e is DiskFormatException or ImagingException { InnerException: DiskFormatException };
+}

@@ -1,0 +1,98 @@
+using System.Globalization;
+using LiveImager.Engine.Imaging;
+
+namespace LiveImager.Tui;
+
+/// <summary>The capture, restore and verify jobs of the Engine, as the CLI runs them, on a worker thread; their
+/// progress events become <see cref="JobProgress"/> and their results the figures of the result screen.</summary>
+internal sealed class EngineJobRunner(string? logPath) : IJobRunner
+{
+    public Task<JobOutcome> CaptureAsync(CaptureRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
+        Run(() =>
+        {
+            var options = new CaptureOptions(request.Source.Path, Path.Combine(request.StorePath, request.ImageName), request.CompressionLevel,
+                request.SplitBytes);
+            var job = new CaptureJob(options);
+            job.Progress += p => progress.Report(ToJobProgress(p));
+            CaptureResult result = job.Run(cancellationToken);
+            var figures = new List<string>
+            {
+                $"Read {ByteCount.Format(result.DataBytes)} of {request.Source.Name} ({ByteCount.Format(request.Source.SizeBytes)}; the rest is free space).",
+                $"Wrote {ByteCount.Format(result.ImageBytes)} in {result.Frames} frames to {result.Image}.",
+                $"Time {Seconds(result.Elapsed)}, {Rate(result.DataBytes, result.Elapsed)}.",
+            };
+            if (request.VerifyAfter)
+            {
+                VerifyResult verified = Verify(result.Image, progress, cancellationToken);
+                figures.Add($"Verified: all {verified.Frames} frames' checksums match ({ByteCount.Format(verified.DataBytes)}, {Seconds(verified.Elapsed)}).");
+            }
+            return figures;
+        });
+
+    public Task<JobOutcome> RestoreAsync(RestoreRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
+        Run(() =>
+        {
+            var job = new RestoreJob(new RestoreOptions(request.Image.Path, [request.Target.Path]));
+            job.Progress += p => progress.Report(ToJobProgress(p));
+            RestoreResult result = job.Run(cancellationToken);
+            IEnumerable<string> targets = result.Targets.Select(t => $"{t.Target}: {t.Message}.");
+            if (result.Cancelled)
+            {
+                throw new ImagingException($"The restore was cancelled at your request. {string.Join(" ", targets)}");
+            }
+            if (!result.Succeeded)
+            {
+                throw new ImagingException(string.Join("\n", targets));
+            }
+            return
+            [
+                .. targets,
+                $"Wrote {ByteCount.Format(result.DataBytes)} in {Seconds(result.Elapsed)}, {Rate(result.DataBytes, result.Elapsed)}.",
+            ];
+        });
+
+    public Task<JobOutcome> VerifyAsync(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
+        Run(() =>
+        {
+            VerifyResult result = Verify(imagePath, progress, cancellationToken);
+            return
+            [
+                imagePath,
+                $"Intact: all {result.Frames} data frames' checksums match; its structure and footer are sound.",
+                $"Checked {ByteCount.Format(result.DataBytes)} in {Seconds(result.Elapsed)}, {Rate(result.DataBytes, result.Elapsed)}.",
+            ];
+        });
+
+    private static VerifyResult Verify(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken)
+    {
+        var job = new VerifyJob(new VerifyOptions(imagePath));
+        job.Progress += p => progress.Report(ToJobProgress(p));
+        return job.Run(cancellationToken);
+    }
+
+    /// <summary>Runs a job on a worker thread; a failure the Engine explains becomes the outcome's error, and a
+    /// cancellation is left to the progress screen, which asked for it.</summary>
+    private Task<JobOutcome> Run(Func<IReadOnlyList<string>> job) => Task.Run(() =>
+    {
+        try
+        {
+            return new JobOutcome(true, job(), null, logPath);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && ImagingFailure.Explain(e) is string message)
+        {
+            return new JobOutcome(false, [], Sentence(message), logPath);
+        }
+    });
+
+    private static JobProgress ToJobProgress(ImagingProgress p) =>
+        new(p.BytesDone, p.BytesTotal, p.BytesPerSecond, p.Remaining,
+            p.CurrentPartition > 0 ? p.CurrentPartition.ToString(CultureInfo.InvariantCulture) : null);
+
+    /// <summary>A job's own time: tenths of a second for short jobs, whose mm:ss would read 00:00.</summary>
+    private static string Seconds(TimeSpan elapsed) =>
+        elapsed.TotalMinutes < 1 ? string.Create(CultureInfo.InvariantCulture, $"{elapsed.TotalSeconds:0.0} s") : ByteCount.Duration(elapsed);
+
+    private static string Rate(long bytes, TimeSpan elapsed) => ByteCount.Rate(bytes / Math.Max(elapsed.TotalSeconds, 0.001));
+
+    private static string Sentence(string message) => message.Length == 0 ? message : char.ToUpperInvariant(message[0]) + message[1..];
+}

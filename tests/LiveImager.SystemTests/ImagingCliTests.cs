@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Text.Json;
+using LiveImager.Formats.Tests.Support;
+using Xunit;
+
+namespace LiveImager.SystemTests;
+
+/// <summary>The imaging verbs of the published binary, on disk image files a test makes with sfdisk and mkfs.</summary>
+[Collection(SystemTestCollection.Name)]
+public sealed class ImagingCliTests : IDisposable
+{
+    private const long DiskBytes = 96L << 20;
+    private const long Ext4Start = 1L << 20;
+
+    private readonly ScratchDirectory _scratch = new();
+
+    public ImagingCliTests()
+    {
+        Environment.SetEnvironmentVariable("LIVEIMAGER_LOG_DIR", _scratch.File("log"));
+    }
+
+    public void Dispose() => _scratch.Dispose();
+
+    [SkippableFact]
+    public void InspectJsonNamesTheTableAndEachPartitionsFileSystemAndUsage()
+    {
+        string binary = PublishedBinary.Require();
+        string disk = MakeDisk(randomMiB: 4);
+
+        using var report = JsonDocument.Parse(ExternalTool.Run(binary, "inspect", disk, "--json"));
+
+        JsonElement root = report.RootElement;
+        Assert.Equal("gpt", root.GetProperty("table").GetString());
+        Assert.Equal(512, root.GetProperty("sectorSize").GetInt32());
+        JsonElement[] partitions = [.. root.GetProperty("partitions").EnumerateArray()];
+        Assert.Equal(2, partitions.Length);
+        JsonElement ext4 = partitions[0];
+        Assert.Equal(1, ext4.GetProperty("number").GetInt32());
+        Assert.Equal(Ext4Start, ext4.GetProperty("startBytes").GetInt64());
+        Assert.Equal("ext4", ext4.GetProperty("fileSystem").GetString());
+        Assert.Equal("cli", ext4.GetProperty("label").GetString());
+        Assert.Equal("ext4 block bitmaps", ext4.GetProperty("method").GetString());
+        long used = ext4.GetProperty("usedBlocks").GetInt64();
+        Assert.InRange(used * ext4.GetProperty("blockSize").GetInt32(), 4L << 20, (16L << 20) - 1);
+        Assert.True(used < ext4.GetProperty("totalBlocks").GetInt64());
+        Assert.Equal(used * ext4.GetProperty("blockSize").GetInt32(), ext4.GetProperty("usedBytes").GetInt64());
+        JsonElement blank = partitions[1];
+        Assert.Equal("unknown", blank.GetProperty("fileSystem").GetString());
+        Assert.Equal("whole copy: unknown filesystem", blank.GetProperty("method").GetString());
+    }
+
+    /// <summary>Ctrl-C in the middle of a capture: the job stops, says so, and leaves no image under either name.</summary>
+    [SkippableFact]
+    public void InterruptedCaptureKeepsNoImage()
+    {
+        string binary = PublishedBinary.Require();
+        ExternalTool.Require("kill", "procps");
+        // Random data at zstd's slowest level keeps the capture busy for many seconds on any machine.
+        string disk = MakeDisk(randomMiB: 48);
+        string image = _scratch.File("interrupted.lim");
+        var info = new ProcessStartInfo(binary) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string arg in (string[])["capture", disk, image, "--level", "19", "--json-progress"])
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var capture = Process.Start(info)!;
+        var stdout = capture.StandardOutput.ReadToEndAsync();
+        string? firstProgress = capture.StandardError.ReadLine();
+        ExternalTool.Run("kill", "-INT", capture.Id.ToString());
+        string rest = capture.StandardError.ReadToEnd();
+        Assert.True(capture.WaitForExit(TimeSpan.FromSeconds(60)), "capture did not stop within 60 s of SIGINT");
+        _ = stdout.Result;
+
+        Assert.NotNull(firstProgress);
+        Assert.Equal(130, capture.ExitCode);
+        Assert.Contains("cancelled; no image was kept", rest);
+        Assert.Empty(Directory.GetFiles(_scratch.Path, "interrupted.lim*"));
+    }
+
+    /// <summary>A GPT disk file: partition 1 an ext4 labelled "cli" holding <paramref name="randomMiB"/> MiB of random
+    /// data, partition 2 left blank.</summary>
+    private string MakeDisk(int randomMiB)
+    {
+        ExternalTool.Require("sfdisk", "fdisk");
+        ExternalTool.Require("mkfs.ext4", "e2fsprogs");
+        string disk = _scratch.SparseFile("disk.img", DiskBytes);
+        ExternalTool.RunWithInput("sfdisk", "label: gpt\nstart=2048, size=64M, type=linux\nsize=16M, type=linux\n", "-q", disk);
+        string content = Directory.CreateDirectory(_scratch.File("content")).FullName;
+        var data = new byte[randomMiB << 20];
+        Random.Shared.NextBytes(data);
+        File.WriteAllBytes(Path.Combine(content, "random.bin"), data);
+        ExternalTool.Run("mkfs.ext4", "-q", "-F", "-L", "cli", "-d", content, "-E", $"offset={Ext4Start}", disk, "64M");
+        return disk;
+    }
+}

@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using LiveImager.Engine.Tests.Support;
+using LiveImager.Formats.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace LiveImager.SystemTests;
+
+/// <summary>The published binary's TUI in tmux at 80x25, driven by keys as a technician would: capture one loop disk
+/// to a directory, restore the image onto a second loop disk, then fsck and per-file hashes on the restored partition.</summary>
+[Collection(SystemTestCollection.Name)]
+public sealed class TuiEndToEndTests(ITestOutputHelper output) : IDisposable
+{
+    private const long DiskBytes = 64L << 20;
+    private const long PartitionStart = 1L << 20;
+    private const long PartitionBytes = 48L << 20;
+    private const int MaxRowsToSearch = 64;
+    private static readonly TimeSpan s_screenTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan s_jobTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly ScratchDirectory _scratch = new();
+
+    public void Dispose() => _scratch.Dispose();
+
+    [SkippableFact]
+    public void CaptureALoopDiskAndRestoreItOntoAnotherWithTheKeys()
+    {
+        LoopDevice.RequireRoot();
+        string binary = PublishedBinary.Require();
+        TmuxSession.Require();
+        ExternalTool.Require("sfdisk", "fdisk");
+        ExternalTool.Require("partx", "util-linux");
+        ExternalTool.Require("mke2fs", "e2fsprogs");
+        ExternalTool.Require("e2fsck", "e2fsprogs");
+        ExternalTool.Require("debugfs", "e2fsprogs");
+        var clock = Stopwatch.StartNew();
+
+        Dictionary<string, string> hashes = MakeFiles(Directory.CreateDirectory(_scratch.File("files")).FullName);
+        string sourceFile = _scratch.SparseFile("source.img", DiskBytes);
+        ExternalTool.RunWithInput("sfdisk", $"label: gpt\nstart={PartitionStart / 512}, size={PartitionBytes / 512}, type=linux\n", "-q", sourceFile);
+        ExternalTool.Run("mke2fs", "-q", "-F", "-t", "ext4", "-E", $"offset={PartitionStart}", "-d", _scratch.File("files"), sourceFile,
+            $"{PartitionBytes >> 10}k");
+        string targetFile = _scratch.SparseFile("target.img", DiskBytes);
+        string store = Directory.CreateDirectory(_scratch.File("store")).FullName;
+        string logs = Directory.CreateDirectory(_scratch.File("log")).FullName;
+
+        using var source = LoopDevice.Attach(sourceFile);
+        source.ScanPartitions();
+        using var target = LoopDevice.Attach(targetFile, partitionScan: true);
+        using (var tui = TmuxSession.Start($"env LIVEIMAGER_LOG_DIR={logs} {binary}", 80, 25))
+        {
+            tui.WaitForText("Capture a disk", s_screenTimeout);
+            tui.Keys("1");
+            tui.WaitForText("Step 1 of 5", s_screenTimeout);
+            ChooseDisk(tui, source.Path);
+            tui.WaitForText("Step 2 of 5", s_screenTimeout);
+            tui.Type(store);
+            tui.Keys("Enter");
+            tui.WaitForText("Step 3 of 5", s_screenTimeout);
+            tui.Keys("Enter");
+            tui.WaitForText("Step 4 of 5", s_screenTimeout);
+            tui.Keys("Enter");
+            tui.WaitForText("Step 5 of 5", s_screenTimeout);
+            tui.Keys("Enter");
+            string captured = tui.WaitFor(s => s.Contains("The capture finished", StringComparison.Ordinal) || s.Contains("did not finish", StringComparison.Ordinal),
+                "the capture's result", s_jobTimeout);
+            output.WriteLine(captured);
+            Assert.Contains("Verified: all", captured);
+            Assert.Single(Directory.GetFiles(store));
+
+            tui.Keys("Escape");
+            tui.WaitForText("Capture a disk", s_screenTimeout);
+            tui.Keys("2");
+            tui.WaitForText("Step 1 of 5", s_screenTimeout);
+            tui.Keys("Enter");
+            tui.WaitForText("Step 2 of 5", s_screenTimeout);
+            tui.WaitForText("Partitions: 1 ext4", s_screenTimeout);
+            tui.Keys("Enter");
+            tui.WaitForText("Step 3 of 5", s_screenTimeout);
+            ChooseDisk(tui, target.Path);
+            tui.WaitForText($"EVERYTHING ON {target.Name} WILL BE ERASED", s_screenTimeout);
+            tui.Keys("Enter");
+            tui.WaitForText($"Type the target's name, {target.Name}", s_screenTimeout);
+            tui.Type(target.Name);
+            tui.Keys("Enter");
+            string restored = tui.WaitFor(s => s.Contains("The restore finished", StringComparison.Ordinal) || s.Contains("did not finish", StringComparison.Ordinal),
+                "the restore's result", s_jobTimeout);
+            output.WriteLine(restored);
+            Assert.Contains($"{target.Path}: restored", restored);
+            Assert.Contains($"The log is in {logs}", restored);
+
+            tui.Keys("Escape");
+            tui.WaitForText("Capture a disk", s_screenTimeout);
+            tui.Keys("Escape");
+            tui.WaitForText("Leave LiveImager", s_screenTimeout);
+            tui.Keys("y");
+            tui.WaitFor(s => !s.Contains("Capture a disk", StringComparison.Ordinal), "the TUI to quit", s_screenTimeout);
+        }
+
+        string partition = Assert.Single(target.ScanPartitions());
+        var fsck = ExternalTool.RunUnchecked("e2fsck", null, "-fn", partition);
+        Assert.True(fsck.ExitCode == 0, $"e2fsck -fn {partition} exited {fsck.ExitCode}:\n{fsck.StandardOutput}{fsck.StandardError}");
+        foreach ((string name, string hash) in hashes)
+        {
+            string dumped = _scratch.File("dumped-" + name);
+            ExternalTool.Run("debugfs", "-R", $"dump /{name} {dumped}", partition);
+            Assert.Equal(hash, Sha256(dumped));
+        }
+        output.WriteLine($"Capture, restore and checks took {clock.Elapsed.TotalSeconds:F1} s");
+    }
+
+    /// <summary>Moves down the disk table until the detail lines describe <paramref name="devicePath"/>, then chooses it.</summary>
+    private static void ChooseDisk(TmuxSession tui, string devicePath)
+    {
+        tui.WaitFor(s => s.Contains("Press Enter to choose", StringComparison.Ordinal) || s.Contains("Cannot be chosen", StringComparison.Ordinal),
+            "the disk table", s_screenTimeout);
+        for (int row = 0; row < MaxRowsToSearch; row++)
+        {
+            string screen = tui.Screen;
+            if (screen.Contains($" {devicePath}  ", StringComparison.Ordinal))
+            {
+                Assert.Contains("Press Enter to choose this disk.", screen);
+                tui.Keys("Enter");
+                return;
+            }
+            tui.Keys("Down");
+            tui.WaitFor(s => s != screen, "the next disk's details", s_screenTimeout);
+        }
+        Assert.Fail($"{devicePath} is not in the disk table:\n{tui.Screen}");
+    }
+
+    private static Dictionary<string, string> MakeFiles(string directory)
+    {
+        var hashes = new Dictionary<string, string>();
+        for (int i = 0; i < 4; i++)
+        {
+            string name = $"file{i}.bin";
+            byte[] bytes = RandomNumberGenerator.GetBytes(500_000 * (i + 1) + i);
+            File.WriteAllBytes(Path.Combine(directory, name), bytes);
+            hashes[name] = Convert.ToHexString(SHA256.HashData(bytes));
+        }
+        return hashes;
+    }
+
+    private static string Sha256(string path)
+    {
+        using FileStream stream = File.OpenRead(path);
+        return Convert.ToHexString(SHA256.HashData(stream));
+    }
+}

@@ -1,0 +1,149 @@
+using System.Security.Cryptography;
+using LiveImager.Engine.Logging;
+using LiveImager.Formats.Tests.Support;
+using LiveImager.Tui;
+using LiveImager.Tui.Screens;
+using LiveImager.Tui.Tests.Support;
+using Terminal.Gui.Input;
+using Xunit;
+
+namespace LiveImager.Tui.Tests;
+
+/// <summary>The TUI on the real Engine seams: capture, verify and restore of a disk image file made by sfdisk and
+/// mke2fs, driven by keys; only the disk list is given, since regular files are disks the scanner does not list.</summary>
+public class EngineJobRunnerTests
+{
+    private const long DiskBytes = 48L << 20;
+    private const long PartitionStart = 1L << 20;
+    private const long PartitionBytes = 40L << 20;
+
+    [SkippableFact]
+    public void CaptureVerifyAndRestoreThroughTheTuiGiveTheSameDisk()
+    {
+        using var scratch = new ScratchDirectory();
+        string source = MakeExt4Disk(scratch);
+        string target = scratch.SparseFile("target.img", DiskBytes);
+        string tooSmall = scratch.SparseFile("small.img", PartitionBytes);
+        string store = Directory.CreateDirectory(scratch.File("store")).FullName;
+        // Not images: the list must leave them out without reading them whole.
+        File.WriteAllText(Path.Combine(store, "notes.txt"), "not an image");
+        File.WriteAllBytes(Path.Combine(store, "old.partial"), new byte[4096]);
+        var disks = new ListedDisks(FileDisk("source", source), FileDisk("small", tooSmall), FileDisk("target", target));
+        using var tui = new TuiHarness(new TuiServices
+        {
+            Disks = disks,
+            Jobs = new EngineJobRunner(scratch.File("session.log")),
+            Images = new EngineImageCatalog(),
+        });
+
+        tui.Press((Key)'1');
+        tui.WaitForText("source.img");
+        tui.Press(Key.Enter);
+        tui.Type(store);
+        tui.Press(Key.Enter);
+        tui.WaitForText("Step 3 of 5");
+        tui.Press(Key.Enter);
+        tui.WaitForText("Step 4 of 5");
+        tui.Press(Key.Enter);
+        tui.AssertShows("Step 5 of 5");
+        tui.Press(Key.Enter);
+        WaitForResult(tui);
+        tui.AssertShows("The capture finished in");
+        tui.AssertShows("Verified: all");
+        tui.AssertShows($"The log is in {scratch.File("session.log")}");
+        string image = Assert.Single(Directory.GetFiles(store, "source*"));
+
+        tui.Press(Key.Esc);
+        tui.Press((Key)'3');
+        tui.Type(image);
+        tui.Press(Key.Enter);
+        WaitForResult(tui);
+        tui.AssertShows("Intact: all");
+
+        tui.Press(Key.Esc);
+        tui.Press((Key)'2');
+        tui.Press(Key.Enter);
+        tui.WaitForText("Step 2 of 5");
+        tui.AssertShows(Path.GetFileName(image));
+        tui.AssertShows("Partitions: 1 ext4 41.9 MB");
+        Assert.DoesNotContain("notes.txt", tui.Screen, StringComparison.Ordinal);
+        tui.Press(Key.Enter);
+        tui.WaitForText("target.img");
+        tui.Press(Key.CursorDown);
+        tui.Press(Key.Enter);
+        tui.AssertShows("small cannot be chosen: too small.");
+        tui.AssertShows($"It holds    41.9 MB ({PartitionBytes:N0} bytes);");
+        tui.Press(Key.CursorDown);
+        tui.Press(Key.Enter);
+        tui.AssertShows("EVERYTHING ON target WILL BE ERASED");
+        tui.Press(Key.Enter);
+        tui.Type("target");
+        tui.Press(Key.Enter);
+        WaitForResult(tui);
+        tui.AssertShows("The restore finished in");
+        tui.AssertShows($"{target}: restored");
+
+        // The source's free blocks are zeros in a fresh sparse file, so the restored disk equals it byte for byte.
+        Assert.Equal(Sha256(source), Sha256(target));
+        Assert.Equal(PartitionBytes, new FileInfo(tooSmall).Length);
+    }
+
+    [SkippableFact]
+    public void ADamagedImageIsReportedInPlainWordsWithTheLog()
+    {
+        using var scratch = new ScratchDirectory();
+        string image = scratch.File("broken.img");
+        File.WriteAllText(image, "LIVEIMG\0 but nothing after it");
+        using var tui = new TuiHarness(new TuiServices { Jobs = new EngineJobRunner(scratch.File("session.log")) });
+        tui.Press((Key)'3');
+        tui.Type(image);
+        tui.Press(Key.Enter);
+        WaitForResult(tui);
+        tui.AssertShows("The verify did not finish.");
+        tui.AssertShows("The image is damaged or not an image:");
+        tui.AssertShows($"The log is in {scratch.File("session.log")}");
+    }
+
+    [Fact]
+    public void TheLogPathIsTheFileTheSessionLoggerWrites()
+    {
+        using var scratch = new ScratchDirectory();
+        using (var logger = LogSetup.CreateLogger(scratch.Path))
+        {
+            logger.Information("a line to find");
+        }
+        TuiServices services = TuiServices.ForThisBuild(scratch.Path);
+        Assert.Contains("a line to find", File.ReadAllText(services.LogPath!), StringComparison.Ordinal);
+        Assert.NotNull(services.Disks);
+        Assert.NotNull(services.Jobs);
+        Assert.NotNull(services.Images);
+    }
+
+    private static DiskChoice FileDisk(string name, string path) =>
+        new(name, path, new FileInfo(path).Length, Path.GetFileName(path), "file", "file", [], null, false);
+
+    /// <summary>A GPT disk with one ext4 partition holding a few files, made by the real tools.</summary>
+    private static string MakeExt4Disk(ScratchDirectory scratch)
+    {
+        ExternalTool.Require("sfdisk", "fdisk");
+        ExternalTool.Require("mke2fs", "e2fsprogs");
+        string files = Directory.CreateDirectory(scratch.File("files")).FullName;
+        for (int i = 0; i < 3; i++)
+        {
+            File.WriteAllBytes(Path.Combine(files, $"file{i}.bin"), RandomNumberGenerator.GetBytes(300_000 * (i + 1)));
+        }
+        string disk = scratch.SparseFile("source.img", DiskBytes);
+        ExternalTool.RunWithInput("sfdisk", $"label: gpt\nstart={PartitionStart / 512}, size={PartitionBytes / 512}, type=linux\n", "-q", disk);
+        ExternalTool.Run("mke2fs", "-q", "-F", "-t", "ext4", "-E", $"offset={PartitionStart}", "-d", files, disk, $"{PartitionBytes >> 10}k");
+        return disk;
+    }
+
+    private static void WaitForResult(TuiHarness tui) =>
+        tui.WaitFor(() => tui.Host.Top is ResultScreen, "the job's result");
+
+    private static string Sha256(string path)
+    {
+        using FileStream stream = File.OpenRead(path);
+        return Convert.ToHexString(SHA256.HashData(stream));
+    }
+}
