@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using LiveImager.Engine.Imaging;
 using LiveImager.Engine.Logging;
 using LiveImager.Formats.Tests.Support;
 using LiveImager.Tui;
@@ -89,6 +90,84 @@ public class EngineJobRunnerTests
     }
 
     [SkippableFact]
+    public void DeployWritesOneImageOntoTwoDisksAfterTheirNamesAreTypedAndRefusesATooSmallOne()
+    {
+        using var scratch = new ScratchDirectory();
+        string source = MakeExt4Disk(scratch);
+        string store = Capture(scratch, source);
+        string first = scratch.SparseFile("first.img", DiskBytes);
+        string tooSmall = scratch.SparseFile("small.img", PartitionBytes);
+        string second = scratch.SparseFile("second.img", DiskBytes);
+        string blank = Sha256(first);
+        using var tui = DeployHarness(scratch, store, FileDisk("first", first), FileDisk("small", tooSmall), FileDisk("second", second));
+
+        tui.WaitForText("second.img");
+        tui.Press(Key.Space);
+        tui.Press(Key.CursorDown);
+        tui.Press(Key.Space);
+        tui.AssertShows("small cannot be chosen: too small.");
+        tui.Press(Key.CursorDown);
+        tui.Press(Key.Space);
+        tui.AssertShows("Enter goes on with the 2 marked.");
+        tui.Press(Key.Enter);
+        tui.AssertShows("Write 2 disks, each from the same read:");
+        tui.AssertShows("EVERYTHING ON first, second WILL BE ERASED.");
+        Assert.DoesNotContain("small ", tui.Screen, StringComparison.Ordinal);
+        tui.Press(Key.Enter);
+        tui.AssertShows("Type the names of all 2 disks, separated by spaces:");
+
+        // One name of two is not a confirmation.
+        tui.Type("second");
+        tui.Press(Key.Enter);
+        tui.AssertShows("'second' does not name exactly first second; nothing was written.");
+        Assert.IsType<DeployScreen>(tui.Host.Top);
+        Assert.Equal((blank, blank), (Sha256(first), Sha256(second)));
+
+        tui.Type(" first");
+        tui.Press(Key.Enter);
+        WaitForResult(tui);
+        tui.AssertShows("The deployment finished in");
+        tui.AssertShows($"{first}: restored");
+        tui.AssertShows($"{second}: restored");
+        string expected = Sha256(source);
+        Assert.Equal((expected, expected), (Sha256(first), Sha256(second)));
+        Assert.Equal(PartitionBytes, new FileInfo(tooSmall).Length);
+    }
+
+    [SkippableFact]
+    public void ADeployTargetThatFailsIsReportedBesideTheOneThatWasWritten()
+    {
+        using var scratch = new ScratchDirectory();
+        string source = MakeExt4Disk(scratch);
+        string store = Capture(scratch, source);
+        string kept = scratch.SparseFile("kept.img", DiskBytes);
+        string unplugged = Directory.CreateDirectory(scratch.File("unplugged")).FullName;
+        string lost = Path.Combine(unplugged, "lost.img");
+        File.Copy(scratch.SparseFile("lost-template.img", DiskBytes), lost);
+        using var tui = DeployHarness(scratch, store, FileDisk("kept", kept), FileDisk("lost", lost));
+
+        tui.WaitForText("lost.img");
+        tui.Press(Key.Space);
+        tui.Press(Key.CursorDown);
+        tui.Press(Key.Space);
+        tui.Press(Key.Enter);
+        tui.Press(Key.Enter);
+        tui.Type("kept lost");
+        // The disk goes away between the choice and the start, as an unplugged USB disk would.
+        Directory.Delete(unplugged, recursive: true);
+        tui.Press(Key.Enter);
+        WaitForResult(tui);
+        tui.AssertShows("The deployment ended in");
+        tui.AssertShows("not on every disk:");
+        tui.AssertShows($"{kept}: restored");
+        tui.AssertShows($"{lost}: refused:");
+        tui.AssertShows("1 of 2 disks failed; the others are restored.");
+        Assert.False(((ResultScreen)tui.Host.Top).Succeeded);
+        Assert.Equal(Sha256(source), Sha256(kept));
+        Assert.False(File.Exists(lost));
+    }
+
+    [SkippableFact]
     public void ADamagedImageIsReportedInPlainWordsWithTheLog()
     {
         using var scratch = new ScratchDirectory();
@@ -117,6 +196,32 @@ public class EngineJobRunnerTests
         Assert.NotNull(services.Disks);
         Assert.NotNull(services.Jobs);
         Assert.NotNull(services.Images);
+    }
+
+    /// <summary>Captures <paramref name="source"/> with the Engine, as the CLI does, into a new store directory.</summary>
+    private static string Capture(ScratchDirectory scratch, string source)
+    {
+        string store = Directory.CreateDirectory(scratch.File("store")).FullName;
+        new CaptureJob(new CaptureOptions(source, Path.Combine(store, "source.limg"))).Run(CancellationToken.None);
+        return store;
+    }
+
+    /// <summary>The TUI on the Engine with the given disks, at the deploy wizard's target step for the store's one image.</summary>
+    private static TuiHarness DeployHarness(ScratchDirectory scratch, string store, params DiskChoice[] disks)
+    {
+        var tui = new TuiHarness(new TuiServices
+        {
+            Disks = new ListedDisks(disks),
+            Jobs = new EngineJobRunner(scratch.File("session.log")),
+            Images = new EngineImageCatalog(),
+        });
+        tui.Services.Session.StorePath = store;
+        tui.Press((Key)'4');
+        tui.Press(Key.Enter);
+        tui.WaitForText("Step 2 of 5: the image to deploy");
+        tui.Press(Key.Enter);
+        tui.WaitForText("Step 3 of 5");
+        return tui;
     }
 
     private static DiskChoice FileDisk(string name, string path) =>

@@ -104,6 +104,44 @@ public class Screenshots
             Save("restore-confirm", tui);
         }
 
+        var deploy = new ScriptedJobs();
+        DiskChoice secondSpare = ListedDisks.SpareDisk with { Name = "sde", Path = "/dev/sde", Serial = "2031E2A1B2D4" };
+        using (var tui = new TuiHarness(new TuiServices
+        {
+            Disks = new ListedDisks(ListedDisks.SystemDisk, ListedDisks.BootStick, ListedDisks.SpareDisk, secondSpare, ListedDisks.SmallDisk),
+            Images = new ListedImages(ListedImages.LaptopImage(store.Path)),
+            Jobs = deploy,
+            Clock = new FixedClock(s_today),
+        }))
+        {
+            tui.Services.Session.StorePath = store.Path;
+            tui.Press((Key)'4');
+            tui.Press(Key.Enter);
+            tui.WaitForText("Step 2 of 5");
+            tui.Press(Key.Enter);
+            tui.WaitForText("Kingston A400");
+            tui.Press(Key.CursorDown);
+            tui.Press(Key.CursorDown);
+            tui.Press(Key.Space);
+            tui.Press(Key.CursorDown);
+            tui.Press(Key.Space);
+            tui.Press(Key.CursorDown);
+            tui.Press(Key.Space);
+            Save("deploy-targets", tui);
+            tui.Press(Key.Enter);
+            tui.Press(Key.Enter);
+            tui.Type("sdc sde");
+            tui.Press(Key.Enter);
+            tui.WaitFor(() => deploy.Request is not null, "the deployment to start");
+            deploy.End(new JobOutcome(false,
+                ["/dev/sdc: restored 120570000000 bytes.",
+                 "/dev/sde: failed after 48318382080 bytes: Input/output error writing /dev/sde at 48318382080; /dev/sde is partly written and does not hold a usable disk.",
+                 "Wrote 120.6 GB in 06:31, 308.4 MB/s."],
+                "1 of 2 disks failed; the others are restored.", "/var/log/liveimager/session.log"));
+            tui.WaitForText("not on every disk");
+            Save("deploy-result", tui);
+        }
+
         using (var tui = new TuiHarness(Services(new ScriptedJobs())))
         {
             tui.Services.Session.StorePath = store.Path;

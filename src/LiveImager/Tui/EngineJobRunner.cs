@@ -30,25 +30,30 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
         });
 
     public Task<JobOutcome> RestoreAsync(RestoreRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
-        Run(() =>
+        RunOutcome(() =>
         {
-            var job = new RestoreJob(new RestoreOptions(request.Image.Path, [request.Target.Path]));
+            var job = new RestoreJob(new RestoreOptions(request.Image.Path, [.. request.Targets.Select(t => t.Path)]));
             job.Progress += p => progress.Report(ToJobProgress(p));
             RestoreResult result = job.Run(cancellationToken);
-            IEnumerable<string> targets = result.Targets.Select(t => $"{t.Target}: {t.Message}.");
+            string[] targets = [.. result.Targets.Select(t => $"{t.Target}: {t.Message}.")];
             if (result.Cancelled)
             {
                 throw new ImagingException($"The restore was cancelled at your request. {string.Join(" ", targets)}");
             }
-            if (!result.Succeeded)
+            int failed = result.Targets.Count(t => !t.Succeeded);
+            if (failed == result.Targets.Count)
             {
                 throw new ImagingException(string.Join("\n", targets));
             }
-            return
+            IReadOnlyList<string> figures =
             [
                 .. targets,
                 $"Wrote {ByteCount.Format(result.DataBytes)} in {Seconds(result.Elapsed)}, {Rate(result.DataBytes, result.Elapsed)}.",
             ];
+            // Some targets are restored and some are not: each one's result stays on the screen, and the job counts as failed.
+            return failed == 0
+                ? new JobOutcome(true, figures, null, logPath)
+                : new JobOutcome(false, figures, $"{failed} of {result.Targets.Count} disks failed; the others are restored.", logPath);
         });
 
     public Task<JobOutcome> VerifyAsync(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
@@ -72,11 +77,14 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
 
     /// <summary>Runs a job on a worker thread; a failure the Engine explains becomes the outcome's error, and a
     /// cancellation is left to the progress screen, which asked for it.</summary>
-    private Task<JobOutcome> Run(Func<IReadOnlyList<string>> job) => Task.Run(() =>
+    private Task<JobOutcome> Run(Func<IReadOnlyList<string>> job) => RunOutcome(() => new JobOutcome(true, job(), null, logPath));
+
+    /// <summary>As <see cref="Run"/>, for a job that decides its outcome itself (a restore where some targets failed).</summary>
+    private Task<JobOutcome> RunOutcome(Func<JobOutcome> job) => Task.Run(() =>
     {
         try
         {
-            return new JobOutcome(true, job(), null, logPath);
+            return job();
         }
         catch (Exception e) when (e is not OperationCanceledException && ImagingFailure.Explain(e) is string message)
         {

@@ -13,8 +13,9 @@ internal interface IJobRunner
 /// <summary>What the capture wizard collected: the disk, where the image goes and how it is written.</summary>
 internal sealed record CaptureRequest(DiskChoice Source, string StorePath, string ImageName, int CompressionLevel, long SplitBytes, bool VerifyAfter);
 
-/// <summary>What the restore wizard collected, after the technician typed the target's name.</summary>
-internal sealed record RestoreRequest(ImageSummary Image, DiskChoice Target);
+/// <summary>What the restore or deploy wizard collected, after the technician typed the targets' names: one image
+/// written to every target from one read, as the CLI's <c>restore IMAGE T1 T2 ...</c>.</summary>
+internal sealed record RestoreRequest(ImageSummary Image, IReadOnlyList<DiskChoice> Targets);
 
 /// <summary>One progress report of a running job.</summary>
 internal sealed record JobProgress(long BytesDone, long BytesTotal, double BytesPerSecond, TimeSpan? Remaining, string? CurrentPartition);

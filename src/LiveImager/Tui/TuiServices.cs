@@ -12,7 +12,7 @@ internal sealed class TuiServices
     /// <summary>Lists the machine's disks; null until disk discovery is connected.</summary>
     public IDiskSource? Disks { get; init; }
 
-    /// <summary>Runs capture, restore and verify jobs; null until the imaging jobs are connected.</summary>
+    /// <summary>Runs capture, restore (onto one disk or, for deploy, several) and verify jobs; null until the imaging jobs are connected.</summary>
     public IJobRunner? Jobs { get; init; }
 
     /// <summary>Reads an image's details from a store; null until the image format is connected.</summary>

@@ -52,7 +52,7 @@ public class RestoreScreenTests
         tui.Press(Key.Enter);
         tui.WaitFor(() => jobs.Request is not null, "the restore to start");
         var request = Assert.IsType<RestoreRequest>(jobs.Request);
-        Assert.Equal(("sdc", image.Path), (request.Target.Name, request.Image.Path));
+        Assert.Equal(("sdc", image.Path), (Assert.Single(request.Targets).Name, request.Image.Path));
 
         jobs.End(new JobOutcome(true, ["Wrote 120.6 GB to sdc at 310.0 MB/s."], null, "/var/log/liveimager/session.log"));
         tui.WaitForText("The restore finished in");

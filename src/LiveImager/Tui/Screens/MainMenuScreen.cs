@@ -22,7 +22,7 @@ internal sealed class MainMenuScreen : Screen
             new('1', "Capture a disk", () => Host.Push(new CaptureScreen(_services))),
             new('2', "Restore an image", () => Host.Push(new RestoreScreen(_services))),
             new('3', "Verify an image", () => Host.Push(new VerifyScreen(_services))),
-            new('4', "Deploy one image to several disks", () => Host.Push(MessageScreen.NotAvailable("Deploy", "Deploying one image to several disks"))),
+            new('4', "Deploy one image to several disks", () => Host.Push(new DeployScreen(_services))),
             new('5', "Storage", () => Host.Push(new StorageScreen(_services))),
             new('6', "Disks", () => Host.Push(new DisksScreen(_services))),
             new('7', "Logs", () => Host.Push(new LogsScreen(_services))),
@@ -45,7 +45,7 @@ internal sealed class MainMenuScreen : Screen
 
     public override string HelpText =>
         "LiveImager copies whole disks to image files and back. Capture reads a disk into an image; Restore writes an " +
-        "image onto a disk and erases what was there; Verify checks every byte of an image. Storage sets where images " +
+        "image onto a disk and erases what was there; Deploy writes one image onto several disks from one read; Verify checks every byte of an image. Storage sets where images " +
         "are kept; Disks lists this machine's disks; Logs shows what was done. Shell opens a root shell (type exit to " +
         "come back). Esc on this screen asks before leaving.";
 

@@ -1,4 +1,3 @@
-using System.Collections.ObjectModel;
 using System.Globalization;
 using LiveImager.Tui.Views;
 using Terminal.Gui.ViewBase;
@@ -41,90 +40,20 @@ internal sealed class RestoreScreen : Screen
             ? null
             : $"too small.\nIt holds    {ByteCount.Exact(disk.SizeBytes)};\nthe image needs {ByteCount.Exact(image.RequiredBytes)}";
 
-    private WizardPage StoreStep()
-    {
-        var view = new WizardPage("Step 1 of 5: the directory with the images");
-        var field = new TextField { X = 0, Y = 2, Width = Dim.Fill(), Text = _store.Length > 0 ? _store : _services.Session.StorePath ?? "" };
-        var status = new TextBlock { X = 0, Y = 4, Width = Dim.Fill(), Height = 2, Text = "Press Enter to list its images." };
-        field.Accepting += (_, e) =>
+    private WizardPage StoreStep() =>
+        ImagePages.Store("Step 1 of 5: the directory with the images", _services, Host.RunningApp, _store, (store, images) =>
         {
-            e.Handled = true;
-            if (_services.Images is not IImageCatalog catalog)
-            {
-                status.Text = $"Reading image details is {TuiServices.NotAvailable}.";
-                return;
-            }
-            string path = field.Text.Trim();
-            status.Text = $"Reading {path}...";
-            _ = Task.Run(async () =>
-            {
-                string? error = null;
-                IReadOnlyList<ImageSummary> images = [];
-                try
-                {
-                    images = Directory.Exists(path) ? await catalog.ListAsync(path, CancellationToken.None) : [];
-                    error = !Directory.Exists(path) ? $"'{path}' is not a directory here." : images.Count == 0 ? $"{path} holds no images." : null;
-                }
-                catch (Exception ex)
-                {
-                    error = $"{path} could not be read: {ex.Message}";
-                }
-                Host.RunningApp.Invoke(() =>
-                {
-                    if (error is not null)
-                    {
-                        status.Text = error;
-                        return;
-                    }
-                    _store = Path.GetFullPath(path);
-                    _services.Session.StorePath = _store;
-                    _images = images;
-                    _steps.Next();
-                });
-            });
-        };
-        view.Add(field, status);
-        view.Shown = () => field.SetFocus();
-        return view;
-    }
+            _store = store;
+            _images = images;
+            _steps.Next();
+        });
 
-    private WizardPage ImageStep()
-    {
-        var view = new WizardPage($"Step 2 of 5: the image to restore from {_store}");
-        var list = new ListView { X = 0, Y = 2, Width = Dim.Fill(), Height = Dim.Fill(7) };
-        list.SetSource(new ObservableCollection<string>(_images.Select(i =>
-            $"{Cut(i.Name, 46),-46} {ByteCount.Format(i.SourceSizeBytes),9}  {i.Created.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}")));
-        var details = new TextBlock { X = 0, Y = Pos.AnchorEnd(6), Width = Dim.Fill(), Height = 6 };
-        void ShowDetails()
+    private WizardPage ImageStep() =>
+        ImagePages.Image($"Step 2 of 5: the image to restore from {_store}", _images, image =>
         {
-            if (list.SelectedItem is int index && index < _images.Count)
-            {
-                ImageSummary i = _images[index];
-                details.Text = $"From {i.SourceModel}, serial {i.SourceSerial}, a {ByteCount.Format(i.SourceSizeBytes)} disk\n" +
-                               $"Taken {i.Created.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}, stored in {ByteCount.Format(i.StoredBytes)}\n" +
-                               $"Needs a disk of at least {ByteCount.Exact(i.RequiredBytes)}\n" +
-                               $"Partitions: {string.Join(", ", i.Partitions)}";
-            }
-        }
-        list.ValueChanged += (_, _) => ShowDetails();
-        list.Accepting += (_, e) =>
-        {
-            e.Handled = true;
-            if (list.SelectedItem is int index && index < _images.Count)
-            {
-                _image = _images[index];
-                _steps.Next();
-            }
-        };
-        view.Add(list, details);
-        view.Shown = () =>
-        {
-            list.SetFocus();
-            list.SelectedItem ??= 0;
-            ShowDetails();
-        };
-        return view;
-    }
+            _image = image;
+            _steps.Next();
+        });
 
     private WizardPage TargetStep()
     {
@@ -188,7 +117,7 @@ internal sealed class RestoreScreen : Screen
                 status.Text = $"Restoring is {TuiServices.NotAvailable}.";
                 return;
             }
-            var request = new RestoreRequest(image, target);
+            var request = new RestoreRequest(image, [target]);
             Host.Push(new ProgressScreen(_services, "restore", $"Restoring {image.Name} onto {target.Name}",
                 (progress, token) => jobs.RestoreAsync(request, progress, token)));
         };
@@ -200,7 +129,6 @@ internal sealed class RestoreScreen : Screen
     private (ImageSummary Image, DiskChoice Target) Chosen() =>
         (_image ?? throw new InvalidOperationException("No image was chosen."), _target ?? throw new InvalidOperationException("No target was chosen."));
 
-    private static string Partitions(int count) => count == 1 ? "1 partition" : $"{count} partitions";
-
-    private static string Cut(string text, int width) => text.Length <= width ? text : text[..(width - 1)] + "~";
+    /// <summary>"1 partition" or "N partitions", as the summaries say it.</summary>
+    internal static string Partitions(int count) => count == 1 ? "1 partition" : $"{count} partitions";
 }

@@ -15,7 +15,10 @@ internal sealed class ResultScreen : Screen
         _outcome = outcome;
         var lines = new List<string>
         {
-            outcome.Succeeded ? $"The {verb} finished in {ByteCount.Duration(elapsed)}." : $"The {verb} did not finish.",
+            outcome.Succeeded ? $"The {verb} finished in {ByteCount.Duration(elapsed)}."
+                // Figures with a failure: some targets of a deployment are written, some are not.
+                : outcome.Figures.Count > 0 ? $"The {verb} ended in {ByteCount.Duration(elapsed)}, not on every disk:"
+                : $"The {verb} did not finish.",
             "",
         };
         lines.AddRange(outcome.Figures);

@@ -6,7 +6,8 @@ using Terminal.Gui.Views;
 
 namespace LiveImager.Tui.Views;
 
-/// <summary>A table of the machine's disks; a disk in use, the boot medium, or one refused by the caller is listed but cannot be chosen, and the reason is shown.</summary>
+/// <summary>A table of the machine's disks; a disk in use, the boot medium, or one refused by the caller is listed but cannot be chosen, and the reason is shown.
+/// With several allowed, Space marks and unmarks disks and Enter hands on the marked ones.</summary>
 internal sealed class DiskPicker : View
 {
     // 73 columns: fits the 74 a page has inside an 80-column window.
@@ -17,13 +18,17 @@ internal sealed class DiskPicker : View
     private readonly Func<DiskChoice, string?> _callerRefusal;
     private readonly ListView _list;
     private readonly TextBlock _detail;
+    private readonly bool _several;
+    private readonly HashSet<string> _marked = [];
     private IReadOnlyList<DiskChoice> _disks = [];
     private CancellationTokenSource? _scan;
 
     /// <param name="callerRefusal">An extra reason to refuse a disk (a restore target too small), or null.</param>
-    public DiskPicker(IApplication app, IDiskSource? source, Func<DiskChoice, string?>? callerRefusal = null)
+    /// <param name="several">True to choose several disks: Space marks, Enter raises <see cref="ChosenSeveral"/>.</param>
+    public DiskPicker(IApplication app, IDiskSource? source, Func<DiskChoice, string?>? callerRefusal = null, bool several = false)
     {
         _app = app;
+        _several = several;
         _source = source;
         _callerRefusal = callerRefusal ?? (_ => null);
         Width = Dim.Fill();
@@ -43,6 +48,9 @@ internal sealed class DiskPicker : View
 
     /// <summary>Raised when the technician presses Enter on a disk that may be chosen.</summary>
     public event Action<DiskChoice>? Chosen;
+
+    /// <summary>Raised when the technician presses Enter with at least one disk marked, the marked disks in table order.</summary>
+    public event Action<IReadOnlyList<DiskChoice>>? ChosenSeveral;
 
     /// <summary>True once a scan has finished (with or without disks), so tests and callers know the table is final.</summary>
     public bool Loaded { get; private set; }
@@ -95,8 +103,42 @@ internal sealed class DiskPicker : View
         SetNeedsDraw();
     }
 
+    /// <summary>Marks the disk under the cursor, or unmarks it; a disk that cannot be chosen is not marked, and the reason is shown.</summary>
+    public void ToggleMark()
+    {
+        if (!_several || _list.SelectedItem is not int index || index >= _disks.Count)
+        {
+            return;
+        }
+        DiskChoice disk = _disks[index];
+        if (RefusalOf(disk) is string refusal)
+        {
+            ShowDetail($"{disk.Name} cannot be chosen: {refusal}.");
+            return;
+        }
+        if (!_marked.Remove(disk.Path))
+        {
+            _marked.Add(disk.Path);
+        }
+        _list.SetSource(new ObservableCollection<string>(_disks.Select(FormatRow)));
+        _list.SelectedItem = index;
+        ShowDetail(null);
+        SetNeedsDraw();
+    }
+
     private void TryChoose()
     {
+        if (_several)
+        {
+            DiskChoice[] marked = [.. _disks.Where(d => _marked.Contains(d.Path) && RefusalOf(d) is null)];
+            if (marked.Length == 0)
+            {
+                ShowDetail("No disk is marked yet: press Space on each disk to write, then Enter.");
+                return;
+            }
+            ChosenSeveral?.Invoke(marked);
+            return;
+        }
         if (_list.SelectedItem is not int index || index >= _disks.Count)
         {
             return;
@@ -137,7 +179,9 @@ internal sealed class DiskPicker : View
             lines.Add($"  ... and {disk.Partitions.Count - shown} more partitions");
         }
         string? refusal = RefusalOf(disk);
-        lines.Add(refusal is null ? "Press Enter to choose this disk." : $"Cannot be chosen: {refusal}.");
+        lines.Add(refusal is not null ? $"Cannot be chosen: {refusal}."
+            : _several ? $"Space marks or unmarks it; Enter goes on with the {_marked.Count} marked."
+            : "Press Enter to choose this disk.");
         _detail.Text = string.Join('\n', lines);
     }
 
@@ -146,7 +190,7 @@ internal sealed class DiskPicker : View
             disk.Partitions.Count.ToString(CultureInfo.InvariantCulture), State(disk));
 
     private string State(DiskChoice disk) =>
-        disk.IsBootMedium ? "boot" : disk.InUseReason is not null ? "in use" : _callerRefusal(disk) is not null ? "refused" : "ok";
+        _marked.Contains(disk.Path) ? "MARKED" : disk.IsBootMedium ? "boot" : disk.InUseReason is not null ? "in use" : _callerRefusal(disk) is not null ? "refused" : "ok";
 
     private static string Row(string name, string size, string model, string serial, string bus, string parts, string state) =>
         string.Format(CultureInfo.InvariantCulture, RowFormat, name, size, model, serial, bus, parts, state);

@@ -1,0 +1,99 @@
+using System.Collections.ObjectModel;
+using System.Globalization;
+using Terminal.Gui.App;
+using Terminal.Gui.ViewBase;
+using Terminal.Gui.Views;
+
+namespace LiveImager.Tui.Views;
+
+/// <summary>The first two wizard pages restore and deploy share: the directory with the images, then one image from it with its details.</summary>
+internal static class ImagePages
+{
+    /// <summary>A field for the store directory; Enter lists its images off the UI thread and hands them on.</summary>
+    /// <param name="listed">Runs on the UI thread with the store's full path and its images, once there is at least one.</param>
+    public static WizardPage Store(string heading, TuiServices services, IApplication app, string store, Action<string, IReadOnlyList<ImageSummary>> listed)
+    {
+        var view = new WizardPage(heading);
+        var field = new TextField { X = 0, Y = 2, Width = Dim.Fill(), Text = store.Length > 0 ? store : services.Session.StorePath ?? "" };
+        var status = new TextBlock { X = 0, Y = 4, Width = Dim.Fill(), Height = 2, Text = "Press Enter to list its images." };
+        field.Accepting += (_, e) =>
+        {
+            e.Handled = true;
+            if (services.Images is not IImageCatalog catalog)
+            {
+                status.Text = $"Reading image details is {TuiServices.NotAvailable}.";
+                return;
+            }
+            string path = field.Text.Trim();
+            status.Text = $"Reading {path}...";
+            _ = Task.Run(async () =>
+            {
+                string? error = null;
+                IReadOnlyList<ImageSummary> images = [];
+                try
+                {
+                    images = Directory.Exists(path) ? await catalog.ListAsync(path, CancellationToken.None) : [];
+                    error = !Directory.Exists(path) ? $"'{path}' is not a directory here." : images.Count == 0 ? $"{path} holds no images." : null;
+                }
+                catch (Exception ex)
+                {
+                    error = $"{path} could not be read: {ex.Message}";
+                }
+                app.Invoke(() =>
+                {
+                    if (error is not null)
+                    {
+                        status.Text = error;
+                        return;
+                    }
+                    string full = Path.GetFullPath(path);
+                    services.Session.StorePath = full;
+                    listed(full, images);
+                });
+            });
+        };
+        view.Add(field, status);
+        view.Shown = () => field.SetFocus();
+        return view;
+    }
+
+    /// <summary>The store's images, one a row, with the details of the one under the cursor; Enter chooses it.</summary>
+    public static WizardPage Image(string heading, IReadOnlyList<ImageSummary> images, Action<ImageSummary> chosen)
+    {
+        var view = new WizardPage(heading);
+        var list = new ListView { X = 0, Y = 2, Width = Dim.Fill(), Height = Dim.Fill(7) };
+        list.SetSource(new ObservableCollection<string>(images.Select(i =>
+            $"{Cut(i.Name, 46),-46} {ByteCount.Format(i.SourceSizeBytes),9}  {i.Created.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}")));
+        var details = new TextBlock { X = 0, Y = Pos.AnchorEnd(6), Width = Dim.Fill(), Height = 6 };
+        void ShowDetails()
+        {
+            if (list.SelectedItem is int index && index < images.Count)
+            {
+                ImageSummary i = images[index];
+                details.Text = $"From {i.SourceModel}, serial {i.SourceSerial}, a {ByteCount.Format(i.SourceSizeBytes)} disk\n" +
+                               $"Taken {i.Created.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}, stored in {ByteCount.Format(i.StoredBytes)}\n" +
+                               $"Needs a disk of at least {ByteCount.Exact(i.RequiredBytes)}\n" +
+                               $"Partitions: {string.Join(", ", i.Partitions)}";
+            }
+        }
+        list.ValueChanged += (_, _) => ShowDetails();
+        list.Accepting += (_, e) =>
+        {
+            e.Handled = true;
+            if (list.SelectedItem is int index && index < images.Count)
+            {
+                chosen(images[index]);
+            }
+        };
+        view.Add(list, details);
+        view.Shown = () =>
+        {
+            list.SetFocus();
+            list.SelectedItem ??= 0;
+            ShowDetails();
+        };
+        return view;
+    }
+
+    private static string Cut(string text, int width) => text.Length <= width ? text : text[..(width - 1)] + "~";
+}
