@@ -49,6 +49,29 @@ public sealed class ImagingCliTests : IDisposable
         Assert.Equal("whole copy: unknown filesystem", blank.GetProperty("method").GetString());
     }
 
+    [SkippableFact]
+    public void ImagesListsCompleteImagesWithTheirMetadataAndLeavesUnfinishedOnesOut()
+    {
+        string binary = PublishedBinary.Require();
+        string disk = MakeDisk(randomMiB: 4);
+        string store = Directory.CreateDirectory(_scratch.File("store")).FullName;
+        ExternalTool.Run(binary, "capture", disk, Path.Combine(store, "laptop.lim"));
+        File.WriteAllText(Path.Combine(store, "other.lim.partial"), "an unfinished capture");
+
+        using var listing = JsonDocument.Parse(ExternalTool.Run(binary, "images", store, "--json"));
+
+        JsonElement root = listing.RootElement;
+        Assert.True(root.GetProperty("freeBytes").GetInt64() > 0);
+        JsonElement image = Assert.Single(root.GetProperty("images").EnumerateArray());
+        Assert.Equal("laptop.lim", image.GetProperty("name").GetString());
+        Assert.True(image.GetProperty("complete").GetBoolean());
+        Assert.Equal(new FileInfo(Path.Combine(store, "laptop.lim")).Length, image.GetProperty("sizeBytes").GetInt64());
+        JsonElement metadata = image.GetProperty("metadata");
+        Assert.Equal(DiskBytes, metadata.GetProperty("source").GetProperty("sizeBytes").GetInt64());
+        Assert.Equal("gpt", metadata.GetProperty("table").GetProperty("kind").GetString());
+        Assert.Equal("ext4", metadata.GetProperty("partitions")[0].GetProperty("filesystem").GetString());
+    }
+
     /// <summary>Ctrl-C in the middle of a capture: the job stops, says so, and leaves no image under either name.</summary>
     [SkippableFact]
     public void InterruptedCaptureKeepsNoImage()
