@@ -49,6 +49,14 @@ public class Screenshots
             tui.Press(Key.Esc);
             tui.Press((Key)'5');
             Save("storage", tui);
+            tui.Press(Key.CursorDown);
+            tui.Press(Key.CursorDown);
+            foreach (string field in new[] { "fileserver", "images", "lab", "tech", "Sekr1tPw", "WORKGROUP" })
+            {
+                tui.Press(Key.Tab);
+                tui.Type(field);
+            }
+            Save("storage-smb", tui);
             tui.Press(Key.Esc);
             tui.Press((Key)'9');
             Save("power", tui);

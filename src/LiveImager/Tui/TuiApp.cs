@@ -11,18 +11,20 @@ internal static class TuiApp
     {
         while (true)
         {
-            switch (RunOnce(services))
+            TuiExit exit = RunOnce(services);
+            if (exit == TuiExit.Shell)
             {
-                case TuiExit.Shell:
-                    SessionCommands.RunShell();
-                    continue;
-                case TuiExit.Reboot:
-                    return SessionCommands.Power("reboot");
-                case TuiExit.PowerOff:
-                    return SessionCommands.Power("poweroff");
-                default:
-                    return 0;
+                // The store stays mounted across a trip to the shell.
+                SessionCommands.RunShell();
+                continue;
             }
+            services.Session.Dispose();
+            return exit switch
+            {
+                TuiExit.Reboot => SessionCommands.Power("reboot"),
+                TuiExit.PowerOff => SessionCommands.Power("poweroff"),
+                _ => 0,
+            };
         }
     }
 

@@ -1,69 +1,175 @@
+using System.Collections.ObjectModel;
+using LiveImager.Engine.Targets;
 using LiveImager.Tui.Views;
 using Terminal.Gui.ViewBase;
 using Terminal.Gui.Views;
 
 namespace LiveImager.Tui.Screens;
 
-/// <summary>Where images live for this session: a local directory now; shares once the storage back end is connected.</summary>
+/// <summary>Where images live for this session: a local directory, a partition of a local drive, or an SMB, NFS or
+/// SSH share, mounted by the Engine's <see cref="StoreMounter"/> and kept until the TUI exits.</summary>
 internal sealed class StorageScreen : Screen
 {
+    private const int FieldsTop = 8;
+
+    private static readonly (StoreKind Kind, string Name)[] s_kinds =
+    [
+        (StoreKind.Local, "Local directory"),
+        (StoreKind.Device, "Partition of a local drive"),
+        (StoreKind.Smb, "SMB share"),
+        (StoreKind.Nfs, "NFS export"),
+        (StoreKind.Ssh, "SSH server"),
+    ];
+
     private readonly TuiServices _services;
-    private readonly TextField _path;
+    private readonly ListView _kinds;
+    private readonly Dictionary<StoreKind, (string Label, TextField Field)[]> _fields = [];
+    private readonly List<View> _labels = [];
     private readonly TextBlock _status;
+    private bool _busy;
 
     public StorageScreen(TuiServices services)
         : base("Storage")
     {
         _services = services;
-        var prompt = new TextBlock { X = 2, Y = 1, Text = "Directory for images (a mounted partition or share):" };
-        _path = new TextField { X = 2, Y = 2, Width = Dim.Fill(2), Text = services.Session.StorePath ?? "" };
-        _status = new TextBlock { X = 2, Y = 4, Width = Dim.Fill(2), Height = 2, Text = Current() };
-        var shares = new TextBlock
-        {
-            X = 2,
-            Y = 7,
-            Width = Dim.Fill(2),
-            Text = $"Partition of a local drive (mount and list): {TuiServices.NotAvailable}\n" +
-                   $"SMB share (server, share, user, password, domain): {TuiServices.NotAvailable}\n" +
-                   $"NFS export (server, export): {TuiServices.NotAvailable}\n" +
-                   $"SSH (user@host, path, password or key): {TuiServices.NotAvailable}",
-        };
-        _path.Accepting += (_, e) =>
+        var prompt = new TextBlock { X = 2, Y = 1, Width = Dim.Fill(2), Text = "Kind of store (Tab moves to its fields, Enter mounts it):" };
+        _kinds = new ListView { X = 2, Y = 2, Width = Dim.Fill(2), Height = s_kinds.Length };
+        _kinds.SetSource(new ObservableCollection<string>(s_kinds.Select(k => k.Name)));
+        _kinds.ValueChanged += (_, _) => ShowFields();
+        _kinds.Accepting += (_, e) =>
         {
             e.Handled = true;
-            Check(_path.Text.Trim());
+            _fields[Kind][0].Field.SetFocus();
         };
-        Add(prompt, _path, _status, shares);
+        Add(prompt, _kinds);
+        AddFields(StoreKind.Local, ("Directory", services.Session.StorePath ?? "", false));
+        AddFields(StoreKind.Device, ("Partition", "", false), ("Path in it", "/", false));
+        AddFields(StoreKind.Smb, ("Server", "", false), ("Share", "", false), ("Path", "/", false), ("User", "", false),
+            ("Password", "", true), ("Domain", "", false));
+        AddFields(StoreKind.Nfs, ("Server", "", false), ("Export", "/", false));
+        AddFields(StoreKind.Ssh, ("user@host[:port]", "", false), ("Path", "/", false), ("Password", "", true), ("Key file", "", false));
+        _status = new TextBlock { X = 2, Y = FieldsTop + 7, Width = Dim.Fill(2), Height = 4, Text = Current() };
+        Add(_status);
+        _kinds.SelectedItem = 0;
+        ShowFields();
     }
 
     public override string HelpText =>
-        "Type the directory where images are written and read, then press Enter. It must exist; it is remembered until " +
-        "the machine restarts and offered by Capture, Restore and Verify. To use a USB drive, mount it from the Shell first.";
+        "Choose the kind of store with Up/Down, press Tab to fill in its fields, then Enter to mount it. A local directory " +
+        "must exist; a partition is given as /dev/sdb1; SMB, NFS and SSH need the network up. The password is never shown " +
+        "and never written to the log. The store stays mounted and is offered by Capture, Restore and Verify until the " +
+        "TUI exits, which unmounts it.";
 
-    public override void OnShown() => _path.SetFocus();
+    /// <summary>The location the form built last, for tests.</summary>
+    internal StoreLocation? LastLocation { get; private set; }
+
+    public override void OnShown() => _kinds.SetFocus();
+
+    private StoreKind Kind => s_kinds[_kinds.SelectedItem ?? 0].Kind;
+
+    private void AddFields(StoreKind kind, params (string Label, string Text, bool Secret)[] fields)
+    {
+        var added = new (string, TextField)[fields.Length];
+        for (int i = 0; i < fields.Length; i++)
+        {
+            var label = new TextBlock { X = 2, Y = FieldsTop + i, Width = 18, Text = fields[i].Label + ":" };
+            var field = new TextField { X = 21, Y = FieldsTop + i, Width = Dim.Fill(2), Text = fields[i].Text, Secret = fields[i].Secret };
+            field.Accepting += (_, e) =>
+            {
+                e.Handled = true;
+                Apply();
+            };
+            label.Data = kind;
+            field.Data = kind;
+            _labels.Add(label);
+            _labels.Add(field);
+            Add(label, field);
+            added[i] = (fields[i].Label, field);
+        }
+        _fields[kind] = added;
+    }
+
+    private void ShowFields()
+    {
+        foreach (View view in _labels)
+        {
+            view.Visible = (StoreKind)view.Data! == Kind;
+        }
+    }
+
+    private string Value(int index) => _fields[Kind][index].Field.Text.Trim();
+
+    private string? Optional(int index) => Value(index) is { Length: > 0 } text ? text : null;
+
+    /// <summary>The form's fields as a location, checked by the Engine's own parser; throws its plain-words error.</summary>
+    private StoreLocation Build() => Kind switch
+    {
+        StoreKind.Local => StoreLocation.Parse(Value(0)),
+        StoreKind.Device => StoreLocation.Parse(new StoreLocation(StoreKind.Device, Rooted(Value(1)), Device: Value(0)).ToString()),
+        StoreKind.Smb => StoreLocation.Parse(new StoreLocation(StoreKind.Smb, Rooted(Value(2)), Value(0), User: Optional(3),
+            Domain: Optional(5), Share: Value(1).Trim('/')).ToString()),
+        StoreKind.Nfs => StoreLocation.Parse(new StoreLocation(StoreKind.Nfs, Rooted(Value(1)), Value(0)).ToString()),
+        _ => StoreLocation.Parse($"ssh://{Value(0)}{Rooted(Value(1))}"),
+    };
+
+    private static string Rooted(string path) => "/" + path.TrimStart('/');
+
+    private StoreCredentials Credentials() => Kind switch
+    {
+        StoreKind.Smb => new StoreCredentials(Optional(4)),
+        StoreKind.Ssh => new StoreCredentials(Optional(2), Optional(3)),
+        _ => StoreCredentials.None,
+    };
 
     private string Current() => _services.Session.StorePath is string store ? $"Images are kept in {store}." : "No storage chosen yet.";
 
-    private void Check(string path)
+    private void Apply()
     {
-        if (path.Length == 0)
+        if (_busy)
         {
-            _status.Text = "Type a directory first.";
             return;
         }
-        _status.Text = $"Checking {path}...";
+        StoreLocation location;
+        StoreCredentials credentials;
+        try
+        {
+            location = Build();
+            credentials = Credentials();
+        }
+        catch (StoreException e)
+        {
+            _status.Text = $"{e.Message}\n{Current()}";
+            return;
+        }
+        LastLocation = location;
+        _busy = true;
+        _status.Text = $"Mounting {location}...";
+        var mounter = new StoreMounter(new StoreOptions { Credentials = credentials });
         _ = Task.Run(() =>
         {
-            bool exists = Directory.Exists(path);
+            string outcome;
+            MountedStore? store = null;
+            try
+            {
+                store = mounter.Mount(location);
+                outcome = $"{location} is ready: {ByteCount.Format(store.FreeBytes)} free.";
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                outcome = $"{location} cannot be used: {e.Message}";
+            }
             Host.RunningApp.Invoke(() =>
             {
-                if (!exists)
+                _busy = false;
+                if (store is not null)
                 {
-                    _status.Text = $"{path} is not a directory here; nothing was changed.\n{Current()}";
-                    return;
+                    _services.Session.Use(store);
+                    _status.Text = $"{outcome}\n{Current()}";
                 }
-                _services.Session.StorePath = Path.GetFullPath(path);
-                _status.Text = Current();
+                else
+                {
+                    _status.Text = $"{outcome}\nNothing was changed. {Current()}";
+                }
             });
         });
     }

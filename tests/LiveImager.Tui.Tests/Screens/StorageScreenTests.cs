@@ -1,0 +1,132 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using LiveImager.Engine.Targets;
+using LiveImager.Formats.Tests.Support;
+using LiveImager.Tui.Screens;
+using LiveImager.Tui.Tests.Support;
+using Terminal.Gui.Input;
+using Xunit;
+
+namespace LiveImager.Tui.Tests.Screens;
+
+public class StorageScreenTests
+{
+    [Fact]
+    public void ALocalDirectoryBecomesTheSessionsStoreWithItsFreeSpace()
+    {
+        using var store = new ScratchDirectory();
+        using var tui = Open(out StorageScreen screen);
+        tui.Press(Key.Tab);
+        tui.Type(store.Path);
+        tui.Press(Key.Enter);
+        tui.WaitForText("free.");
+        Assert.Equal(new StoreLocation(StoreKind.Local, store.Path), screen.LastLocation);
+        Assert.Equal(store.Path, tui.Services.Session.StorePath);
+        Assert.Equal(store.Path, tui.Services.Session.Store?.Directory);
+        tui.AssertShows($"Images are kept in {store.Path}.");
+    }
+
+    [SkippableFact]
+    public void AnSmbShareIsBuiltFromItsFieldsWithThePasswordMaskedAndRefusedInPlainWordsOnThisKernel()
+    {
+        Skip.If(new KernelSupport().Has("cifs"), "this kernel can mount SMB, so the refusal cannot be seen here");
+        using var tui = Open(out StorageScreen screen);
+        Choose(tui, 2);
+        Fill(tui, "fileserver", "images", "lab/2026", "tech", "Sekr1tPw", "WORKGROUP");
+        tui.AssertShows("Password:");
+        string screenText = tui.Screen;
+        Assert.DoesNotContain("Sekr1tPw", screenText, StringComparison.Ordinal);
+        Assert.Contains("fileserver", screenText, StringComparison.Ordinal);
+        tui.Press(Key.Enter);
+        WaitForWords(tui, "cannot be used: this kernel cannot mount SMB shares");
+        Assert.Equal(new StoreLocation(StoreKind.Smb, "/lab/2026", "fileserver", User: "tech", Domain: "WORKGROUP", Share: "images"),
+            screen.LastLocation);
+        Assert.DoesNotContain("Sekr1tPw", tui.Screen, StringComparison.Ordinal);
+        Assert.Null(tui.Services.Session.StorePath);
+    }
+
+    [SkippableFact]
+    public void AnNfsExportIsBuiltFromServerAndExport()
+    {
+        Skip.If(new KernelSupport().Has("nfs"), "this kernel can mount NFS, so the refusal cannot be seen here");
+        using var tui = Open(out StorageScreen screen);
+        Choose(tui, 3);
+        Fill(tui, "nas.lab", "srv/images");
+        tui.Press(Key.Enter);
+        WaitForWords(tui, "nfs://nas.lab/srv/images cannot be used: this kernel cannot mount NFS exports");
+        Assert.Equal(new StoreLocation(StoreKind.Nfs, "/srv/images", "nas.lab"), screen.LastLocation);
+    }
+
+    [Fact]
+    public void ADevicePartitionThatIsNotThereIsRefused()
+    {
+        using var tui = Open(out StorageScreen screen);
+        Choose(tui, 1);
+        Fill(tui, "/dev/sdzz9", "images");
+        tui.Press(Key.Enter);
+        WaitForWords(tui, "dev:///dev/sdzz9/images cannot be used:");
+        Assert.Equal(new StoreLocation(StoreKind.Device, "/images", Device: "/dev/sdzz9"), screen.LastLocation);
+        Assert.Null(tui.Services.Session.StorePath);
+    }
+
+    [SkippableFact]
+    public void AnSshStoreOnAClosedPortIsReportedUnreachableWithoutShowingThePassword()
+    {
+        Skip.IfNot(Environment.UserName == "root", "mounting creates its mount point under /run/liveimager, which needs root");
+        int port = ClosedPort();
+        using var tui = Open(out StorageScreen screen);
+        Choose(tui, 4);
+        Fill(tui, $"tech@127.0.0.1:{port}", "/srv/images", "Sekr1tPw", "");
+        Assert.DoesNotContain("Sekr1tPw", tui.Screen, StringComparison.Ordinal);
+        tui.Press(Key.Enter);
+        WaitForWords(tui, "cannot be used");
+        Assert.Equal(new StoreLocation(StoreKind.Ssh, "/srv/images", "127.0.0.1", port, "tech"), screen.LastLocation);
+        WaitForWords(tui, $"ssh://tech@127.0.0.1:{port}/srv/images cannot be used: cannot reach 127.0.0.1 on port {port}");
+        Assert.DoesNotContain("Sekr1tPw", tui.Screen, StringComparison.Ordinal);
+    }
+
+    private static TuiHarness Open(out StorageScreen screen)
+    {
+        var tui = new TuiHarness(new TuiServices());
+        tui.Press((Key)'5');
+        screen = Assert.IsType<StorageScreen>(tui.Host.Top);
+        return tui;
+    }
+
+    private static void Choose(TuiHarness tui, int row)
+    {
+        for (int i = 0; i < row; i++)
+        {
+            tui.Press(Key.CursorDown);
+        }
+    }
+
+    /// <summary>Tabs into each field in turn and replaces its text.</summary>
+    private static void Fill(TuiHarness tui, params string[] values)
+    {
+        foreach (string value in values)
+        {
+            tui.Press(Key.Tab);
+            tui.Press(Key.A.WithCtrl);
+            tui.Press(Key.Delete);
+            tui.Type(value);
+        }
+    }
+
+    /// <summary>Waits until the screen's text, with borders and line wraps taken out, holds <paramref name="words"/>.</summary>
+    private static void WaitForWords(TuiHarness tui, string words) =>
+        tui.WaitFor(() => Flat(tui.Screen).Contains(words, StringComparison.Ordinal), $"'{words}'");
+
+    private static string Flat(string screen) => Regex.Replace(screen.Replace('│', ' '), @"\s+", " ");
+
+    /// <summary>A local port nothing listens on: bound, then released.</summary>
+    private static int ClosedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+}
