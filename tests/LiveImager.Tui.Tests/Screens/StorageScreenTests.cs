@@ -71,6 +71,39 @@ public class StorageScreenTests
     }
 
     [SkippableFact]
+    public void APartitionIsMountedForTheSessionAndUnmountedWhenTheSessionEnds()
+    {
+        Skip.IfNot(Environment.UserName == "root", "attaching a loop device and mounting need root");
+        ExternalTool.Require("losetup", "util-linux");
+        using var scratch = new ScratchDirectory();
+        Directory.CreateDirectory(scratch.File("content/images"));
+        string image = scratch.SparseFile("store.img", 16 << 20);
+        ExternalTool.Run("mkfs.ext4", "-q", "-F", "-d", scratch.File("content"), image);
+        string loop = ExternalTool.Run("losetup", "-f", "--show", image).Trim();
+        using var tui = Open(out _);
+        try
+        {
+            Choose(tui, 1);
+            Fill(tui, loop, "images");
+            tui.Press(Key.Enter);
+            WaitForWords(tui, $"dev://{loop}/images is ready:");
+            Assert.Matches(@"ready: \d+\.\d [MK]B free\.", Flat(tui.Screen));
+            MountedStore store = Assert.IsType<MountedStore>(tui.Services.Session.Store);
+            Assert.Equal(Path.Combine(store.MountPoint!, "images"), tui.Services.Session.StorePath);
+            Assert.Contains($"{loop} {store.MountPoint} ext4", File.ReadAllText("/proc/mounts"));
+
+            tui.Services.Session.Dispose();
+            Assert.DoesNotContain(store.MountPoint!, File.ReadAllText("/proc/mounts"));
+            Assert.False(Directory.Exists(store.MountPoint));
+        }
+        finally
+        {
+            tui.Services.Session.Dispose();
+            ExternalTool.Run("losetup", "-d", loop);
+        }
+    }
+
+    [SkippableFact]
     public void AnSshStoreOnAClosedPortIsReportedUnreachableWithoutShowingThePassword()
     {
         Skip.IfNot(Environment.UserName == "root", "mounting creates its mount point under /run/liveimager, which needs root");
