@@ -24,7 +24,8 @@ internal sealed class StorageScreen : Screen
     private readonly TuiServices _services;
     private readonly ListView _kinds;
     private readonly Dictionary<StoreKind, (string Label, TextField Field)[]> _fields = [];
-    private readonly List<View> _labels = [];
+    /// <summary>Every label and field of every kind; only the chosen kind's are visible.</summary>
+    private readonly List<View> _formViews = [];
     private readonly TextBlock _status;
     private bool _busy;
 
@@ -81,8 +82,8 @@ internal sealed class StorageScreen : Screen
             };
             label.Data = kind;
             field.Data = kind;
-            _labels.Add(label);
-            _labels.Add(field);
+            _formViews.Add(label);
+            _formViews.Add(field);
             Add(label, field);
             added[i] = (fields[i].Label, field);
         }
@@ -91,7 +92,7 @@ internal sealed class StorageScreen : Screen
 
     private void ShowFields()
     {
-        foreach (View view in _labels)
+        foreach (View view in _formViews)
         {
             view.Visible = (StoreKind)view.Data! == Kind;
         }
