@@ -7,10 +7,9 @@ using Terminal.Gui.Views;
 namespace LiveImager.Tui.Screens;
 
 /// <summary>The capture wizard: source disk, store directory, image name, options, summary, start. Esc steps back.</summary>
-internal sealed class CaptureScreen : Screen
+internal sealed class CaptureScreen : WizardScreen
 {
     private readonly TuiServices _services;
-    private readonly WizardSteps _steps;
     private DiskChoice? _source;
     private string _store = "";
     private string _name = "";
@@ -22,20 +21,13 @@ internal sealed class CaptureScreen : Screen
         : base("Capture")
     {
         _services = services;
-        _steps = new WizardSteps(this, [SourceStep, StoreStep, NameStep, OptionsStep, SummaryStep]);
+        UseSteps([SourceStep, StoreStep, NameStep, OptionsStep, SummaryStep]);
     }
 
     public override string HelpText =>
         "Capture copies a whole disk into an image file: the partition table and, for each partition, only the blocks " +
         "its filesystem uses (anything not understood is copied whole). Steps: source disk, directory, image name, " +
         "options, summary. Nothing is written until you choose Start on the summary. Esc goes back one step.";
-
-    /// <summary>The step shown now, counted from 0 (source disk).</summary>
-    public int Step => _steps.Current;
-
-    public override void OnShown() => _steps.ShowCurrent();
-
-    public override bool OnBack() => _steps.Back();
 
     private WizardPage SourceStep()
     {
@@ -45,7 +37,7 @@ internal sealed class CaptureScreen : Screen
         {
             _source = disk;
             _name = DefaultName(disk);
-            _steps.Next();
+            Steps.Next();
         };
         view.Add(picker);
         view.Shown = picker.Refresh;
@@ -74,7 +66,7 @@ internal sealed class CaptureScreen : Screen
                     }
                     _store = Path.GetFullPath(path);
                     _services.Session.StorePath = _store;
-                    _steps.Next();
+                    Steps.Next();
                 });
             });
         };
@@ -109,7 +101,7 @@ internal sealed class CaptureScreen : Screen
                         return;
                     }
                     _name = name;
-                    _steps.Next();
+                    Steps.Next();
                 });
             });
         };
@@ -152,7 +144,7 @@ internal sealed class CaptureScreen : Screen
             _level = parsedLevel;
             _splitBytes = parsedSplit;
             _verifyAfter = verifyAfter;
-            _steps.Next();
+            Steps.Next();
         };
         view.Add(levelLabel, level, splitLabel, split, verify, next, status);
         view.Shown = () => level.SetFocus();

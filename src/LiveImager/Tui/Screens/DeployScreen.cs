@@ -8,10 +8,9 @@ namespace LiveImager.Tui.Screens;
 
 /// <summary>The deploy wizard: store, image, several target disks, summary, typed confirmation, then one restore job
 /// that reads the image once and writes every target; Esc steps back.</summary>
-internal sealed class DeployScreen : Screen
+internal sealed class DeployScreen : WizardScreen
 {
     private readonly TuiServices _services;
-    private readonly WizardSteps _steps;
     private string _store = "";
     private IReadOnlyList<ImageSummary> _images = [];
     private ImageSummary? _image;
@@ -22,7 +21,7 @@ internal sealed class DeployScreen : Screen
         : base("Deploy")
     {
         _services = services;
-        _steps = new WizardSteps(this, [StoreStep, ImageStep, TargetStep, SummaryStep, ConfirmStep]);
+        UseSteps([StoreStep, ImageStep, TargetStep, SummaryStep, ConfirmStep]);
     }
 
     public override string HelpText =>
@@ -32,17 +31,10 @@ internal sealed class DeployScreen : Screen
         "of all the marked disks to confirm. Nothing is written before that. Each disk gets its own result at the end. " +
         "Esc goes back one step.";
 
-    /// <summary>The step shown now, counted from 0 (store directory).</summary>
-    public int Step => _steps.Current;
-
-    public override void OnShown() => _steps.ShowCurrent();
-
-    public override bool OnBack() => _steps.Back();
-
     public override bool OnScreenKey(Key key)
     {
         // Space marks a disk on the target step; the list itself would only move the cursor.
-        if (key == Key.Space && _steps.Current == 2 && _picker is not null)
+        if (key == Key.Space && Steps.Current == 2 && _picker is not null)
         {
             _picker.ToggleMark();
             return true;
@@ -62,14 +54,14 @@ internal sealed class DeployScreen : Screen
         {
             _store = store;
             _images = images;
-            _steps.Next();
+            Steps.Next();
         });
 
     private WizardPage ImageStep() =>
         ImagePages.Image($"Step 2 of 5: the image to deploy from {_store}", _images, image =>
         {
             _image = image;
-            _steps.Next();
+            Steps.Next();
         });
 
     private WizardPage TargetStep()
@@ -80,7 +72,7 @@ internal sealed class DeployScreen : Screen
         picker.ChosenSeveral += disks =>
         {
             _targets = disks;
-            _steps.Next();
+            Steps.Next();
         };
         _picker = picker;
         view.Add(picker);
@@ -108,7 +100,7 @@ internal sealed class DeployScreen : Screen
         next.Accepting += (_, e) =>
         {
             e.Handled = true;
-            _steps.Next();
+            Steps.Next();
         };
         view.Add(text, next);
         view.Shown = () => next.SetFocus();

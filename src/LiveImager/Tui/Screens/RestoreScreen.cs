@@ -6,10 +6,9 @@ using Terminal.Gui.Views;
 namespace LiveImager.Tui.Screens;
 
 /// <summary>The restore wizard: store, image, target disk, summary, typed confirmation, start. Esc steps back.</summary>
-internal sealed class RestoreScreen : Screen
+internal sealed class RestoreScreen : WizardScreen
 {
     private readonly TuiServices _services;
-    private readonly WizardSteps _steps;
     private string _store = "";
     private IReadOnlyList<ImageSummary> _images = [];
     private ImageSummary? _image;
@@ -19,20 +18,13 @@ internal sealed class RestoreScreen : Screen
         : base("Restore")
     {
         _services = services;
-        _steps = new WizardSteps(this, [StoreStep, ImageStep, TargetStep, SummaryStep, ConfirmStep]);
+        UseSteps([StoreStep, ImageStep, TargetStep, SummaryStep, ConfirmStep]);
     }
 
     public override string HelpText =>
         "Restore writes an image onto a disk and erases everything on that disk. Steps: the directory with the images, " +
         "the image, the target disk (one too small, in use, or the stick itself cannot be chosen), a summary, then you " +
         "type the target's name (for example sdb) to confirm. Nothing is written before that. Esc goes back one step.";
-
-    /// <summary>The step shown now, counted from 0 (store directory).</summary>
-    public int Step => _steps.Current;
-
-    public override void OnShown() => _steps.ShowCurrent();
-
-    public override bool OnBack() => _steps.Back();
 
     /// <summary>Why a disk cannot take the image, with the numbers; null when it fits.</summary>
     public static string? TooSmall(DiskChoice disk, ImageSummary image) =>
@@ -45,14 +37,14 @@ internal sealed class RestoreScreen : Screen
         {
             _store = store;
             _images = images;
-            _steps.Next();
+            Steps.Next();
         });
 
     private WizardPage ImageStep() =>
         ImagePages.Image($"Step 2 of 5: the image to restore from {_store}", _images, image =>
         {
             _image = image;
-            _steps.Next();
+            Steps.Next();
         });
 
     private WizardPage TargetStep()
@@ -63,7 +55,7 @@ internal sealed class RestoreScreen : Screen
         picker.Chosen += disk =>
         {
             _target = disk;
-            _steps.Next();
+            Steps.Next();
         };
         view.Add(picker);
         view.Shown = picker.Refresh;
@@ -89,7 +81,7 @@ internal sealed class RestoreScreen : Screen
         next.Accepting += (_, e) =>
         {
             e.Handled = true;
-            _steps.Next();
+            Steps.Next();
         };
         view.Add(text, next);
         view.Shown = () => next.SetFocus();
