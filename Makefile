@@ -1,5 +1,6 @@
 # LiveImager. `make demo` shows the main job on a generated test disk; `make test` runs every test;
-# `make bench` (root) compares it with dd | zstd and partclone | zstd (docs/bench.md).
+# `make bench` (root) compares it with dd | zstd and partclone | zstd (docs/bench.md); `make live` builds the live
+# medium (artifacts/liveimager.iso) and `make live-test` boots it in QEMU (docs/live-image.md).
 SHELL := /bin/bash
 DOTNET ?= dotnet
 CONFIG ?= Release
@@ -7,7 +8,7 @@ BIN := artifacts/liveimager
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: build test publish demo bench deps clean screenshots
+.PHONY: build test publish demo bench deps clean screenshots live live-deps live-test
 
 deps:
 	@scripts/install-deps.sh
@@ -33,6 +34,15 @@ demo: deps publish
 
 bench: deps publish
 	scripts/bench.sh $(BIN)
+
+live-deps:
+	@scripts/install-deps.sh --live
+
+live: live-deps publish
+	scripts/build-live-image.sh
+
+live-test: live-deps
+	scripts/test-live-image.sh
 
 clean:
 	rm -rf artifacts src/*/bin src/*/obj tests/*/bin tests/*/obj

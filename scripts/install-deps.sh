@@ -1,10 +1,30 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that the tests, the demo and the benchmark use. Needs root (as CI and the live
 # system's build run); elsewhere it says what is missing instead of failing half-way.
+# --live: also the packages that build the live medium and boot it in QEMU (make live, make live-test).
 set -euo pipefail
 
 packages=(e2fsprogs dosfstools exfatprogs exfat-fuse ntfs-3g mtools fdisk gdisk util-linux partclone zstd tmux jq
           openssh-server openssh-client sshfs fuse3 time cryptsetup-bin lvm2)
+
+# One package per line, so that helpers for further live-test cases can append theirs.
+live_packages=(
+  mmdebstrap
+  squashfs-tools
+  xorriso
+  grub-pc-bin
+  grub-efi-amd64-bin
+  grub-common
+  shim-signed
+  grub-efi-amd64-signed
+  mtools
+  cpio
+  dosfstools
+  qemu-system-x86
+  ovmf
+)
+
+if [ "${1:-}" = --live ]; then packages+=("${live_packages[@]}"); fi
 
 missing=()
 for p in "${packages[@]}"; do
