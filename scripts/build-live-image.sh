@@ -193,7 +193,7 @@ check_mode() {
 }
 
 full_build() {
-  local started=$SECONDS base work stamp id iso
+  local started=$SECONDS base stamp id iso
   [ "$(id -u)" -eq 0 ] || die "needs root (mmdebstrap --mode=root, chroot); run as root or through sudo"
   for tool in mmdebstrap mksquashfs xorriso grub-mkimage mkfs.fat mmd mcopy cpio; do
     command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps.sh --live)"
@@ -205,6 +205,7 @@ full_build() {
   check_recipe
   base=$(ensure_base)
 
+  # Global: the EXIT trap removes it.
   work=$(mktemp -d "${TMPDIR:-/tmp}/build-live-image.XXXXXX")
   trap 'rm -rf "$work"' EXIT
   # The ISO's volume date is its UUID: unique per build, the medium's identity on the kernel command line.
