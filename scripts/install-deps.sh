@@ -3,7 +3,7 @@
 # system's build run); elsewhere it says what is missing instead of failing half-way.
 set -euo pipefail
 
-packages=(e2fsprogs dosfstools exfatprogs exfat-fuse ntfs-3g mtools fdisk gdisk util-linux partclone zstd tmux jq
+packages=(e2fsprogs dosfstools exfatprogs exfat-fuse ntfs-3g mtools fdisk gdisk util-linux partclone zstd tmux jq xorriso
           openssh-server openssh-client sshfs fuse3 time cryptsetup-bin lvm2)
 
 missing=()
