@@ -5,6 +5,8 @@ set -euo pipefail
 
 packages=(e2fsprogs dosfstools exfatprogs exfat-fuse ntfs-3g mtools fdisk gdisk util-linux partclone zstd tmux jq xorriso
           openssh-server openssh-client sshfs fuse3 time cryptsetup-bin lvm2)
+# --live: also what the live medium's QEMU test runs on the host (scripts/live-test/servers.sh).
+[ "${1:-}" = "--live" ] && packages+=(samba smbclient nfs-ganesha nfs-ganesha-vfs libnfs-utils)
 
 missing=()
 for p in "${packages[@]}"; do
