@@ -64,7 +64,7 @@ public sealed class RoundTripTests : IDisposable
         Assert.Equal(File.ReadAllBytes(disk), File.ReadAllBytes(target));
     }
 
-    private static string ScriptsDirectory()
+    internal static string ScriptsDirectory()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
