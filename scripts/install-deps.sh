@@ -4,8 +4,10 @@
 # --live: also the packages that build the live medium and boot it in QEMU (make live, make live-test).
 set -euo pipefail
 
-packages=(e2fsprogs dosfstools exfatprogs exfat-fuse ntfs-3g mtools fdisk gdisk util-linux partclone zstd tmux jq
+packages=(e2fsprogs dosfstools exfatprogs exfat-fuse ntfs-3g mtools fdisk gdisk util-linux partclone zstd tmux jq xorriso
           openssh-server openssh-client sshfs fuse3 time cryptsetup-bin lvm2)
+# --live: also what the live medium's QEMU test runs on the host (scripts/live-test/servers.sh).
+[ "${1:-}" = "--live" ] && packages+=(samba smbclient nfs-ganesha nfs-ganesha-vfs libnfs-utils)
 
 # One package per line, so that helpers for further live-test cases can append theirs.
 live_packages=(

@@ -7,11 +7,14 @@ namespace LiveImager.Engine.Devices;
 /// <param name="procRoot">Where procfs is mounted; <c>self/mountinfo</c> and <c>swaps</c> are read from it.</param>
 /// <param name="devRoot">Where device nodes live; used to spell each device's path.</param>
 /// <param name="bootMediumMountPoint">Where the live system mounts the medium it booted from.</param>
+/// <param name="kernelCommandLine">The file holding the kernel command line, whose <c>liveimager.medium=</c> names the
+/// boot medium's ISO 9660 volume id; null for <c>cmdline</c> under <paramref name="procRoot"/>.</param>
 public sealed class DiskScanner(
     string sysRoot = "/sys",
     string procRoot = "/proc",
     string devRoot = "/dev",
-    string bootMediumMountPoint = DiskScanner.LiveMediumMountPoint)
+    string bootMediumMountPoint = DiskScanner.LiveMediumMountPoint,
+    string? kernelCommandLine = null)
 {
     /// <summary>Where Debian live-boot mounts the boot medium.</summary>
     public const string LiveMediumMountPoint = "/run/live/medium";
@@ -34,12 +37,13 @@ public sealed class DiskScanner(
         MountTable mounts = MountTable.Read(Path.Combine(procRoot, "self", "mountinfo"));
         IReadOnlyList<string> swaps = SwapTable.Read(Path.Combine(procRoot, "swaps"));
         string? bootMedium = mounts.Entries.LastOrDefault(entry => entry.MountPoint == bootMediumMountPoint)?.DeviceNumber;
+        BootMediumProbe? probe = BootMediumProbe.From(KernelCommandLine.Read(kernelCommandLine ?? Path.Combine(procRoot, "cmdline")));
         return Directory.EnumerateFileSystemEntries(blockDirectory)
             .Select(Path.GetFileName)
             .OfType<string>()
             .Where(name => !s_skippedPrefixes.Any(prefix => name.StartsWith(prefix, StringComparison.Ordinal)))
             .Order(StringComparer.Ordinal)
-            .Select(name => ReadDisk(name, mounts, swaps, bootMedium))
+            .Select(name => ReadDisk(name, mounts, swaps, bootMedium, probe))
             .OfType<DiskInfo>()
             .ToList();
     }
@@ -48,7 +52,7 @@ public sealed class DiskScanner(
     public DiskInfo? FindDisk(string deviceNumber) =>
         Scan().FirstOrDefault(disk => disk.DeviceNumber == deviceNumber || disk.Partitions.Any(part => part.DeviceNumber == deviceNumber));
 
-    private DiskInfo? ReadDisk(string name, MountTable mounts, IReadOnlyList<string> swaps, string? bootMedium)
+    private DiskInfo? ReadDisk(string name, MountTable mounts, IReadOnlyList<string> swaps, string? bootMedium, BootMediumProbe? probe)
     {
         string directory = Path.Combine(sysRoot, "block", name);
         long sizeBytes = ReadLong(Path.Combine(directory, "size")) * SysfsSectorBytes;
@@ -90,6 +94,12 @@ public sealed class DiskScanner(
         if (isBootMedium)
         {
             reasons.Add($"{name} holds the live system's boot medium ({bootMediumMountPoint})");
+        }
+        else if (probe is not null && probe.Matches(DevicePath(name)))
+        {
+            // A "to RAM" boot unmounts the medium; its ISO volume id still names it.
+            isBootMedium = true;
+            reasons.Add($"{name} is the live system's boot medium (ISO volume {probe.VolumeId})");
         }
 
         return new DiskInfo(

@@ -12,15 +12,15 @@ public enum StoreKind
     Device,
 }
 
-/// <summary>Where images live, parsed from a URL: a local path, <c>smb://[domain;]user@host/share/path</c>,
-/// <c>nfs://host/export/path</c>, <c>ssh://user@host[:port]/path</c> or <c>dev:///dev/sdb1/path</c>.</summary>
+/// <summary>Where images live, parsed from a URL: a local path, <c>smb://[domain;]user@host[:port]/share/path</c>,
+/// <c>nfs://host[:port]/export/path</c>, <c>ssh://user@host[:port]/path</c> or <c>dev:///dev/sdb1/path</c>.</summary>
 /// <param name="Path">Local: the absolute path. SMB: the path inside the share. NFS and SSH: the server's absolute
 /// path. Device: the path inside the partition's filesystem. Always starts with '/'.</param>
 /// <param name="Version">SMB or NFS protocol version from a <c>?vers=</c> query, or null to try the newest first.</param>
 public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = null, int? Port = null, string? User = null,
     string? Domain = null, string? Share = null, string? Device = null, string? Version = null)
 {
-    private const string Forms = "a local path, smb://[domain;]user@host/share/path, nfs://host/export/path, " +
+    private const string Forms = "a local path, smb://[domain;]user@host[:port]/share/path, nfs://host[:port]/export/path, " +
         "ssh://user@host[:port]/path or dev:///dev/sdb1/path";
 
     private static readonly string[] s_smbVersions = ["3.1.1", "3.11", "3.02", "3.0", "2.1", "2.0", "1.0"];
@@ -112,10 +112,6 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
     private static StoreLocation ParseSmb(string text, string rest, string? version)
     {
         var (userInfo, host, port, path) = SplitAuthority(text, rest);
-        if (port is not null)
-        {
-            throw Bad(text, "smb:// takes no port; SMB uses 445");
-        }
         string? domain = null;
         string? user = userInfo;
         if (userInfo is not null && userInfo.IndexOf(';') is int semicolon and >= 0)
@@ -133,9 +129,9 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
         }
         if (path.Length == 0)
         {
-            throw Bad(text, "the share is missing: smb://user@host/share/path");
+            throw Bad(text, "the share is missing: smb://user@host[:port]/share/path");
         }
-        return new StoreLocation(StoreKind.Smb, JoinPath(text, path[1..]), host, null, user, domain, path[0], Version: version);
+        return new StoreLocation(StoreKind.Smb, JoinPath(text, path[1..]), host, port, user, domain, path[0], Version: version);
     }
 
     private static StoreLocation ParseNfs(string text, string rest, string? version)
@@ -145,15 +141,11 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
         {
             throw Bad(text, "nfs:// takes no user name: NFS trusts the client machine, not a login");
         }
-        if (port is not null)
-        {
-            throw Bad(text, "nfs:// takes no port");
-        }
         if (path.Length == 0)
         {
-            throw Bad(text, "the export's path is missing: nfs://host/export/path");
+            throw Bad(text, "the export's path is missing: nfs://host[:port]/export/path");
         }
-        return new StoreLocation(StoreKind.Nfs, JoinPath(text, path), host, Version: version);
+        return new StoreLocation(StoreKind.Nfs, JoinPath(text, path), host, port, Version: version);
     }
 
     private static StoreLocation ParseSsh(string text, string rest)

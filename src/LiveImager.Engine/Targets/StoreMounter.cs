@@ -29,6 +29,10 @@ public sealed class StoreMounter(StoreOptions options)
                 options.Kernel.Require("nfs", "NFS exports");
                 break;
         }
+        if (location.Kind is StoreKind.Ssh or StoreKind.Smb or StoreKind.Nfs)
+        {
+            options.RequireReachable(location.Host!, location.Port ?? DefaultPort(location.Kind));
+        }
         string? fileSystem = location.Kind == StoreKind.Device ? PrepareDevice(location) : null;
         string mountPoint = Path.Combine(options.MountRoot, $"{location.Kind.ToString().ToLowerInvariant()}-{Guid.NewGuid():N}"[..20]);
         CreatePrivateDirectory(mountPoint);
@@ -38,7 +42,6 @@ public sealed class StoreMounter(StoreOptions options)
             switch (location.Kind)
             {
                 case StoreKind.Ssh:
-                    RequireReachable(location, location.Port ?? 22);
                     Directory.CreateDirectory(options.RuntimeRoot);
                     Check(location, options.Run(MountArguments.Sshfs(location, mountPoint, options.Credentials, options.KnownHostsFile)));
                     break;
@@ -46,8 +49,7 @@ public sealed class StoreMounter(StoreOptions options)
                     MountSmb(location, mountPoint);
                     break;
                 case StoreKind.Nfs:
-                    TryVersions(location, location.Version is { } nv ? [nv] : MountArguments.NfsVersions,
-                        version => MountArguments.Nfs(location, mountPoint, version));
+                    TryVersions(location, version => MountArguments.Nfs(location, mountPoint, version));
                     break;
                 default:
                     Check(location, options.Run(MountArguments.Partition(location.Device!, mountPoint, fileSystem!)));
@@ -79,23 +81,34 @@ public sealed class StoreMounter(StoreOptions options)
         }
     }
 
-    /// <summary>sshfs reports an unreachable server and a refused login with the same words, so the TCP connection
-    /// is tried first: what fails here is the network, what fails later is the login.</summary>
-    private static void RequireReachable(StoreLocation location, int port)
+    /// <summary>Throws <see cref="StoreProblem.HostUnreachable"/> unless <paramref name="host"/> accepts a TCP connection
+    /// on <paramref name="port"/> within 15 s. Tried before every network mount: sshfs reports an unreachable server
+    /// and a refused login with the same words, and mount.nfs retries a refused connection for two minutes; what
+    /// fails here is the network, what fails later is the login or the share.</summary>
+    public static void RequireReachable(string host, int port)
     {
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         try
         {
-            socket.ConnectAsync(location.Host!, port, timeout.Token).AsTask().GetAwaiter().GetResult();
+            socket.ConnectAsync(host, port, timeout.Token).AsTask().GetAwaiter().GetResult();
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException)
         {
             string why = e is SocketException s ? s.Message : "no answer within 15 s";
             throw new StoreException(StoreProblem.HostUnreachable,
-                $"cannot reach {location.Host} on port {port}: {why}. Check the address, the network and that the server is on.", e);
+                $"cannot reach {host} on port {port}: {why}. Check the address, the network and that the server is on.", e);
         }
     }
+
+    /// <summary>The port a server of this kind listens on when the URL names none: SSH 22, SMB 445 (SMB2 and later
+    /// need only that one), NFS 2049 (nfsd; v3 also asks rpcbind on 111 for mountd).</summary>
+    private static int DefaultPort(StoreKind kind) => kind switch
+    {
+        StoreKind.Ssh => 22,
+        StoreKind.Smb => 445,
+        _ => 2049,
+    };
 
     private static void Check(StoreLocation location, ToolOutput result)
     {
@@ -105,10 +118,10 @@ public sealed class StoreMounter(StoreOptions options)
         }
     }
 
-    private void TryVersions(StoreLocation location, IReadOnlyList<string> versions, Func<string, MountCommand> command)
+    private void TryVersions(StoreLocation location, Func<string, MountCommand> command)
     {
         ToolOutput result = new(-1, "no version tried");
-        foreach (string version in versions)
+        foreach (string version in MountArguments.VersionsToTry(location))
         {
             result = options.Run(command(version));
             if (result.ExitCode == 0)
@@ -138,8 +151,7 @@ public sealed class StoreMounter(StoreOptions options)
         }
         try
         {
-            TryVersions(location, location.Version is { } v ? [v] : MountArguments.SmbVersions,
-                version => MountArguments.Cifs(location, mountPoint, credentialsFile, version));
+            TryVersions(location, version => MountArguments.Cifs(location, mountPoint, credentialsFile, version));
         }
         finally
         {

@@ -17,6 +17,10 @@ public sealed record StoreOptions
     /// <summary>Runs the mount tools; tests of SMB and NFS, which cannot mount on a kernel without them, pass their own.</summary>
     public MountRunner Run { get; init; } = StoreTools.Run;
 
+    /// <summary>Tries a TCP connection to a network store's server (host, port) before its mount tool runs;
+    /// <see cref="StoreMounter.RequireReachable"/> for real, a recorder in tests whose SMB or NFS server is made up.</summary>
+    public Action<string, int> RequireReachable { get; init; } = StoreMounter.RequireReachable;
+
     public string MountRoot => Path.Combine(RuntimeRoot, "mnt");
     public string CredentialsRoot => Path.Combine(RuntimeRoot, "credentials");
     public string KnownHostsFile => Path.Combine(RuntimeRoot, "ssh_known_hosts");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LiveImager.Engine.Deploy;
 using LiveImager.Engine.Imaging;
 using LiveImager.Engine.Targets;
 
@@ -8,7 +9,8 @@ namespace LiveImager.Cli;
 /// IMAGE may be a store URL (docs/storage.md).</summary>
 internal static class CaptureCommand
 {
-    public static Command Create()
+    /// <param name="hooks">Set when an unattended run invokes the verb.</param>
+    public static Command Create(JobHooks? hooks = null)
     {
         var source = new Argument<string>("source") { Description = "The disk to capture (/dev/sdb) or a disk image file" };
         var image = new Argument<string>("image") { Description = "The image to write: a path, a store URL (ssh://user@host/dir/name.lim), or - for standard output" };
@@ -36,19 +38,20 @@ internal static class CaptureCommand
         var noSpaceCheck = new Option<bool>("--no-space-check") { Description = "Start even when the store's free space is below the worst-case image size" };
         var jsonProgress = new Option<bool>("--json-progress") { Description = "Report progress as JSON lines on standard error" };
         var command = new Command("capture", "Capture a disk's used blocks into an image") { source, image, level, split, force, noSpaceCheck, jsonProgress };
-        var store = new StoreCliOptions();
+        var store = new StoreCliOptions(hooks?.Environment);
         store.AddTo(command);
         command.SetAction(parse =>
         {
             long splitBytes = parse.GetValue(split) is { } text && ByteSize.TryParse(text, out long bytes) ? bytes : 0;
             var options = new CaptureOptions(parse.GetRequiredValue(source), parse.GetRequiredValue(image), parse.GetValue(level),
                 splitBytes, parse.GetValue(force), !parse.GetValue(noSpaceCheck));
-            return Run(options, () => store.Build(parse, options.Source), parse.GetValue(jsonProgress), parse.InvocationConfiguration.Error);
+            return Run(options, () => store.Build(parse, options.Source), parse.GetValue(jsonProgress), parse.InvocationConfiguration.Error, hooks);
         });
         return command;
     }
 
-    private static int Run(CaptureOptions options, Func<StoreOptions> storeOptions, bool jsonProgress, TextWriter error) => CliErrors.Run("capture", error, () =>
+    private static int Run(CaptureOptions options, Func<StoreOptions> storeOptions, bool jsonProgress, TextWriter error, JobHooks? hooks) =>
+        CliErrors.Run("capture", error, () =>
     {
         using StoreImage target = StoreImage.Open(options.Image, storeOptions(), forWriting: true);
         if (target.Path != "-")
@@ -57,7 +60,7 @@ internal static class CaptureCommand
             error.WriteLine($"capture: {target.Store?.Location.ToString() ?? directory}: {ByteSize.Format(StoreSpace.FreeBytes(directory))} free");
         }
         using var cancellation = new CliCancellation();
-        var view = new ProgressView(error, jsonProgress);
+        var view = new ProgressView(error, jsonProgress, lines: hooks is not null);
         var job = new CaptureJob(options with { Image = target.Path });
         job.Progress += view.Report;
         try
@@ -67,6 +70,7 @@ internal static class CaptureCommand
             double seconds = Math.Max(result.Elapsed.TotalSeconds, 0.001);
             error.WriteLine($"capture: {(target.Store is null ? result.Image : options.Image)}: {ByteSize.Format(result.DataBytes)} of data in {result.Frames} frames, " +
                 $"image {ByteSize.Format(result.ImageBytes)}, {result.Elapsed.TotalSeconds:F1} s ({ByteSize.Format(result.DataBytes / seconds)}/s)");
+            hooks?.Finish(new JobFigures(result.DataBytes, result.ImageBytes, result.DataBytes, result.Elapsed, options.Image, options.Source));
             return 0;
         }
         catch (OperationCanceledException)
@@ -79,5 +83,5 @@ internal static class CaptureCommand
         {
             view.Finish();
         }
-    });
+    }, hooks);
 }

@@ -6,10 +6,15 @@ namespace LiveImager.Cli;
 
 /// <summary>Draws a job's progress on standard error: a bar with rate and ETA on a terminal, JSON lines with
 /// <c>--json-progress</c>, nothing otherwise. Standard output stays free for an image written to "-".</summary>
-internal sealed class ProgressView(TextWriter error, bool json)
+/// <param name="lines">Plain lines instead of a bar, one per tenth done and per phase: an unattended run's console may be
+/// a serial line that a log keeps.</param>
+internal sealed class ProgressView(TextWriter error, bool json, bool lines = false)
 {
+    private const int LineSteps = 10;
     private readonly bool _terminal = !Console.IsErrorRedirected;
     private bool _drawn;
+    private string? _linePhase;
+    private int _lineStep = -1;
 
     public void Report(ImagingProgress progress)
     {
@@ -17,17 +22,30 @@ internal sealed class ProgressView(TextWriter error, bool json)
         {
             error.WriteLine(ToJson(progress));
         }
+        else if (lines)
+        {
+            int step = (int)(progress.Fraction * LineSteps);
+            if (progress.Phase != _linePhase || step > _lineStep)
+            {
+                _linePhase = progress.Phase;
+                _lineStep = step;
+                error.WriteLine($"{progress.Phase}: {progress.Fraction * 100:F0}% {ByteSize.Format(progress.BytesDone)} of " +
+                    $"{ByteSize.Format(progress.BytesTotal)}, {ByteSize.Format(progress.BytesPerSecond)}/s, {Eta(progress)}");
+            }
+        }
         else if (_terminal)
         {
             const int width = 30;
             int filled = (int)(progress.Fraction * width);
-            string eta = progress.Remaining is { } left ? $"ETA {(int)left.TotalMinutes}:{left.Seconds:D2}" : "ETA --:--";
             string partition = progress.CurrentPartition > 0 ? $" partition {progress.CurrentPartition}" : string.Empty;
             error.Write($"\r{progress.Phase} [{new string('#', filled)}{new string('.', width - filled)}] {progress.Fraction * 100,3:F0}% " +
-                $"{ByteSize.Format(progress.BytesDone)} of {ByteSize.Format(progress.BytesTotal)} {ByteSize.Format(progress.BytesPerSecond)}/s {eta}{partition}   ");
+                $"{ByteSize.Format(progress.BytesDone)} of {ByteSize.Format(progress.BytesTotal)} {ByteSize.Format(progress.BytesPerSecond)}/s {Eta(progress)}{partition}   ");
             _drawn = true;
         }
     }
+
+    private static string Eta(ImagingProgress progress) =>
+        progress.Remaining is { } left ? $"ETA {(int)left.TotalMinutes}:{left.Seconds:D2}" : "ETA --:--";
 
     /// <summary>Ends the bar's line so what follows starts on its own.</summary>
     public void Finish()

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LiveImager.Engine.Deploy;
 using LiveImager.Engine.Imaging;
 using LiveImager.Engine.Targets;
 
@@ -7,7 +8,8 @@ namespace LiveImager.Cli;
 /// <summary><c>liveimager restore IMAGE TARGET... [--yes] [--discard|--zero-unused] [--json-progress]</c>.</summary>
 internal static class RestoreCommand
 {
-    public static Command Create()
+    /// <param name="hooks">Set when an unattended run invokes the verb.</param>
+    public static Command Create(JobHooks? hooks = null)
     {
         var image = new Argument<string>("image") { Description = "The image to restore: a path, a store URL (ssh://user@host/dir/name.lim), or - for standard input" };
         var targets = new Argument<string[]>("target")
@@ -20,7 +22,7 @@ internal static class RestoreCommand
         var zeroUnused = new Option<bool>("--zero-unused") { Description = "Write zeros where the image holds no data" };
         var jsonProgress = new Option<bool>("--json-progress") { Description = "Report progress as JSON lines on standard error" };
         var command = new Command("restore", "Restore an image onto one or more disks or files") { image, targets, yes, discard, zeroUnused, jsonProgress };
-        var store = new StoreCliOptions();
+        var store = new StoreCliOptions(hooks?.Environment);
         store.AddTo(command);
         command.Validators.Add(result =>
         {
@@ -33,12 +35,13 @@ internal static class RestoreCommand
         {
             var options = new RestoreOptions(parse.GetRequiredValue(image), parse.GetRequiredValue(targets), parse.GetValue(discard), parse.GetValue(zeroUnused));
             return Run(options, () => store.Build(parse, [.. options.Targets]), parse.GetValue(yes), parse.GetValue(jsonProgress),
-                parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+                parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, hooks);
         });
         return command;
     }
 
-    private static int Run(RestoreOptions options, Func<StoreOptions> storeOptions, bool yes, bool jsonProgress, TextWriter output, TextWriter error) =>
+    private static int Run(RestoreOptions options, Func<StoreOptions> storeOptions, bool yes, bool jsonProgress, TextWriter output, TextWriter error,
+        JobHooks? hooks) =>
         CliErrors.Run("restore", error, () =>
     {
         if (!yes && !Confirm(options, output, error))
@@ -47,7 +50,7 @@ internal static class RestoreCommand
         }
         using StoreImage source = StoreImage.Open(options.Image, storeOptions(), forWriting: false);
         using var cancellation = new CliCancellation();
-        var view = new ProgressView(error, jsonProgress);
+        var view = new ProgressView(error, jsonProgress, lines: hooks is not null);
         var job = new RestoreJob(options with { Image = source.Path });
         job.Progress += view.Report;
         RestoreResult result;
@@ -70,8 +73,17 @@ internal static class RestoreCommand
         }
         double seconds = Math.Max(result.Elapsed.TotalSeconds, 0.001);
         error.WriteLine($"restore: {ByteSize.Format(result.DataBytes)} in {result.Elapsed.TotalSeconds:F1} s ({ByteSize.Format(result.DataBytes / seconds)}/s)");
+        if (hooks is not null)
+        {
+            hooks.Finish(new JobFigures(JobHooks.StoredBytes(source.Path), result.Targets.Sum(target => target.BytesWritten), result.DataBytes,
+                result.Elapsed, options.Image, string.Join(" ", options.Targets)));
+            if (!result.Succeeded)
+            {
+                hooks.Fail(string.Join("; ", result.Targets.Where(target => !target.Succeeded).Select(target => $"{target.Target}: {target.Message}")));
+            }
+        }
         return result.Succeeded ? 0 : CliErrors.Failed;
-    });
+    }, hooks);
 
     /// <summary>On a terminal, asks the user to type each target's name; elsewhere refuses without --yes.</summary>
     private static bool Confirm(RestoreOptions options, TextWriter output, TextWriter error)

@@ -4,7 +4,8 @@ using LiveImager.Engine.Targets;
 namespace LiveImager.Cli;
 
 /// <summary>The options every verb that takes a store URL shares: how to log in (never a password on the command line).</summary>
-internal sealed class StoreCliOptions
+/// <param name="environment">Where <c>LIVEIMAGER_PASSWORD</c> is looked up; an unattended run adds its conf file's password.</param>
+internal sealed class StoreCliOptions(Func<string, string?>? environment = null)
 {
     private readonly Option<string?> _passwordFile = new("--password-file")
     {
@@ -22,7 +23,7 @@ internal sealed class StoreCliOptions
     /// <summary>The store options for this invocation; <paramref name="excludedDisks"/> may never serve as a store.</summary>
     public StoreOptions Build(ParseResult parse, params string[] excludedDisks) => new()
     {
-        Credentials = StoreCredentials.From(parse.GetValue(_passwordFile), parse.GetValue(_identityFile)),
+        Credentials = StoreCredentials.From(parse.GetValue(_passwordFile), parse.GetValue(_identityFile), environment),
         ExcludedDisks = excludedDisks,
     };
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LiveImager.Engine.Deploy;
 using LiveImager.Engine.Imaging;
 using LiveImager.Engine.Targets;
 
@@ -7,26 +8,28 @@ namespace LiveImager.Cli;
 /// <summary><c>liveimager verify IMAGE [--against DEVICE] [--json-progress]</c>.</summary>
 internal static class VerifyCommand
 {
-    public static Command Create()
+    /// <param name="hooks">Set when an unattended run invokes the verb.</param>
+    public static Command Create(JobHooks? hooks = null)
     {
         var image = new Argument<string>("image") { Description = "The image to check: a path, a store URL, or - for standard input" };
         var against = new Option<string?>("--against") { Description = "Also compare the used bytes with this disk or file" };
         var jsonProgress = new Option<bool>("--json-progress") { Description = "Report progress as JSON lines on standard error" };
         var command = new Command("verify", "Check every frame's checksum and the image's structure") { image, against, jsonProgress };
-        var store = new StoreCliOptions();
+        var store = new StoreCliOptions(hooks?.Environment);
         store.AddTo(command);
         command.SetAction(parse => Run(new VerifyOptions(parse.GetRequiredValue(image), parse.GetValue(against)),
             () => store.Build(parse, parse.GetValue(against) is { } disk ? [disk] : []), parse.GetValue(jsonProgress),
-            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
+            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, hooks));
         return command;
     }
 
-    private static int Run(VerifyOptions options, Func<StoreOptions> storeOptions, bool jsonProgress, TextWriter output, TextWriter error) =>
+    private static int Run(VerifyOptions options, Func<StoreOptions> storeOptions, bool jsonProgress, TextWriter output, TextWriter error,
+        JobHooks? hooks) =>
         CliErrors.Run("verify", error, () =>
     {
         using StoreImage source = StoreImage.Open(options.Image, storeOptions(), forWriting: false);
         using var cancellation = new CliCancellation();
-        var view = new ProgressView(error, jsonProgress);
+        var view = new ProgressView(error, jsonProgress, lines: hooks is not null);
         var job = new VerifyJob(options with { Image = source.Path });
         job.Progress += view.Report;
         VerifyResult result;
@@ -43,6 +46,7 @@ internal static class VerifyCommand
         {
             output.WriteLine($"verify: {options.Against} matches the image in all {ByteSize.Format(result.BytesCompared)} of used bytes");
         }
+        hooks?.Finish(new JobFigures(JobHooks.StoredBytes(source.Path), 0, result.DataBytes, result.Elapsed, options.Image, options.Against));
         return 0;
-    });
+    }, hooks);
 }

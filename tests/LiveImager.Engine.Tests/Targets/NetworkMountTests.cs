@@ -56,11 +56,13 @@ public sealed class NetworkMountTests : IDisposable
         string filesystems = _scratch.File("filesystems");
         File.WriteAllText(filesystems, "nodev\tcifs\n");
         var seen = new List<(MountCommand Command, string Content, string Mode)>();
+        var probed = new List<string>();
         var options = new StoreOptions
         {
             RuntimeRoot = _scratch.Path,
             Credentials = new StoreCredentials("pa ss,word=1"),
             Kernel = new KernelSupport(filesystems),
+            RequireReachable = (host, port) => probed.Add($"{host}:{port}"),
             Run = command =>
             {
                 if (command.Tool != "mount")
@@ -80,6 +82,7 @@ public sealed class NetworkMountTests : IDisposable
 
         Assert.Equal(StoreProblem.LoginRefused, e.Problem);
         Assert.StartsWith("nas refused the login as anna: wrong user name, password or key", e.Message);
+        Assert.Equal(["nas:445"], probed);
         Assert.Equal(["3.1.1", "3.0", "2.1"], seen.Select(s => s.Command.Arguments[^1].Split(',')[1]["vers=".Length..]));
         Assert.All(seen, s =>
         {
@@ -100,6 +103,31 @@ public sealed class NetworkMountTests : IDisposable
 
         Assert.Equal("mount -t cifs //h/s /m -o guest,vers=2.0,uid=0,gid=0,file_mode=0600,dir_mode=0700,nosuid,nodev,noexec", command.ToString());
         Assert.Null(command.StandardInput);
+        Assert.Equal(["2.0"], MountArguments.VersionsToTry(StoreLocation.Parse("smb://h/s?vers=2.0")));
+    }
+
+    [Fact]
+    public void CifsWithAPortPassesItToMountCifs()
+    {
+        StoreLocation location = StoreLocation.Parse("smb://liveimager@10.0.2.2:4450/images/net");
+
+        MountCommand command = MountArguments.Cifs(location, "/m", "/run/c", "3.1.1");
+
+        Assert.Equal("mount -t cifs //10.0.2.2/images /m -o credentials=/run/c,vers=3.1.1,port=4450,uid=0,gid=0,file_mode=0600,dir_mode=0700," +
+            "nosuid,nodev,noexec", command.ToString());
+        Assert.Equal(MountArguments.SmbVersions, MountArguments.VersionsToTry(location));
+    }
+
+    [Theory]
+    [InlineData("nfs://10.0.2.2:20490/images", "4", "mount -t nfs -o vers=4,port=20490,soft,timeo=150,retrans=3,nosuid,nodev,noexec 10.0.2.2:/images /m")]
+    [InlineData("nfs://10.0.2.2:2049/images?vers=3", "3", "mount -t nfs -o vers=3,port=2049,soft,timeo=150,retrans=3,nosuid,nodev,noexec 10.0.2.2:/images /m")]
+    [InlineData("nfs://[fd00::5]:20490/x?vers=4.2", "4.2", "mount -t nfs -o vers=4.2,port=20490,soft,timeo=150,retrans=3,nosuid,nodev,noexec [fd00::5]:/x /m")]
+    public void NfsWithAPortTriesOnlyVersion4UnlessTheUrlSaysOtherwise(string url, string version, string expected)
+    {
+        StoreLocation location = StoreLocation.Parse(url);
+
+        Assert.Equal([version], MountArguments.VersionsToTry(location));
+        Assert.Equal(expected, MountArguments.Nfs(location, "/m", version).ToString());
     }
 
     [Fact]
@@ -108,10 +136,12 @@ public sealed class NetworkMountTests : IDisposable
         string filesystems = _scratch.File("filesystems");
         File.WriteAllText(filesystems, "nodev\tnfs\nnodev\tnfs4\n");
         var tried = new List<string>();
+        var probed = new List<string>();
         var options = new StoreOptions
         {
             RuntimeRoot = _scratch.Path,
             Kernel = new KernelSupport(filesystems),
+            RequireReachable = (host, port) => probed.Add($"{host}:{port}"),
             Run = command =>
             {
                 tried.Add(command.ToString());
@@ -125,10 +155,38 @@ public sealed class NetworkMountTests : IDisposable
 
         Assert.Equal(StoreProblem.PermissionDenied, e.Problem);
         Assert.Contains("filer does not export /export/img to this machine", e.Message);
+        Assert.Equal(["filer:2049"], probed);
         Assert.Equal(2, tried.Count);
         Assert.StartsWith("mount -t nfs -o vers=4,soft,", tried[0]);
         Assert.EndsWith("filer:/export/img " + Path.Combine(options.MountRoot, Path.GetFileName(tried[0].Split(' ')[^1])), tried[0]);
         Assert.StartsWith("mount -t nfs -o vers=3,soft,", tried[1]);
+    }
+
+    [Fact]
+    public void AClosedNfsPortIsUnreachableBeforeMountRuns()
+    {
+        string filesystems = _scratch.File("filesystems");
+        File.WriteAllText(filesystems, "nodev\tnfs\nnodev\tnfs4\n");
+        var calls = new List<MountCommand>();
+        var options = new StoreOptions
+        {
+            RuntimeRoot = _scratch.Path,
+            Kernel = new KernelSupport(filesystems),
+            Run = command => { calls.Add(command); return new ToolOutput(0, ""); },
+        };
+        int port;
+        using (var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        var e = Assert.Throws<StoreException>(() => new StoreMounter(options).Mount(StoreLocation.Parse($"nfs://127.0.0.1:{port}/images")));
+
+        Assert.Equal(StoreProblem.HostUnreachable, e.Problem);
+        Assert.StartsWith($"cannot reach 127.0.0.1 on port {port}: Connection refused", e.Message);
+        Assert.Empty(calls);
+        Assert.False(Directory.Exists(options.MountRoot) && Directory.EnumerateFileSystemEntries(options.MountRoot).Any());
     }
 
     [Theory]

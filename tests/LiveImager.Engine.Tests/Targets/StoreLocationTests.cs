@@ -26,6 +26,19 @@ public sealed class StoreLocationTests
     }
 
     [Fact]
+    public void SmbAndNfsWithAPort()
+    {
+        StoreLocation smb = StoreLocation.Parse("smb://liveimager@10.0.2.2:4450/images/net");
+        StoreLocation nfs = StoreLocation.Parse("nfs://10.0.2.2:20490/images?vers=4.1");
+
+        Assert.Equal(new StoreLocation(StoreKind.Smb, "/net", "10.0.2.2", 4450, "liveimager", null, "images"), smb);
+        Assert.Equal("smb://liveimager@10.0.2.2:4450/images/net", smb.ToString());
+        Assert.Equal(new StoreLocation(StoreKind.Nfs, "/images", "10.0.2.2", 20490, Version: "4.1"), nfs);
+        Assert.Equal("nfs://10.0.2.2:20490/images", nfs.ToString());
+        Assert.Equal("nfs://[fd00::5]:2049/x", StoreLocation.Parse("nfs://[fd00::5]:2049/x").ToString());
+    }
+
+    [Fact]
     public void SmbWithoutUserIsAGuestAtTheShareRoot()
     {
         StoreLocation location = StoreLocation.Parse("smb://192.168.1.5/public");
@@ -97,7 +110,8 @@ public sealed class StoreLocationTests
     [InlineData("://h/x", "the scheme before :// is missing")]
     [InlineData("smb://u@h", "the share is missing")]
     [InlineData("smb://;u@h/s", "the domain before ';' is empty")]
-    [InlineData("smb://u@h:139/s", "smb:// takes no port")]
+    [InlineData("smb://u@h:445x/s", "the port '445x' is not a number from 1 to 65535")]
+    [InlineData("nfs://h:70000/e", "the port '70000' is not a number from 1 to 65535")]
     [InlineData("nfs://u@h/e", "nfs:// takes no user name")]
     [InlineData("nfs://h", "the export's path is missing")]
     [InlineData("ssh://h/x", "the user name is missing")]

@@ -1,0 +1,123 @@
+using LiveImager.Engine.Devices;
+
+namespace LiveImager.Engine.Deploy;
+
+/// <summary>What follows an unattended job.</summary>
+public enum AfterJob
+{
+    PowerOff,
+    Reboot,
+    Shell,
+}
+
+/// <summary>The one unattended job of this boot, from the kernel command line (<c>liveimager.run=</c>,
+/// <c>liveimager.after=</c>) and the conf file (<c>run</c>, <c>after</c>, <c>password</c>); the command line wins key by
+/// key (docs/unattended.md).</summary>
+/// <param name="Line">The job line as written (it holds no password: those never go on a command line).</param>
+/// <param name="Arguments">The job line split into the verb and its arguments.</param>
+/// <param name="Password">The store password from the conf file; null when none.</param>
+public sealed record UnattendedConfig(string Line, IReadOnlyList<string> Arguments, AfterJob After, string? Password)
+{
+    /// <summary>The kernel command line's job parameter.</summary>
+    public const string RunParameter = "liveimager.run";
+
+    /// <summary>The kernel command line's after-the-job parameter.</summary>
+    public const string AfterParameter = "liveimager.after";
+
+    /// <summary>Where the live system copies the boot stick's liveimager.conf.</summary>
+    public const string DefaultConfFile = "/run/liveimager/liveimager.conf";
+
+    /// <summary>The verbs a job line may start with.</summary>
+    public static readonly IReadOnlyList<string> Verbs = ["capture", "restore", "verify"];
+
+    private static readonly string[] s_confKeys = ["run", "after", "password"];
+
+    // A conf file is a few lines; anything bigger is not one.
+    private const long MaxConfBytes = 64 * 1024;
+
+    public string Verb => Arguments[0];
+
+    /// <summary>The job configured, or null when neither source names one.</summary>
+    /// <exception cref="UnattendedConfigException">A source is unreadable or malformed, or the job is not allowed.</exception>
+    public static UnattendedConfig? Load(KernelCommandLine commandLine, string confFile)
+    {
+        Dictionary<string, (string Value, string Origin)> conf = ReadConf(confFile);
+        (string Value, string Origin)? run = commandLine[RunParameter] is { } cmdRun
+            ? (cmdRun, $"{RunParameter} (kernel command line)")
+            : conf.TryGetValue("run", out var confRun) ? confRun : null;
+        if (run is null || string.IsNullOrWhiteSpace(run.Value.Value))
+        {
+            return null;
+        }
+        (string Value, string Origin) after = commandLine[AfterParameter] is { } cmdAfter
+            ? (cmdAfter, $"{AfterParameter} (kernel command line)")
+            : conf.TryGetValue("after", out var confAfter) ? confAfter : ("poweroff", "default");
+        string? password = conf.TryGetValue("password", out var confPassword) ? confPassword.Value : null;
+
+        var (line, origin) = run.Value;
+        IReadOnlyList<string> arguments = JobLine.Split(line, origin);
+        if (!Verbs.Contains(arguments[0]))
+        {
+            throw new UnattendedConfigException(
+                $"{origin}: '{arguments[0]}' cannot run unattended; a job is one of {string.Join(", ", Verbs)}: {line}");
+        }
+        if (arguments[0] == "restore" && !arguments.Contains("--yes"))
+        {
+            throw new UnattendedConfigException(
+                $"{origin}: an unattended restore overwrites its targets without asking; say so with --yes: {line}");
+        }
+        return new UnattendedConfig(line.Trim(), arguments, ParseAfter(after.Value, after.Origin), password);
+    }
+
+    private static AfterJob ParseAfter(string value, string origin) => value switch
+    {
+        "poweroff" => AfterJob.PowerOff,
+        "reboot" => AfterJob.Reboot,
+        "shell" => AfterJob.Shell,
+        _ => throw new UnattendedConfigException($"{origin}: after = '{value}' is not poweroff, reboot or shell"),
+    };
+
+    /// <summary>key → (value, "FILE line N"); a missing file is an empty conf.</summary>
+    private static Dictionary<string, (string Value, string Origin)> ReadConf(string path)
+    {
+        var values = new Dictionary<string, (string, string)>(StringComparer.Ordinal);
+        string[] lines;
+        try
+        {
+            if (!File.Exists(path))
+            {
+                return values;
+            }
+            if (new FileInfo(path).Length > MaxConfBytes)
+            {
+                throw new UnattendedConfigException($"{path}: {new FileInfo(path).Length} bytes is too big for a conf file (at most {MaxConfBytes})");
+            }
+            lines = File.ReadAllLines(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UnattendedConfigException($"{path}: cannot be read: {e.Message}");
+        }
+        for (int number = 1; number <= lines.Length; number++)
+        {
+            string text = lines[number - 1].Trim();
+            if (text.Length == 0 || text.StartsWith('#'))
+            {
+                continue;
+            }
+            string origin = $"{path} line {number}";
+            int equals = text.IndexOf('=');
+            if (equals < 0)
+            {
+                throw new UnattendedConfigException($"{origin}: expected 'key = value' (keys: {string.Join(", ", s_confKeys)})");
+            }
+            string key = text[..equals].Trim();
+            if (!s_confKeys.Contains(key))
+            {
+                throw new UnattendedConfigException($"{origin}: unknown key '{key}' (keys: {string.Join(", ", s_confKeys)})");
+            }
+            values[key] = (text[(equals + 1)..].Trim(), origin);
+        }
+        return values;
+    }
+}

@@ -1,0 +1,132 @@
+using LiveImager.Engine.Deploy;
+using LiveImager.Engine.Devices;
+using LiveImager.Formats.Tests.Support;
+using Xunit;
+
+namespace LiveImager.Engine.Tests.Deploy;
+
+/// <summary>Where the unattended job comes from: /proc/cmdline as the kernel keeps it, the conf file, and which wins.</summary>
+public sealed class UnattendedConfigTests : IDisposable
+{
+    private readonly ScratchDirectory _scratch = new();
+
+    public void Dispose() => _scratch.Dispose();
+
+    [Fact]
+    public void NothingConfiguredIsNoJob()
+    {
+        Assert.Null(UnattendedConfig.Load(KernelCommandLine.Parse("boot=live quiet"), _scratch.File("absent.conf")));
+        Assert.Null(UnattendedConfig.Load(KernelCommandLine.Parse("boot=live"), Conf("# only a comment", "after = shell", "password = x")));
+    }
+
+    [Fact]
+    public void TheKernelCommandLineJobKeepsItsInnerQuotes()
+    {
+        UnattendedConfig config = UnattendedConfig.Load(KernelCommandLine.Parse(
+            "BOOT_IMAGE=/live/vmlinuz boot=live liveimager.run=\"capture /dev/sda 'ssh://tech@10.0.2.2/srv/my images/pc.lim' --level 5\" " +
+            "liveimager.after=reboot quiet\n"), _scratch.File("absent.conf"))!;
+
+        Assert.Equal(["capture", "/dev/sda", "ssh://tech@10.0.2.2/srv/my images/pc.lim", "--level", "5"], config.Arguments);
+        Assert.Equal("capture", config.Verb);
+        Assert.Equal(AfterJob.Reboot, config.After);
+        Assert.Null(config.Password);
+    }
+
+    [Fact]
+    public void TheConfFileGivesJobAfterAndPassword()
+    {
+        UnattendedConfig config = UnattendedConfig.Load(KernelCommandLine.Empty, Conf(
+            "# mass deployment, room 12",
+            "",
+            "  run = restore 'nfs://10.0.0.5/srv/images/pc 1.lim' /dev/sda /dev/sdb --yes  ",
+            "after=shell",
+            "password = s3cret = # not a comment"))!;
+
+        Assert.Equal(["restore", "nfs://10.0.0.5/srv/images/pc 1.lim", "/dev/sda", "/dev/sdb", "--yes"], config.Arguments);
+        Assert.Equal("restore 'nfs://10.0.0.5/srv/images/pc 1.lim' /dev/sda /dev/sdb --yes", config.Line);
+        Assert.Equal(AfterJob.Shell, config.After);
+        Assert.Equal("s3cret = # not a comment", config.Password);
+    }
+
+    [Fact]
+    public void TheKernelCommandLineWinsKeyByKey()
+    {
+        string conf = Conf("run = verify /srv/conf.lim", "after = shell", "password = from-conf");
+
+        UnattendedConfig runOnly = UnattendedConfig.Load(KernelCommandLine.Parse("liveimager.run=\"verify /srv/cmdline.lim\""), conf)!;
+        UnattendedConfig afterOnly = UnattendedConfig.Load(KernelCommandLine.Parse("liveimager.after=reboot"), conf)!;
+
+        Assert.Equal(["verify", "/srv/cmdline.lim"], runOnly.Arguments);
+        Assert.Equal(AfterJob.Shell, runOnly.After);
+        Assert.Equal("from-conf", runOnly.Password);
+        Assert.Equal(["verify", "/srv/conf.lim"], afterOnly.Arguments);
+        Assert.Equal(AfterJob.Reboot, afterOnly.After);
+    }
+
+    [Fact]
+    public void AfterDefaultsToPowerOff()
+    {
+        Assert.Equal(AfterJob.PowerOff, UnattendedConfig.Load(KernelCommandLine.Parse("liveimager.run=\"verify /a.lim\""), _scratch.File("x"))!.After);
+    }
+
+    [Fact]
+    public void AnUnknownKeyNamesFileAndLine()
+    {
+        string conf = Conf("run = verify /a.lim", "# fine", "pasword = typo");
+        var error = Assert.Throws<UnattendedConfigException>(() => UnattendedConfig.Load(KernelCommandLine.Empty, conf));
+        Assert.Equal($"{conf} line 3: unknown key 'pasword' (keys: run, after, password)", error.Message);
+        Assert.DoesNotContain("typo", error.Message);
+    }
+
+    [Fact]
+    public void ALineWithoutEqualsNamesFileAndLine()
+    {
+        string conf = Conf("run verify /a.lim");
+        var error = Assert.Throws<UnattendedConfigException>(() => UnattendedConfig.Load(KernelCommandLine.Empty, conf));
+        Assert.Equal($"{conf} line 1: expected 'key = value' (keys: run, after, password)", error.Message);
+    }
+
+    [Fact]
+    public void AnUnknownAfterIsRefusedNamingItsSource()
+    {
+        var fromCmdline = Assert.Throws<UnattendedConfigException>(() =>
+            UnattendedConfig.Load(KernelCommandLine.Parse("liveimager.run=\"verify /a.lim\" liveimager.after=halt"), _scratch.File("x")));
+        var fromConf = Assert.Throws<UnattendedConfigException>(() => UnattendedConfig.Load(KernelCommandLine.Empty, Conf("run = verify /a.lim", "after = sleep")));
+        Assert.Equal("liveimager.after (kernel command line): after = 'halt' is not poweroff, reboot or shell", fromCmdline.Message);
+        Assert.EndsWith("line 2: after = 'sleep' is not poweroff, reboot or shell", fromConf.Message);
+    }
+
+    [Theory]
+    [InlineData("list --json")]
+    [InlineData("unattended")]
+    [InlineData("inspect /dev/sda")]
+    public void OnlyCaptureRestoreAndVerifyMayRun(string line)
+    {
+        var error = Assert.Throws<UnattendedConfigException>(() =>
+            UnattendedConfig.Load(KernelCommandLine.Parse($"liveimager.run=\"{line}\""), _scratch.File("x")));
+        Assert.Equal($"liveimager.run (kernel command line): '{line.Split(' ')[0]}' cannot run unattended; a job is one of capture, restore, verify: {line}",
+            error.Message);
+    }
+
+    [Fact]
+    public void ARestoreMustSayYes()
+    {
+        var error = Assert.Throws<UnattendedConfigException>(() => UnattendedConfig.Load(KernelCommandLine.Empty, Conf("run = restore /a.lim /dev/sda")));
+        Assert.EndsWith("line 1: an unattended restore overwrites its targets without asking; say so with --yes: restore /a.lim /dev/sda", error.Message);
+    }
+
+    [Fact]
+    public void ABadlyQuotedJobIsABadConfiguration()
+    {
+        var error = Assert.Throws<UnattendedConfigException>(() =>
+            UnattendedConfig.Load(KernelCommandLine.Parse("liveimager.run=\"capture /dev/sda 'x\""), _scratch.File("x")));
+        Assert.StartsWith("liveimager.run (kernel command line): the ' at character 18", error.Message);
+    }
+
+    private string Conf(params string[] lines)
+    {
+        string path = _scratch.File($"liveimager-{Guid.NewGuid():N}.conf");
+        File.WriteAllLines(path, lines);
+        return path;
+    }
+}

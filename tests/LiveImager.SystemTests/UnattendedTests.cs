@@ -1,0 +1,165 @@
+using System.Text.Json;
+using LiveImager.Engine.Tests.Support;
+using LiveImager.Formats.Tests.Support;
+using Xunit;
+
+namespace LiveImager.SystemTests;
+
+/// <summary><c>liveimager unattended</c> through the published binary, as the live session calls it: the job from a
+/// kernel command line file or a conf file, results on the store, the marker, exit codes.</summary>
+[Collection(SystemTestCollection.Name)]
+public sealed class UnattendedTests : IDisposable
+{
+    private readonly ScratchDirectory _scratch = new();
+
+    public UnattendedTests()
+    {
+        Environment.SetEnvironmentVariable("LIVEIMAGER_LOG_DIR", _scratch.File("log"));
+    }
+
+    public void Dispose() => _scratch.Dispose();
+
+    /// <summary>The demo's disk on a loop device captured unattended, the same boot's second run refused by the marker,
+    /// then a conf-file job restores it onto another loop disk, which scripts/check-test-disk.sh finds whole.</summary>
+    [SkippableFact]
+    public void ALoopDiskCapturedAndRestoredUnattendedComesBackWhole()
+    {
+        string binary = PublishedBinary.Require();
+        LoopDevice.RequireRoot();
+        ExternalTool.Require("mkntfs", "ntfs-3g");
+        ExternalTool.Require("mcopy", "mtools");
+        Skip.IfNot(File.Exists("/dev/fuse"), "needs FUSE (/dev/fuse) to fill the NTFS partition through ntfs-3g");
+        string scripts = RoundTripTests.ScriptsDirectory();
+        string disk = _scratch.File("disk.img");
+        ExternalTool.Run("bash", Path.Combine(scripts, "make-test-disk.sh"), disk, "160M");
+        string store = Directory.CreateDirectory(_scratch.File("store")).FullName;
+        string image = Path.Combine(store, "pc 1.lim");
+        string target = _scratch.SparseFile("target.img", new FileInfo(disk).Length);
+
+        ToolResult capture, again, restore;
+        using (LoopDevice source = LoopDevice.Attach(disk))
+        {
+            string cmdline = CommandLine($"BOOT_IMAGE=/live/vmlinuz boot=live liveimager.run=\"capture {source.Path} '{image}'\" liveimager.after=poweroff quiet");
+            capture = Unattended(binary, cmdline, conf: null, state: "boot1");
+            again = Unattended(binary, cmdline, conf: null, state: "boot1");
+
+            Assert.True(capture.ExitCode == 0, capture.StandardOutput + capture.StandardError);
+            using JsonDocument captured = Result(store, "capture");
+            JsonElement json = captured.RootElement;
+            Assert.True(json.GetProperty("ok").GetBoolean());
+            Assert.Equal(0, json.GetProperty("exitCode").GetInt32());
+            Assert.Equal($"capture {source.Path} '{image}'", json.GetProperty("job").GetString());
+            Assert.Equal(source.Path, json.GetProperty("target").GetString());
+            Assert.Equal(image, json.GetProperty("image").GetString());
+            Assert.True(json.GetProperty("bytesRead").GetInt64() > 10L << 20, "the disk's used data was read");
+            Assert.Equal(new FileInfo(image).Length, json.GetProperty("bytesWritten").GetInt64());
+            Assert.True(json.GetProperty("megabytesPerSecond").GetDouble() > 0);
+            string log = Path.Combine(store, "liveimager-results", json.GetProperty("log").GetString()!);
+            Assert.Contains("Unattended job started", File.ReadAllText(log));
+        }
+        Assert.Contains("liveimager unattended: OK: capture", capture.StandardOutput);
+        Assert.Contains("--no-power: not carrying out after = poweroff", capture.StandardOutput);
+        Assert.Matches(@"capture: 100% ", capture.StandardError);
+        Assert.DoesNotContain("\r", capture.StandardError);
+        Assert.Equal(3, again.ExitCode);
+        Assert.Contains("the job already ran in this boot", again.StandardError);
+        Assert.Single(Directory.GetFiles(Path.Combine(store, "liveimager-results"), "*.json"));
+
+        using (LoopDevice restoreTarget = LoopDevice.Attach(target))
+        {
+            string conf = Conf($"# room 12\nrun = restore \"{image}\" {restoreTarget.Path} --yes\nafter = shell\n");
+            restore = Unattended(binary, CommandLine("boot=live quiet"), conf, state: "boot2");
+        }
+        Assert.True(restore.ExitCode == 0, restore.StandardOutput + restore.StandardError);
+        Assert.DoesNotContain("not carrying out", restore.StandardOutput);
+        using JsonDocument restored = Result(store, "restore");
+        Assert.True(restored.RootElement.GetProperty("ok").GetBoolean());
+        Assert.True(restored.RootElement.GetProperty("bytesWritten").GetInt64() > 10L << 20);
+        Assert.Equal(new FileInfo(image).Length, restored.RootElement.GetProperty("bytesRead").GetInt64());
+        ToolResult check = ExternalTool.RunUnchecked("bash", null, Path.Combine(scripts, "check-test-disk.sh"), target, disk + ".manifest");
+        Assert.True(check.ExitCode == 0, check.StandardOutput + check.StandardError);
+        Assert.Contains("all checks passed", check.StandardOutput);
+    }
+
+    /// <summary>A disk too small for the image (a loop device: a file target would just grow): exit 1, a FAILED line,
+    /// and the results file says why.</summary>
+    [SkippableFact]
+    public void ARestoreOntoATooSmallDiskFailsWithItsReasonInTheResults()
+    {
+        string binary = PublishedBinary.Require();
+        LoopDevice.RequireRoot();
+        ExternalTool.Require("mkfs.ext4", "e2fsprogs");
+        string disk = _scratch.SparseFile("ext4.img", 48L << 20);
+        ExternalTool.Run("mkfs.ext4", "-q", disk);
+        string store = Directory.CreateDirectory(_scratch.File("store")).FullName;
+        ExternalTool.Run(binary, "capture", disk, Path.Combine(store, "small.lim"));
+        using LoopDevice tiny = LoopDevice.Attach(_scratch.SparseFile("tiny.img", 16L << 20));
+        string target = tiny.Path;
+
+        ToolResult run = Unattended(binary, CommandLine($"liveimager.run=\"restore {store}/small.lim {target} --yes\" liveimager.after=shell"), null, "boot");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Matches("liveimager unattended: FAILED: .*" + System.Text.RegularExpressions.Regex.Escape(target), run.StandardOutput);
+        using JsonDocument result = Result(store, "restore");
+        Assert.False(result.RootElement.GetProperty("ok").GetBoolean());
+        Assert.Equal(1, result.RootElement.GetProperty("exitCode").GetInt32());
+        Assert.Contains(target, result.RootElement.GetProperty("error").GetString());
+    }
+
+    /// <summary>An image that is not there: the job fails, and its results still land in the (existing) store.</summary>
+    [SkippableFact]
+    public void AMissingImageFailsTheJob()
+    {
+        string binary = PublishedBinary.Require();
+        string store = Directory.CreateDirectory(_scratch.File("store")).FullName;
+
+        ToolResult run = Unattended(binary, CommandLine($"liveimager.run=\"verify {store}/absent.lim\" liveimager.after=shell"), null, "boot");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("liveimager unattended: FAILED: ", run.StandardOutput);
+        using JsonDocument result = Result(store, "verify");
+        Assert.False(result.RootElement.GetProperty("ok").GetBoolean());
+        Assert.Contains("absent.lim", result.RootElement.GetProperty("error").GetString());
+    }
+
+    /// <summary>No job: exit 3 and not a word, so the session starts the TUI. A bad one: exit 2, the reason, no marker.</summary>
+    [SkippableFact]
+    public void NothingConfiguredIsSilentAndABadConfigurationSaysWhere()
+    {
+        string binary = PublishedBinary.Require();
+        string conf = Conf("run = capture /dev/sda /srv/a.lim\ncolour = blue\n");
+
+        ToolResult nothing = Unattended(binary, CommandLine("boot=live quiet splash"), null, "boot");
+        ToolResult bad = Unattended(binary, CommandLine("boot=live"), conf, "boot");
+        ToolResult badOption = Unattended(binary, CommandLine("liveimager.run=\"capture /dev/sda /srv/a.lim --level 99\""), null, "boot");
+
+        Assert.Equal(3, nothing.ExitCode);
+        Assert.Equal("", nothing.StandardOutput + nothing.StandardError);
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Equal($"liveimager unattended: {conf} line 2: unknown key 'colour' (keys: run, after, password)\n", bad.StandardError);
+        Assert.Equal(2, badOption.ExitCode);
+        Assert.Contains("--level must be 1..19", badOption.StandardError);
+        Assert.False(File.Exists(_scratch.File("boot/unattended.done")), "a job that never ran leaves no marker");
+    }
+
+    private ToolResult Unattended(string binary, string cmdline, string? conf, string state) =>
+        ExternalTool.RunUnchecked(binary, null, "unattended", "--cmdline", cmdline, "--conf", conf ?? _scratch.File("absent.conf"),
+            "--state-dir", _scratch.File(state), "--no-power");
+
+    private string CommandLine(string text)
+    {
+        string path = _scratch.File($"cmdline-{Guid.NewGuid():N}");
+        File.WriteAllText(path, text + "\n");
+        return path;
+    }
+
+    private string Conf(string text)
+    {
+        string path = _scratch.File($"liveimager-{Guid.NewGuid():N}.conf");
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    private static JsonDocument Result(string store, string verb) =>
+        JsonDocument.Parse(File.ReadAllText(Assert.Single(Directory.GetFiles(Path.Combine(store, "liveimager-results"), $"*-{verb}.json"))));
+}
