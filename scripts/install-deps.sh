@@ -6,14 +6,11 @@ set -euo pipefail
 
 packages=(e2fsprogs dosfstools exfatprogs exfat-fuse ntfs-3g mtools fdisk gdisk util-linux partclone zstd tmux jq xorriso
           openssh-server openssh-client sshfs fuse3 time cryptsetup-bin lvm2)
-# --live: also what the live medium's QEMU test runs on the host (scripts/live-test/servers.sh).
-[ "${1:-}" = "--live" ] && packages+=(samba smbclient nfs-ganesha nfs-ganesha-vfs libnfs-utils)
 
-# One package per line, so that helpers for further live-test cases can append theirs.
+# One package per line, so that further live-test cases can append theirs.
 live_packages=(
   mmdebstrap
   squashfs-tools
-  xorriso
   grub-pc-bin
   grub-efi-amd64-bin
   grub-common
@@ -24,6 +21,12 @@ live_packages=(
   dosfstools
   qemu-system-x86
   ovmf
+  # the host-side servers of the live test's network cases (scripts/live-test/servers.sh)
+  samba
+  smbclient
+  nfs-ganesha
+  nfs-ganesha-vfs
+  libnfs-utils
 )
 
 if [ "${1:-}" = --live ]; then packages+=("${live_packages[@]}"); fi
