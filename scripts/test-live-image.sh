@@ -190,59 +190,51 @@ disk_args() {
 }
 stick_args=(-device qemu-xhci -drive "file=$stick_img,format=raw,if=none,id=stick" -device usb-storage,drive=stick,bootindex=0)
 store_url=dev:///dev/disk/by-id/virtio-store-part1
-image_name=images/pc1.limg
+image_name=images/pc1.lim
 
-has_unattended() { "$repo/scripts/has-verb.sh" "$artifacts/liveimager" unattended 2>/dev/null; }
-
-# Reads the newest results JSON from the store and notes its figures.
+# Reads the results JSON of the VERB job (written beside the image) from the store and notes its figures.
 note_results() {
   local what=$1 dir=$work/results-$1
   rm -rf "$dir"
-  store_get /liveimager-results "$dir" >/dev/null
+  store_get "/$(dirname "$image_name")/liveimager-results" "$dir" >/dev/null
   local json
-  json=$(ls -t "$dir"/liveimager-results/*.json 2>/dev/null | head -1)
+  json=$(ls "$dir"/liveimager-results/*-"$what".json 2>/dev/null | tail -1)
   if [ -z "$json" ]; then fail "$what: no results JSON on the store"; return; fi
   cp "$dir"/liveimager-results/* "$out/" 2>/dev/null || true
-  note "$what: results $(basename "$json"): $(jq -c '{exitCode, bytes, seconds, rate} | with_entries(select(.value != null))' "$json" 2>/dev/null || head -c 300 "$json")"
+  note "$what: results $(basename "$json"): $(jq -c '{ok, exitCode, error, dataBytes, seconds, megabytesPerSecond}' "$json" 2>/dev/null || head -c 300 "$json")"
   ls "$dir"/liveimager-results/ | grep -qv '\.json$' || fail "$what: no job log next to the results JSON"
+  jq -e .ok "$json" >/dev/null || fail "$what: the job failed: $(jq -r .error "$json")"
+  # The VM's life minus the job's own time: boot to job start plus the power-off.
+  note "$what: boot to job start + power-off: about $((vm_seconds - $(jq -r '.seconds | floor' "$json"))) s"
 }
 
 step_capture() {
   make_source
   truncate -s 0 "$target_img"; truncate -s 256M "$target_img"
   rm -rf "$work/store-tree"; mkdir -p "$work/store-tree/images"
-  if [ -f "$repo/tests/live/network-cases.sh" ]; then cp "$repo/tests/live/network-cases.sh" "$work/store-tree/"; fi
   make_store "$work/store-tree"
-  if has_unattended; then
-    printf '# written by test-live-image.sh\nrun = capture /dev/disk/by-id/virtio-src %s/%s\nafter = poweroff\n' \
-      "$store_url" "$image_name" >"$work/liveimager.conf"
-    make_stick "$work/liveimager.conf"
-    disk_args
-    start_vm capture bios "${stick_args[@]}" "${disks[@]}"
-    grub_hotkey u || { fail "capture: no GRUB menu on the serial line"; stop_vm; return; }
-    note "capture: GRUB menu after $((SECONDS - vm_started)) s, unattended entry picked by hotkey u"
-  else
-    # The app's unattended verb is not merged yet: the same capture through systemd.run from a direct kernel boot.
-    note "capture: the binary has no 'unattended' verb yet; capturing through systemd.run= instead of liveimager.conf"
-    make_stick
-    disk_args
-    start_vm capture bios "${stick_args[@]}" "${disks[@]}" -kernel "$live/vmlinuz" -initrd "$live/initrd.img" \
-      -append "boot=live liveimager.medium=$medium console=ttyS0,115200n8 loglevel=3 systemd.run=\"/usr/bin/liveimager capture /dev/disk/by-id/virtio-src $store_url/$image_name\" systemd.run_success_action=poweroff systemd.run_failure_action=poweroff"
-  fi
+  printf '# written by test-live-image.sh\nrun = capture /dev/disk/by-id/virtio-src %s/%s\nafter = poweroff\n' \
+    "$store_url" "$image_name" >"$work/liveimager.conf"
+  make_stick "$work/liveimager.conf"
+  disk_args
+  start_vm capture bios "${stick_args[@]}" "${disks[@]}"
+  grub_hotkey u || { fail "capture: no GRUB menu on the serial line"; stop_vm; return; }
+  note "capture: GRUB menu after $((SECONDS - vm_started)) s, unattended entry picked by hotkey u"
   if wait_exit "$job_timeout"; then
-    note "capture: VM powered off $((SECONDS - vm_started)) s after start"
+    vm_seconds=$((SECONDS - vm_started))
+    note "capture: VM powered off $vm_seconds s after start"
   else
     fail "capture: VM still running after $job_timeout s"; stop_vm; return
   fi
   stop_vm
   rm -rf "$work/got-images"
   store_get /images "$work/got-images" >/dev/null
-  if [ -s "$work/got-images/images/pc1.limg" ]; then
-    note "capture: image on the store: $(du -m "$work/got-images/images/pc1.limg" | cut -f1) MiB"
+  if [ -s "$work/got-images/images/pc1.lim" ]; then
+    note "capture: image on the store: $(du -m "$work/got-images/images/pc1.lim" | cut -f1) MiB"
   else
     fail "capture: no image on the store (serial log: $out/capture.serial.log)"
   fi
-  if has_unattended; then note_results capture; fi
+  note_results capture
 }
 
 step_restore() {
@@ -250,18 +242,12 @@ step_restore() {
   truncate -s 0 "$target_img"; truncate -s 256M "$target_img"
   make_stick
   disk_args
-  local job params
-  job="restore $store_url/$image_name /dev/disk/by-id/virtio-target --yes"
-  if has_unattended; then
-    params="liveimager.run=\"$job\" liveimager.after=poweroff"
-  else
-    note "restore: the binary has no 'unattended' verb yet; restoring through systemd.run="
-    params="systemd.run=\"/usr/bin/liveimager $job\" systemd.run_success_action=poweroff systemd.run_failure_action=poweroff"
-  fi
+  local params="liveimager.run=\"restore $store_url/$image_name /dev/disk/by-id/virtio-target --yes\" liveimager.after=poweroff"
   start_vm restore uefi "${stick_args[@]}" "${disks[@]}" -kernel "$live/vmlinuz" -initrd "$live/initrd.img" \
     -append "boot=live liveimager.medium=$medium console=ttyS0,115200n8 loglevel=3 $params"
   if wait_exit "$job_timeout"; then
-    note "restore: VM powered off $((SECONDS - vm_started)) s after start"
+    vm_seconds=$((SECONDS - vm_started))
+    note "restore: VM powered off $vm_seconds s after start"
   else
     fail "restore: VM still running after $job_timeout s"; stop_vm; return
   fi
@@ -271,7 +257,7 @@ step_restore() {
   else
     fail "restore: check-test-disk.sh: $(grep '^FAIL' "$out/restore.check.log" | head -3 | tr '\n' ' ')"
   fi
-  if has_unattended; then note_results restore; fi
+  note_results restore
 }
 
 # Boots FIRMWARE from a USB stick, picks the serial entry, and waits for the TUI's main menu on the serial line.
