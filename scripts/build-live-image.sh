@@ -171,14 +171,15 @@ make_efi_image() {
   mcopy -i "$out" "$recipe/liveimager.conf.example" ::/liveimager.conf.example
 }
 
-# The initrd: Debian's, plus a tiny cpio with live-boot's conf/uuid.conf, so live-boot only takes a medium that
-# carries this build's .disk/live-uuid file.
+# The initrd: a tiny uncompressed cpio with live-boot's conf/uuid.conf, so live-boot only takes a medium that
+# carries this build's .disk/live-uuid file, then Debian's. The kernel unpacks an uncompressed archive before a
+# compressed one (as with early microcode), not after it.
 make_initrd() {
   local base_initrd=$1 id=$2 out=$3 work=$4
   mkdir -p "$work/uuid/conf"
   echo "$id" >"$work/uuid/conf/uuid.conf"
-  cp "$base_initrd" "$out"
-  (cd "$work/uuid" && find conf | cpio -o -H newc --quiet) >>"$out"
+  (cd "$work/uuid" && find conf | cpio -o -H newc --quiet) >"$out"
+  cat "$base_initrd" >>"$out"
 }
 
 check_mode() {

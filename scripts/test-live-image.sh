@@ -119,6 +119,7 @@ start_vm() {
   local name=$1 firmware=$2
   shift 2
   serial_log=$out/$name.serial.log
+  vm_name=$name
   local fifo=$work/serial-$name
   rm -f "$fifo.in" "$fifo.out" "$serial_log"
   mkfifo "$fifo.in" "$fifo.out"
@@ -154,15 +155,18 @@ wait_serial() {
   return 1
 }
 
-# Waits for QEMU to exit (the guest powered off), at most SECONDS.
+# Waits for QEMU to exit (the guest powered off), at most SECONDS; fails when QEMU itself failed.
 wait_exit() {
-  local deadline=$((SECONDS + $1))
+  local deadline=$((SECONDS + $1)) rc=0
   while kill -0 "$qemu_pid" 2>/dev/null; do
     [ $SECONDS -lt $deadline ] || return 1
     sleep 2
   done
-  wait "$qemu_pid" 2>/dev/null || true
-  return 0
+  wait "$qemu_pid" 2>/dev/null || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    echo "test-live-image: QEMU failed ($rc): $(head -3 "$out/$vm_name.qemu.log")" >&2
+    return 1
+  fi
 }
 
 stop_vm() {
@@ -188,7 +192,9 @@ disk_args() {
          -drive "file=$target_img,format=raw,if=none,id=target" -device virtio-blk-pci,drive=target,serial=target
          -drive "file=$store_img,format=raw,if=none,id=store" -device virtio-blk-pci,drive=store,serial=store)
 }
+# The stick boots first; with -kernel, QEMU's own loader takes boot index 0 and the stick is only the medium.
 stick_args=(-device qemu-xhci -drive "file=$stick_img,format=raw,if=none,id=stick" -device usb-storage,drive=stick,bootindex=0)
+medium_args=(-device qemu-xhci -drive "file=$stick_img,format=raw,if=none,id=stick" -device usb-storage,drive=stick)
 store_url=dev:///dev/disk/by-id/virtio-store-part1
 image_name=images/pc1.lim
 
@@ -198,7 +204,7 @@ note_results() {
   rm -rf "$dir"
   store_get "/$(dirname "$image_name")/liveimager-results" "$dir" >/dev/null
   local json
-  json=$(ls "$dir"/liveimager-results/*-"$what".json 2>/dev/null | tail -1)
+  json=$(ls "$dir"/liveimager-results/*-"$what".json 2>/dev/null | tail -1 || true)
   if [ -z "$json" ]; then fail "$what: no results JSON on the store"; return; fi
   cp "$dir"/liveimager-results/* "$out/" 2>/dev/null || true
   note "$what: results $(basename "$json"): $(jq -c '{ok, exitCode, error, dataBytes, seconds, megabytesPerSecond}' "$json" 2>/dev/null || head -c 300 "$json")"
@@ -243,7 +249,7 @@ step_restore() {
   make_stick
   disk_args
   local params="liveimager.run=\"restore $store_url/$image_name /dev/disk/by-id/virtio-target --yes\" liveimager.after=poweroff"
-  start_vm restore uefi "${stick_args[@]}" "${disks[@]}" -kernel "$live/vmlinuz" -initrd "$live/initrd.img" \
+  start_vm restore uefi "${medium_args[@]}" "${disks[@]}" -kernel "$live/vmlinuz" -initrd "$live/initrd.img" \
     -append "boot=live liveimager.medium=$medium console=ttyS0,115200n8 loglevel=3 $params"
   if wait_exit "$job_timeout"; then
     vm_seconds=$((SECONDS - vm_started))
@@ -297,7 +303,7 @@ step_network() {
   disk_args
   # systemd.run boots kernel-command-line.target, which starts no network: the script brings it up first.
   local run="/bin/sh -c 'systemctl start systemd-networkd systemd-resolved; /lib/systemd/systemd-networkd-wait-online --timeout=60; mkdir -p /mnt/store && mount /dev/disk/by-id/virtio-store-part1 /mnt/store && bash /mnt/store/network-cases.sh /dev/disk/by-id/virtio-src /dev/disk/by-id/virtio-target /mnt/store/net 10.0.2.2 /mnt/store/smb-password; umount /mnt/store'"
-  start_vm network uefi "${stick_args[@]}" "${disks[@]}" -kernel "$live/vmlinuz" -initrd "$live/initrd.img" \
+  start_vm network uefi "${medium_args[@]}" "${disks[@]}" -kernel "$live/vmlinuz" -initrd "$live/initrd.img" \
     -append "boot=live liveimager.medium=$medium console=ttyS0,115200n8 loglevel=3 systemd.run=\"$run\" systemd.run_success_action=poweroff systemd.run_failure_action=poweroff"
   if wait_exit 1800; then
     note "network: VM powered off $((SECONDS - vm_started)) s after start"
