@@ -278,7 +278,11 @@ step_tui() {
   else
     fail "$name: no '$tui_text' on the serial line within $boot_timeout s (log: $serial_log)"
   fi
-  if grep -q "Access Denied\|Verification failed" "$serial_log"; then fail "$name: firmware refused a loader"; fi
+  if grep -qa "Access Denied\|Verification failed" "$serial_log"; then fail "$name: firmware refused a loader"; fi
+  if [ "$firmware" = secureboot ]; then
+    if grep -qa "secureboot: Secure boot enabled" "$serial_log"; then note "$name: the kernel reports Secure Boot enabled"
+    else fail "$name: the kernel does not report Secure Boot enabled"; fi
+  fi
   stop_vm
 }
 
@@ -302,7 +306,7 @@ step_network() {
   make_stick
   disk_args
   # systemd.run boots kernel-command-line.target, which starts no network: the script brings it up first.
-  local run="/bin/sh -c 'systemctl start systemd-networkd systemd-resolved; /lib/systemd/systemd-networkd-wait-online --timeout=60; mkdir -p /mnt/store && mount /dev/disk/by-id/virtio-store-part1 /mnt/store && bash /mnt/store/network-cases.sh /dev/disk/by-id/virtio-src /dev/disk/by-id/virtio-target /mnt/store/net 10.0.2.2 /mnt/store/smb-password; umount /mnt/store'"
+  local run="/bin/sh -c 'systemctl start systemd-networkd systemd-resolved; /lib/systemd/systemd-networkd-wait-online --timeout=60; mkdir -p /mnt/store && mount /dev/disk/by-id/virtio-store-part1 /mnt/store && liveimager list --json >/mnt/store/net/list.json; bash /mnt/store/network-cases.sh /dev/disk/by-id/virtio-src /dev/disk/by-id/virtio-target /mnt/store/net 10.0.2.2 /mnt/store/smb-password; umount /mnt/store'"
   start_vm network uefi "${medium_args[@]}" "${disks[@]}" -kernel "$live/vmlinuz" -initrd "$live/initrd.img" \
     -append "boot=live liveimager.medium=$medium console=ttyS0,115200n8 loglevel=3 systemd.run=\"$run\" systemd.run_success_action=poweroff systemd.run_failure_action=poweroff"
   if wait_exit 1800; then
@@ -323,6 +327,11 @@ step_network() {
   else
     fail "network: no network-cases.result on the store"
   fi
+  # The stick the system booted from is marked as the boot medium (liveimager.medium= and the ISO's UUID).
+  local boot_disk
+  boot_disk=$(jq -r '.[] | select((.inUseReason // "") | contains("boot medium")) | .name' "$work/net-results/net/list.json" 2>/dev/null || true)
+  if [ "$boot_disk" = sda ]; then note "network: liveimager list marks sda (the stick) as the boot medium"
+  else fail "network: liveimager list does not mark the stick as the boot medium (got '${boot_disk}')"; fi
   if "$repo/scripts/check-test-disk.sh" "$target_img" "$source_img.manifest" >"$out/network.check.log" 2>&1; then
     note "network: restored disk: $(tail -1 "$out/network.check.log")"
   else
