@@ -5,7 +5,8 @@
 # SMB/NFS servers. Serial logs and results stay in artifacts/live-test/; a report ends the run.
 #
 # usage: test-live-image.sh [STEP...]   steps: capture restore uefi secureboot network (default: all, in that order;
-#                                        restore needs capture's image)
+#                                        restore needs capture's image); also bios, bios-cd (the TUI on serial
+#                                        from a stick or a CD under BIOS)
 # env:   LIVE_TEST_ACCEL=tcg|kvm (default: probe KVM, bounded), LIVE_TEST_BOOT_TIMEOUT (s, 420)
 set -euo pipefail
 
@@ -266,11 +267,17 @@ step_restore() {
   note_results restore
 }
 
-# Boots FIRMWARE from a USB stick, picks the serial entry, and waits for the TUI's main menu on the serial line.
+# Boots FIRMWARE from a USB stick (or, for MEDIUM cd, the ISO as a CD), picks the serial entry, and waits for the
+# TUI's main menu on the serial line.
 step_tui() {
-  local name=$1 firmware=$2
-  make_stick
-  start_vm "$name" "$firmware" "${stick_args[@]}"
+  local name=$1 firmware=$2 medium=${3:-stick} boot
+  if [ "$medium" = cd ]; then
+    boot=(-drive "file=$iso,format=raw,if=none,id=cd,media=cdrom,readonly=on" -device ide-cd,drive=cd,bootindex=0)
+  else
+    make_stick
+    boot=("${stick_args[@]}")
+  fi
+  start_vm "$name" "$firmware" "${boot[@]}"
   grub_hotkey s || { fail "$name: no GRUB menu on the serial line"; stop_vm; return; }
   local menu=$((SECONDS - vm_started))
   if wait_serial "$tui_text" "$boot_timeout"; then
@@ -348,8 +355,9 @@ for step in "${steps[@]}"; do
     uefi) step_tui uefi uefi ;;
     secureboot) step_tui secureboot secureboot ;;
     bios) step_tui bios bios ;;
+    bios-cd) step_tui bios-cd bios cd ;;
     network) step_network ;;
-    *) die "unknown step $step (capture restore uefi secureboot bios network)" ;;
+    *) die "unknown step $step (capture restore uefi secureboot bios bios-cd network)" ;;
   esac
   note "$step: step took $((SECONDS - started)) s"
 done
