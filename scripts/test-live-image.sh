@@ -329,8 +329,8 @@ step_network() {
   cp "$work/net-results/net/"* "$out/" 2>/dev/null || true
   if [ -s "$work/net-results/net/network-cases.result" ]; then
     note "network: $(grep -c '^ok' "$work/net-results/net/network-cases.result") cases ok, $(grep -c '^fail' "$work/net-results/net/network-cases.result" || true) failed"
-    grep '^fail' "$work/net-results/net/network-cases.result" | while read -r line; do fail "network: $line"; done
-    grep -q '^fail' "$work/net-results/net/network-cases.result" && failures=$((failures + 1))
+    local line
+    while read -r line; do fail "network: $line"; done < <(grep '^fail' "$work/net-results/net/network-cases.result" || true)
   else
     fail "network: no network-cases.result on the store"
   fi
