@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Serilog;
 
 namespace LiveImager.Engine.Targets;
@@ -6,6 +7,11 @@ namespace LiveImager.Engine.Targets;
 /// and unmounted on <see cref="Dispose"/> or, failing that, at process exit.</summary>
 public sealed class MountedStore : IDisposable
 {
+    /// <summary>Every mounted store's local directory in this process, and the store it is. Kept after unmounting:
+    /// the error that ends a job is explained after the job's store was unmounted. Mount points have random names,
+    /// so an entry never stands for another store.</summary>
+    private static readonly ConcurrentDictionary<string, StoreLocation> s_mounted = new(StringComparer.Ordinal);
+
     private readonly MountRunner _run;
     private readonly EventHandler _onExit;
     private int _disposed;
@@ -20,7 +26,24 @@ public sealed class MountedStore : IDisposable
         if (mountPoint is not null)
         {
             AppDomain.CurrentDomain.ProcessExit += _onExit;
+            s_mounted[directory] = location;
         }
+    }
+
+    /// <summary><paramref name="text"/> with each mounted store's local directory (a path under /run/liveimager/mnt,
+    /// which means nothing to the user) replaced by the store's URL, so that "No space left on device :
+    /// '/run/liveimager/mnt/smb-…/pc.lim.partial'" reads "… 'smb://anna@nas/images/pc.lim.partial'". The URL never
+    /// holds a password.</summary>
+    public static string NameStores(string text)
+    {
+        foreach (var (directory, location) in s_mounted)
+        {
+            if (text.Contains(directory, StringComparison.Ordinal))
+            {
+                text = text.Replace(directory, location.ToString(), StringComparison.Ordinal);
+            }
+        }
+        return text;
     }
 
     public StoreLocation Location { get; }

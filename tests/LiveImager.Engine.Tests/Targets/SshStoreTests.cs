@@ -154,6 +154,11 @@ public sealed class SshStoreTests(SshServerFixture server) : IDisposable
 
             Assert.StartsWith($"writing the image {target.Path} failed: Transport endpoint is not connected", e.Message);
             Assert.EndsWith("no image was kept", e.Message);
+            // What the CLI and the TUI show names the store, not the mount point under the runtime directory.
+            string shown = ImagingFailure.Explain(e)!;
+            Assert.StartsWith($"writing the image {server.Url(remote + "/pc.lim")} failed: Transport endpoint is not connected", shown);
+            Assert.DoesNotContain(options.MountRoot, shown);
+            Assert.DoesNotContain(server.Password, shown);
         }
 
         Assert.False(File.Exists(remote + "/pc.lim"));
