@@ -16,11 +16,12 @@ public sealed class MountedStore : IDisposable
     private readonly EventHandler _onExit;
     private int _disposed;
 
-    internal MountedStore(StoreLocation location, string directory, string? mountPoint, MountRunner run)
+    internal MountedStore(StoreLocation location, string directory, string? mountPoint, MountRunner run, string? hostKey = null)
     {
         Location = location;
         Directory = directory;
         MountPoint = mountPoint;
+        HostKey = hostKey;
         _run = run;
         _onExit = (_, _) => Dispose();
         if (mountPoint is not null)
@@ -53,6 +54,13 @@ public sealed class MountedStore : IDisposable
 
     /// <summary>Where the store is mounted, or null for a local directory.</summary>
     public string? MountPoint { get; }
+
+    /// <summary>SSH: the fingerprint of the server's host key (SHA256:…), pinned by the URL or trusted on first use
+    /// (<see cref="HostKeyPinned"/> says which); null for other stores.</summary>
+    public string? HostKey { get; }
+
+    /// <summary>True when <see cref="HostKey"/> was checked against the URL's <c>?hostkey=</c>.</summary>
+    public bool HostKeyPinned => Location.HostKey is not null;
 
     /// <summary>Bytes an unprivileged writer may still use in <see cref="Directory"/>.</summary>
     public long FreeBytes => StoreSpace.FreeBytes(Directory);
