@@ -151,6 +151,8 @@ EXPORT_DEFAULTS {
   SecType = sys;
   Protocols = 4;
   Transports = TCP;
+  # QEMU's user networking connects from an ordinary host port, whatever port the guest's client used.
+  PrivilegedPort = false;
 }
 EXPORT {
   Export_Id = 1;
@@ -191,7 +193,8 @@ start() {
   (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$state/smb-password")
   local password
   password=$(cat "$state/smb-password")
-  printf '%s\n%s\n' "$password" "$password" | smbpasswd -c "$state/smb.conf" -s -a "$smb_user" >/dev/null
+  printf '%s\n%s\n' "$password" "$password" | smbpasswd -c "$state/smb.conf" -s -a "$smb_user" >"$state/smbpasswd.log" 2>&1 ||
+    { cat "$state/smbpasswd.log" >&2; exit 1; }
 
   start_daemon "$state/smbd.started.pid" "$state/smbd.out" smbd --foreground --no-process-group -s "$state/smb.conf"
   start_daemon "$state/ganesha.started.pid" "$state/ganesha.out" ganesha.nfsd -F -f "$state/ganesha.conf" \
