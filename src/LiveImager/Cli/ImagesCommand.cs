@@ -42,7 +42,7 @@ internal static class ImagesCommand
         output.WriteLine($"{listing.Location}: {ByteSize.Format(listing.FreeBytes)} free, {listing.Images.Count} image(s)");
         if (listing.HostKey is { } key)
         {
-            output.WriteLine(listing.HostKeyPinned ? $"SSH host key {key}, as pinned"
+            output.WriteLine(listing.HostKeyPinned == true ? $"SSH host key {key}, as pinned"
                 : $"SSH host key {key}, trusted on first use (pin it: add ?hostkey={key} to the URL)");
         }
         foreach (StoredImage image in listing.Images)
