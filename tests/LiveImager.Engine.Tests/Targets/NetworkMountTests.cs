@@ -247,4 +247,15 @@ public sealed class NetworkMountTests : IDisposable
         Assert.Null(StoreCredentials.From(null, null, _ => null).Password);
         Assert.Contains("cannot read the password file", Assert.Throws<StoreException>(() => StoreCredentials.From(_scratch.File("none"), null)).Message);
     }
+
+    [Fact]
+    public void ARelativeKeyFileIsMadeAbsoluteForSshUnderTheSshfsDaemon()
+    {
+        string key = _scratch.File("id_test");
+        File.WriteAllText(key, "not read here");
+
+        StoreCredentials credentials = StoreCredentials.From(null, Path.GetRelativePath(Environment.CurrentDirectory, key), _ => null);
+
+        Assert.Equal(key, credentials.IdentityFile);
+    }
 }
