@@ -110,21 +110,32 @@ public sealed class StoreMounter(StoreOptions options)
         _ => 2049,
     };
 
-    /// <summary>Mounts with sshfs and returns the fingerprint of the host key it accepted. With a pinned key the
+    /// <summary>Mounts with sshfs and returns the fingerprint of the host key it accepted (null when it came from the
+    /// system's known_hosts rather than this boot's first use). With a pinned key the
     /// server's keys are fetched first (ssh-keyscan, no login) and a server without the pinned one is refused before
     /// any password or key is offered; sshfs then runs with that one key as its only known host and
     /// StrictHostKeyChecking=yes, so a server swapped in between is refused by ssh itself.</summary>
-    private string MountSsh(StoreLocation location, string mountPoint)
+    private string? MountSsh(StoreLocation location, string mountPoint)
     {
         Directory.CreateDirectory(options.RuntimeRoot);
         string knownName = SshHostKeys.KnownHostsName(location.Host!, location.Port);
         if (location.HostKey is not { } pin)
         {
             Check(location, options.Run(MountArguments.Sshfs(location, mountPoint, options.Credentials, options.KnownHostsFile)));
-            string? trusted = SshHostKeys.For(SshHostKeys.Parse(File.ReadAllText(options.KnownHostsFile)), knownName).LastOrDefault()?.Fingerprint;
-            Log.Information("{Location}: SSH host key {Fingerprint} trusted on first use in this boot (not pinned; add ?hostkey={Fingerprint} " +
-                "to the URL to pin it)", location.ToString(), trusted, trusted);
-            return trusted ?? "unknown";
+            // ssh wrote the key there unless the system's /etc/ssh/ssh_known_hosts already held it.
+            string? trusted = File.Exists(options.KnownHostsFile)
+                ? SshHostKeys.For(SshHostKeys.Parse(File.ReadAllText(options.KnownHostsFile)), knownName).LastOrDefault()?.Fingerprint
+                : null;
+            if (trusted is null)
+            {
+                Log.Information("{Location}: SSH host key accepted from the system's known_hosts (not pinned)", location.ToString());
+            }
+            else
+            {
+                Log.Information("{Location}: SSH host key {Fingerprint} trusted on first use in this boot (not pinned; add " +
+                    "?hostkey={Fingerprint} to the URL to pin it)", location.ToString(), trusted, trusted);
+            }
+            return trusted;
         }
         SshHostKey key = PinnedKey(location, pin);
         string pinnedFile = Path.Combine(options.RuntimeRoot, $"ssh_known_hosts.{Path.GetFileName(mountPoint)}");
