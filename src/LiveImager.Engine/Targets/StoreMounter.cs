@@ -111,10 +111,10 @@ public sealed class StoreMounter(StoreOptions options)
     };
 
     /// <summary>Mounts with sshfs and returns the fingerprint of the host key it accepted (null when it came from the
-    /// system's known_hosts rather than this boot's first use). With a pinned key the
-    /// server's keys are fetched first (ssh-keyscan, no login) and a server without the pinned one is refused before
-    /// any password or key is offered; sshfs then runs with that one key as its only known host and
-    /// StrictHostKeyChecking=yes, so a server swapped in between is refused by ssh itself.</summary>
+    /// system's known_hosts rather than this boot's first use). With a pinned key the server's keys are fetched first
+    /// (ssh-keyscan, no login) and a server without the pinned one is refused before any password or key is offered;
+    /// sshfs then runs with that one key as its only known host and StrictHostKeyChecking=yes, so a server swapped in
+    /// between is refused by ssh itself.</summary>
     private string? MountSsh(StoreLocation location, string mountPoint)
     {
         Directory.CreateDirectory(options.RuntimeRoot);
