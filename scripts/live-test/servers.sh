@@ -16,7 +16,9 @@
 # NFS: NFSv4 only (no rpcbind, no mountd, no NLM: one TCP port), exports /images read-write and /readonly read-only
 # (pseudo paths), no root squash.
 # Everything the servers write (configs, databases, logs, pid files) is under STATE_DIR; logs: STATE_DIR/smbd.log,
-# STATE_DIR/ganesha.log.
+# STATE_DIR/ganesha.log. The unix user stays after stop (created once, no home, no shell, no unix password).
+# SHARE_DIR must be on a filesystem that gives out file handles (ext4, xfs, btrfs, tmpfs; not overlayfs): ganesha's
+# VFS FSAL serves files by name_to_handle_at(2).
 set -euo pipefail
 
 usage() {
