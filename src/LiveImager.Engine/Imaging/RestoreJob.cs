@@ -21,14 +21,16 @@ public sealed record RestoreResult(IReadOnlyList<RestoreTargetResult> Targets, l
 }
 
 /// <summary>Restores an image onto one or more disks or files: checks the image's header and metadata and every
-/// target's size before writing anything, then writes tables and frames in disk order.</summary>
+/// target's size before writing anything, then writes tables and frames in disk order. A target that fails is dropped
+/// with its error and the others go on; the image is read no further once every target has failed.</summary>
 public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInput = null)
 {
     /// <summary>Bytes of the disk's start kept from the frames for a GPT relocation: the primary header and the
     /// largest entry array the GPT reader accepts.</summary>
     private const int DiskHeadBytes = 2 * 1024 * 1024;
 
-    /// <summary>Raised a few times a second from the dispatching stage; handlers must not block.</summary>
+    /// <summary>Raised a few times a second, and when a target starts or ends its flush, with each target's figures;
+    /// one report at a time, from the job's threads; handlers must not block.</summary>
     public event Action<ImagingProgress>? Progress;
 
     /// <summary>Fires once the image and targets are checked, before the first byte is written.</summary>
