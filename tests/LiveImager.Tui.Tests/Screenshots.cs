@@ -143,7 +143,7 @@ public class Screenshots
             tui.Press(Key.Enter);
             tui.WaitFor(() => deploy.Request is not null, "the deployment to start");
             const long total = 120_570_000_000;
-            const string error = "pwrite /dev/sde: Input/output error (errno 5)";
+            const string error = "pwrite at 48318382080 /dev/sde: Input/output error (errno 5)";
             deploy.Progress.Report(new JobProgress(84_399_000_000, total, 308_400_000, TimeSpan.FromSeconds(117), "2 (ext4)",
                 [new DiskProgress("sdc", RestoreTargetState.Writing, 84_399_000_000, total, 308_400_000, TimeSpan.FromSeconds(117), null),
                  new DiskProgress("sde", RestoreTargetState.Failed, 48_318_382_080, total, 0, null, error)]));

@@ -120,7 +120,7 @@ public class DeployScreenTests
         tui.AssertShows("sde      ###.............  24%   29.0 GB   290.0 MB/s  05:10  writing");
         tui.AssertShows("Partition: 1");
 
-        const string error = "pwrite /dev/sde: Input/output error (errno 5)";
+        const string error = "pwrite at 48318382080 /dev/sde: Input/output error (errno 5)";
         jobs.Progress.Report(new JobProgress(90_000_000_000, total, 300_000_000, TimeSpan.FromSeconds(100), "2",
             [new DiskProgress("sdc", RestoreTargetState.Writing, 90_000_000_000, total, 300_000_000, TimeSpan.FromSeconds(100), null),
              new DiskProgress("sde", RestoreTargetState.Failed, 48_318_382_080, total, 0, null, error)]));
@@ -143,7 +143,7 @@ public class DeployScreenTests
             "1 of 2 disks failed; the others are restored.", "/var/log/liveimager/session.log"));
         tui.WaitForText("not on every disk");
         tui.AssertShows("/dev/sdc: restored 120000000000 bytes.");
-        tui.AssertShows("/dev/sde: failed after 48318382080 bytes: pwrite /dev/sde: Input/output");
+        tui.AssertShows("/dev/sde: failed after 48318382080 bytes: pwrite at 48318382080");
         tui.AssertShows("1 of 2 disks failed; the others are restored.");
         tui.AssertShows("The log is in /var/log/liveimager/session.log");
     }
