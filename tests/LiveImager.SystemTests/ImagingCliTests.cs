@@ -118,6 +118,36 @@ public sealed class ImagingCliTests : IDisposable
         Assert.Equal(Sha256(disk), Sha256(good));
     }
 
+    /// <summary>On a terminal, restore IMAGE T1 T2 T3 draws the job's bar with a line per target under it, redrawn in
+    /// place report after report: one bar, one line per target, then each target's result.</summary>
+    [SkippableFact]
+    public void RestoreOnATerminalDrawsALinePerTargetUnderTheBar()
+    {
+        string binary = PublishedBinary.Require();
+        TmuxSession.Require();
+        string disk = MakeDisk(randomMiB: 4);
+        string image = _scratch.File("disk.lim");
+        ExternalTool.Run(binary, "capture", disk, image);
+        string[] targets = [_scratch.File("t1.img"), _scratch.File("t2.img"), _scratch.File("no-such-directory/t3.img")];
+
+        // The shell outlives the restore, so tmux leaves the screen as the restore drew it: the notice of a dead pane
+        // can scroll it by a line.
+        using var terminal = TmuxSession.Start($"{binary} restore {image} {string.Join(' ', targets)} --yes; sleep 60", 200, 30);
+        string screen = terminal.WaitForText("targets restored", TimeSpan.FromSeconds(30));
+
+        string[] lines = screen.Split('\n');
+        void AssertOneLine(Func<string, bool> matches, string what) =>
+            Assert.True(lines.Count(matches) == 1, $"not one line {what}:\n{screen}");
+        AssertOneLine(l => l.StartsWith("restore [", StringComparison.Ordinal), "with the job's bar");
+        foreach (string target in targets[..2])
+        {
+            AssertOneLine(l => l.StartsWith($"  {target} [####################] 100% ", StringComparison.Ordinal) && l.EndsWith(" done", StringComparison.Ordinal),
+                $"with {target} done");
+        }
+        AssertOneLine(l => l.StartsWith($"  {targets[2]} FAILED: refused: ", StringComparison.Ordinal), $"with {targets[2]} refused");
+        Assert.Contains("restore: 2 of 3 targets restored, 1 FAILED", lines);
+    }
+
     /// <summary>Ctrl-C in the middle of a capture: the job stops, says so, and leaves no image under either name.</summary>
     [SkippableFact]
     public void InterruptedCaptureKeepsNoImage()

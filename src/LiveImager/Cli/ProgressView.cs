@@ -68,6 +68,7 @@ internal sealed class ProgressView(TextWriter error, bool json)
     /// <summary>One target of a restore: its own bar, bytes, rate and ETA while it is written; its state after.</summary>
     private static string TargetLine(RestoreTargetProgress target) => target.State switch
     {
+        RestoreTargetState.Failed when target.BytesDone == 0 => $"{target.Target} FAILED: {target.Error}",
         RestoreTargetState.Failed => $"{target.Target} FAILED after {ByteSize.Format(target.BytesDone)}: {target.Error}",
         RestoreTargetState.Writing => $"{target.Target} {Bar(target.Fraction, TargetBarWidth)} {target.Fraction * 100,3:F0}% " +
             $"{ByteSize.Format(target.BytesDone)} {ByteSize.Format(target.BytesPerSecond)}/s " +
