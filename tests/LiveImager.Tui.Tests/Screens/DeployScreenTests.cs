@@ -129,11 +129,20 @@ public class DeployScreenTests
         tui.AssertShows("sde      ######..........  40%   48.3 GB            -      -  FAILED");
         tui.AssertShows($"         {error}");
         tui.AssertShows("Esc asks whether to cancel the deployment.");
+        tui.Press(Key.F1);
+        tui.AssertShows("several disks are written, each has its own row; one that fails is dropped");
+        tui.Press(Key.Esc);
+
+        jobs.Progress.Report(new JobProgress(total, total, 300_000_000, TimeSpan.Zero, null,
+            [new DiskProgress("sdc", RestoreTargetState.Finishing, total, total, 300_000_000, TimeSpan.Zero, null),
+             new DiskProgress("sde", RestoreTargetState.Failed, 48_318_382_080, total, 0, null, error)]));
+        tui.WaitForText("flushing");
+        tui.AssertShows("sdc      ################ 100%  120.0 GB   300.0 MB/s      -  flushing");
 
         jobs.Progress.Report(new JobProgress(total, total, 300_000_000, TimeSpan.Zero, null,
             [new DiskProgress("sdc", RestoreTargetState.Done, total, total, 300_000_000, TimeSpan.Zero, null),
              new DiskProgress("sde", RestoreTargetState.Failed, 48_318_382_080, total, 0, null, error)]));
-        tui.WaitForText("(100%)");
+        tui.WaitForText("  done");
         tui.AssertShows("sdc      ################ 100%  120.0 GB   300.0 MB/s      -  done");
         tui.AssertShows("sde      ######..........  40%   48.3 GB            -      -  FAILED");
         Assert.DoesNotContain("Partition:", tui.Screen, StringComparison.Ordinal);

@@ -46,7 +46,8 @@ internal sealed class ProgressScreen : Screen
 
     public override string HelpText =>
         $"The {_verb} is running. The bar counts the bytes that are really copied (free space is skipped), so the " +
-        "rate can change between partitions. Esc asks whether to cancel; nothing is stopped without your answer.";
+        "rate can change between partitions. When several disks are written, each has its own row; one that fails is " +
+        "dropped with its error and the others go on. Esc asks whether to cancel; nothing is stopped without your answer.";
 
     /// <summary>The job's cancellation, for tests that check Esc really cancels.</summary>
     public CancellationToken Cancellation => _cancel.Token;
