@@ -168,6 +168,33 @@ public class EngineJobRunnerTests
     }
 
     [SkippableFact]
+    public void ADeploymentReportsEachDiskByItsNameAndARefusedOneAsFailedWithItsReason()
+    {
+        using var scratch = new ScratchDirectory();
+        string source = MakeExt4Disk(scratch);
+        string store = Capture(scratch, source);
+        ImageSummary image = Assert.Single(new EngineImageCatalog().ListAsync(store, CancellationToken.None).Result);
+        string kept = scratch.SparseFile("kept.img", DiskBytes);
+        string lost = scratch.File("unplugged/lost.img");
+        var reports = new RecordedProgress();
+
+        JobOutcome outcome = new EngineJobRunner(scratch.File("session.log"))
+            .RestoreAsync(new RestoreRequest(image, [FileDisk("kept", kept), new DiskChoice("lost", lost, DiskBytes, "lost.img", "file", "file", [], null, false)]),
+                reports, CancellationToken.None).Result;
+
+        Assert.False(outcome.Succeeded);
+        Assert.NotEmpty(reports.All);
+        Assert.All(reports.All, r => Assert.Equal(["kept", "lost"], r.Disks!.Select(d => d.Disk)));
+        DiskProgress[] last = [.. reports.All[^1].Disks!];
+        Assert.Equal((RestoreTargetState.Done, last[0].BytesTotal), (last[0].State, last[0].BytesDone));
+        Assert.True(last[0].BytesTotal > 0);
+        Assert.Equal(RestoreTargetState.Failed, last[1].State);
+        Assert.StartsWith("refused: ", last[1].Error);
+        Assert.Contains(lost, last[1].Error);
+        Assert.Equal(Sha256(source), Sha256(kept));
+    }
+
+    [SkippableFact]
     public void ADamagedImageIsReportedInPlainWordsWithTheLog()
     {
         using var scratch = new ScratchDirectory();
@@ -241,6 +268,31 @@ public class EngineJobRunnerTests
         ExternalTool.RunWithInput("sfdisk", $"label: gpt\nstart={PartitionStart / 512}, size={PartitionBytes / 512}, type=linux\n", "-q", disk);
         ExternalTool.Run("mke2fs", "-q", "-F", "-t", "ext4", "-E", $"offset={PartitionStart}", "-d", files, disk, $"{PartitionBytes >> 10}k");
         return disk;
+    }
+
+    /// <summary>Keeps every report, in order, as the job's thread sends them.</summary>
+    private sealed class RecordedProgress : IProgress<JobProgress>
+    {
+        private readonly List<JobProgress> _reports = [];
+
+        public IReadOnlyList<JobProgress> All
+        {
+            get
+            {
+                lock (_reports)
+                {
+                    return [.. _reports];
+                }
+            }
+        }
+
+        public void Report(JobProgress value)
+        {
+            lock (_reports)
+            {
+                _reports.Add(value);
+            }
+        }
     }
 
     private static void WaitForResult(TuiHarness tui) =>

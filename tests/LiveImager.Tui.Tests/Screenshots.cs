@@ -1,3 +1,4 @@
+using LiveImager.Engine.Imaging;
 using LiveImager.Formats.Tests.Support;
 using LiveImager.Tui;
 using LiveImager.Tui.Tests.Support;
@@ -141,9 +142,16 @@ public class Screenshots
             tui.Type("sdc sde");
             tui.Press(Key.Enter);
             tui.WaitFor(() => deploy.Request is not null, "the deployment to start");
+            const long total = 120_570_000_000;
+            const string error = "pwrite at 48318382080 /dev/sde: Input/output error (errno 5)";
+            deploy.Progress.Report(new JobProgress(84_399_000_000, total, 308_400_000, TimeSpan.FromSeconds(117), "2 (ext4)",
+                [new DiskProgress("sdc", RestoreTargetState.Writing, 84_399_000_000, total, 308_400_000, TimeSpan.FromSeconds(117), null),
+                 new DiskProgress("sde", RestoreTargetState.Failed, 48_318_382_080, total, 0, null, error)]));
+            tui.WaitForText("(70%)");
+            Save("deploy-progress", tui);
             deploy.End(new JobOutcome(false,
                 ["/dev/sdc: restored 120570000000 bytes.",
-                 "/dev/sde: failed after 48318382080 bytes: Input/output error writing /dev/sde at 48318382080; /dev/sde is partly written and does not hold a usable disk.",
+                 $"/dev/sde: failed after 48318382080 bytes: {error}; /dev/sde is partly written and does not hold a usable disk.",
                  "Wrote 120.6 GB in 06:31, 308.4 MB/s."],
                 "1 of 2 disks failed; the others are restored.", "/var/log/liveimager/session.log"));
             tui.WaitForText("not on every disk");

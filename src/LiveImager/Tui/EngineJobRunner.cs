@@ -33,7 +33,8 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
         RunOutcome(() =>
         {
             var job = new RestoreJob(new RestoreOptions(request.Image.Path, [.. request.Targets.Select(t => t.Path)]));
-            job.Progress += p => progress.Report(ToJobProgress(p));
+            Dictionary<string, string> names = request.Targets.ToDictionary(t => t.Path, t => t.Name);
+            job.Progress += p => progress.Report(ToJobProgress(p, names));
             RestoreResult result = job.Run(cancellationToken);
             string[] targets = [.. result.Targets.Select(t => $"{t.Target}: {t.Message}.")];
             if (result.Cancelled)
@@ -92,9 +93,12 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
         }
     });
 
-    private static JobProgress ToJobProgress(ImagingProgress p) =>
+    /// <param name="names">The target disks' names by path, for a restore's per-disk figures.</param>
+    private static JobProgress ToJobProgress(ImagingProgress p, Dictionary<string, string>? names = null) =>
         new(p.BytesDone, p.BytesTotal, p.BytesPerSecond, p.Remaining,
-            p.CurrentPartition > 0 ? p.CurrentPartition.ToString(CultureInfo.InvariantCulture) : null);
+            p.CurrentPartition > 0 ? p.CurrentPartition.ToString(CultureInfo.InvariantCulture) : null,
+            p.Targets?.Select(t => new DiskProgress(names?.GetValueOrDefault(t.Target) ?? t.Target, t.State, t.BytesDone, t.BytesTotal,
+                t.BytesPerSecond, t.Remaining, t.Error)).ToArray());
 
     /// <summary>A job's own time: tenths of a second for short jobs, whose mm:ss would read 00:00.</summary>
     private static string Seconds(TimeSpan elapsed) =>
