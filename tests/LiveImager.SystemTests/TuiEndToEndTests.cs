@@ -24,8 +24,8 @@ public sealed class TuiEndToEndTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => _scratch.Dispose();
 
-    [SkippableFact]
-    public void CaptureALoopDiskAndRestoreItOntoAnotherWithTheKeys()
+    /// <summary>Root and loop devices, the published binary, tmux, and the tools that make and check the disks.</summary>
+    private static string RequireBinaryAndTools()
     {
         LoopDevice.RequireRoot();
         string binary = PublishedBinary.Require();
@@ -35,6 +35,13 @@ public sealed class TuiEndToEndTests(ITestOutputHelper output) : IDisposable
         ExternalTool.Require("mke2fs", "e2fsprogs");
         ExternalTool.Require("e2fsck", "e2fsprogs");
         ExternalTool.Require("debugfs", "e2fsprogs");
+        return binary;
+    }
+
+    [SkippableFact]
+    public void CaptureALoopDiskAndRestoreItOntoAnotherWithTheKeys()
+    {
+        string binary = RequireBinaryAndTools();
         var clock = Stopwatch.StartNew();
 
         Dictionary<string, string> hashes = MakeFiles(Directory.CreateDirectory(_scratch.File("files")).FullName);
@@ -103,14 +110,7 @@ public sealed class TuiEndToEndTests(ITestOutputHelper output) : IDisposable
     [SkippableFact]
     public void DeployAnImageOntoTwoLoopDisksWithTheKeys()
     {
-        LoopDevice.RequireRoot();
-        string binary = PublishedBinary.Require();
-        TmuxSession.Require();
-        ExternalTool.Require("sfdisk", "fdisk");
-        ExternalTool.Require("partx", "util-linux");
-        ExternalTool.Require("mke2fs", "e2fsprogs");
-        ExternalTool.Require("e2fsck", "e2fsprogs");
-        ExternalTool.Require("debugfs", "e2fsprogs");
+        string binary = RequireBinaryAndTools();
         var clock = Stopwatch.StartNew();
 
         Dictionary<string, string> hashes = MakeFiles(Directory.CreateDirectory(_scratch.File("files")).FullName);
