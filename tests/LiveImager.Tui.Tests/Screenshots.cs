@@ -59,6 +59,20 @@ public class Screenshots
             }
             Save("storage-smb", tui);
             tui.Press(Key.Esc);
+            tui.Press((Key)'5');
+            for (int i = 0; i < 4; i++)
+            {
+                tui.Press(Key.CursorDown);
+            }
+            foreach (string field in new[] { "tech@nas.lab", "/srv/images", "", "/root/.ssh/id_ed25519", "SHA256:JIyxqm+OyeFNKqKujxZiclCr/8FRJlYvbTO8MpKhWbo" })
+            {
+                tui.Press(Key.Tab);
+                tui.Press(Key.A.WithCtrl);
+                tui.Press(Key.Delete);
+                tui.Type(field);
+            }
+            Save("storage-ssh", tui);
+            tui.Press(Key.Esc);
             tui.Press((Key)'9');
             Save("power", tui);
         }
