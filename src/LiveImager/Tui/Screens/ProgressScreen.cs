@@ -89,14 +89,6 @@ internal sealed class ProgressScreen : Screen
         });
     }
 
-    /// <summary>A failure the Engine does not explain (a bug): its stack goes to the log, and its message, with any
-    /// mount point named by its store's URL, to the screen.</summary>
-    private string Unexpected(Exception ex)
-    {
-        Log.Error(ex, "The {Verb} failed unexpectedly", _verb);
-        return $"Unexpected error: {MountedStore.NameStores(ex.Message)}";
-    }
-
     public override bool OnBack()
     {
         Host.Push(new ConfirmScreen("Cancel", $"Cancel the {_verb}? What was written so far is not usable.", $"cancel the {_verb}", _cancel.Cancel));
@@ -112,6 +104,14 @@ internal sealed class ProgressScreen : Screen
             Host.Pop();
         }
         Host.Replace(new ResultScreen(_verb, outcome, elapsed));
+    }
+
+    /// <summary>A failure the Engine does not explain (a bug): its stack goes to the log, and its message, with any
+    /// mount point named by its store's URL, to the screen.</summary>
+    private string Unexpected(Exception ex)
+    {
+        Log.Error(ex, "The {Verb} failed unexpectedly", _verb);
+        return $"Unexpected error: {MountedStore.NameStores(ex.Message)}";
     }
 
     private void Show()

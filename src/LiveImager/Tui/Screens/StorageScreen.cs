@@ -60,8 +60,8 @@ internal sealed class StorageScreen : Screen
         "Choose the kind of store with Up/Down, press Tab to fill in its fields, then Enter to mount it. A local directory " +
         "must exist; a partition is given as /dev/sdb1; SMB, NFS and SSH need the network up. The password is never shown " +
         "and never written to the log. An SSH server's host key may be pinned as `ssh-keygen -l` prints it (SHA256:...); " +
-        "without it, the key the server shows first is trusted and shown here to check. The store stays mounted and is offered by Capture, Restore and Verify until the " +
-        "TUI exits, which unmounts it.";
+        "without it, the key the server shows first is trusted and shown here to check. The store stays mounted and is " +
+        "offered by Capture, Restore and Verify until the TUI exits, which unmounts it.";
 
     /// <summary>The location the form built last, for tests.</summary>
     internal StoreLocation? LastLocation { get; private set; }
