@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text.RegularExpressions;
 using LiveImager.Engine.Imaging;
 using LiveImager.Engine.Logging;
 using LiveImager.Formats.Tests.Support;
@@ -192,6 +193,31 @@ public class EngineJobRunnerTests
         Assert.StartsWith("refused: ", last[1].Error);
         Assert.Contains(lost, last[1].Error);
         Assert.Equal(Sha256(source), Sha256(kept));
+        Assert.Matches($@"^{Regex.Escape(kept)}: restored \d+\.\d [kMG]B in \d+\.\d s \(\d+\.\d [kMG]B/s\)\.$", outcome.Figures[0]);
+        Assert.DoesNotContain(" bytes", outcome.Figures[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ARestoresFiguresGiveSizesTimeAndRateForPeopleAndLeaveTheErrorsOwnNumbers()
+    {
+        const string error = "pwrite at 48318382080 /dev/sde: Input/output error (errno 5)";
+        JobOutcome outcome = EngineJobRunner.RestoreOutcome(new RestoreResult(
+            [new RestoreTargetResult("/dev/sdc", true, "restored 120570000000 bytes; GPT backup moved to the end of the disk", 120_570_000_000),
+             new RestoreTargetResult("/dev/sdd", true, "restored 10 bytes", 10),
+             new RestoreTargetResult("/dev/sde", false, $"failed after 48318382080 bytes: {error}; /dev/sde is partly written", 48_318_382_080),
+             new RestoreTargetResult("/dev/sdf", false, "refused: /dev/sdf is too small", 0)],
+            120_570_000_000, TimeSpan.FromSeconds(391), Cancelled: false), "/var/log/liveimager/session.log");
+
+        Assert.Equal(
+            [
+                "/dev/sdc: restored 120.6 GB in 06:31 (308.4 MB/s); GPT backup moved to the end of the disk.",
+                "/dev/sdd: restored 10 B in 06:31 (0 B/s).",
+                $"/dev/sde: failed after 48.3 GB: {error}; /dev/sde is partly written.",
+                "/dev/sdf: refused: /dev/sdf is too small.",
+            ],
+            outcome.Figures);
+        Assert.False(outcome.Succeeded);
+        Assert.Equal("2 of 4 disks failed; the others are restored.", outcome.Error);
     }
 
     [SkippableFact]

@@ -59,6 +59,20 @@ public class Screenshots
             }
             Save("storage-smb", tui);
             tui.Press(Key.Esc);
+            tui.Press((Key)'5');
+            for (int i = 0; i < 4; i++)
+            {
+                tui.Press(Key.CursorDown);
+            }
+            foreach (string field in new[] { "tech@nas.lab", "/srv/images", "", "/root/.ssh/id_ed25519", "SHA256:JIyxqm+OyeFNKqKujxZiclCr/8FRJlYvbTO8MpKhWbo" })
+            {
+                tui.Press(Key.Tab);
+                tui.Press(Key.A.WithCtrl);
+                tui.Press(Key.Delete);
+                tui.Type(field);
+            }
+            Save("storage-ssh", tui);
+            tui.Press(Key.Esc);
             tui.Press((Key)'9');
             Save("power", tui);
         }
@@ -149,11 +163,12 @@ public class Screenshots
                  new DiskProgress("sde", RestoreTargetState.Failed, 48_318_382_080, total, 0, null, error)]));
             tui.WaitForText("(70%)");
             Save("deploy-progress", tui);
-            deploy.End(new JobOutcome(false,
-                ["/dev/sdc: restored 120570000000 bytes.",
-                 $"/dev/sde: failed after 48318382080 bytes: {error}; /dev/sde is partly written and does not hold a usable disk.",
-                 "Wrote 120.6 GB in 06:31, 308.4 MB/s."],
-                "1 of 2 disks failed; the others are restored.", "/var/log/liveimager/session.log"));
+            // The Engine's own words for each target, as the TUI's runner turns them into the result screen's lines.
+            deploy.End(EngineJobRunner.RestoreOutcome(new RestoreResult(
+                [new RestoreTargetResult("/dev/sdc", true, $"restored {total} bytes", total),
+                 new RestoreTargetResult("/dev/sde", false,
+                    $"failed after 48318382080 bytes: {error}; /dev/sde is partly written and does not hold a usable disk", 48_318_382_080)],
+                total, TimeSpan.FromSeconds(391), false), "/var/log/liveimager/session.log"));
             tui.WaitForText("not on every disk");
             Save("deploy-result", tui);
         }

@@ -35,26 +35,7 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
             var job = new RestoreJob(new RestoreOptions(request.Image.Path, [.. request.Targets.Select(t => t.Path)]));
             Dictionary<string, string> names = request.Targets.ToDictionary(t => t.Path, t => t.Name);
             job.Progress += p => progress.Report(ToJobProgress(p, names));
-            RestoreResult result = job.Run(cancellationToken);
-            string[] targets = [.. result.Targets.Select(t => $"{t.Target}: {t.Message}.")];
-            if (result.Cancelled)
-            {
-                throw new ImagingException($"The restore was cancelled at your request. {string.Join(" ", targets)}");
-            }
-            int failed = result.Targets.Count(t => !t.Succeeded);
-            if (failed == result.Targets.Count)
-            {
-                throw new ImagingException(string.Join("\n", targets));
-            }
-            IReadOnlyList<string> figures =
-            [
-                .. targets,
-                $"Wrote {ByteCount.Format(result.DataBytes)} in {Seconds(result.Elapsed)}, {Rate(result.DataBytes, result.Elapsed)}.",
-            ];
-            // Some targets are restored and some are not: each one's result stays on the screen, and the job counts as failed.
-            return failed == 0
-                ? new JobOutcome(true, figures, null, logPath)
-                : new JobOutcome(false, figures, $"{failed} of {result.Targets.Count} disks failed; the others are restored.", logPath);
+            return RestoreOutcome(job.Run(cancellationToken), logPath);
         });
 
     public Task<JobOutcome> VerifyAsync(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
@@ -68,6 +49,42 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
                 $"Checked {ByteCount.Format(result.DataBytes)} in {Seconds(result.Elapsed)}, {Rate(result.DataBytes, result.Elapsed)}.",
             ];
         });
+
+    /// <summary>A restore's result as the result screen shows it: one line per target, a restored one with its size,
+    /// time and average rate; throws when nothing was restored, as a failed job does.</summary>
+    internal static JobOutcome RestoreOutcome(RestoreResult result, string? logPath)
+    {
+        string[] targets = [.. result.Targets.Select(t => $"{t.Target}: {ReadableMessage(t, result.Elapsed)}.")];
+        if (result.Cancelled)
+        {
+            throw new ImagingException($"The restore was cancelled at your request. {string.Join(" ", targets)}");
+        }
+        int failed = result.Targets.Count(t => !t.Succeeded);
+        if (failed == result.Targets.Count)
+        {
+            throw new ImagingException(string.Join("\n", targets));
+        }
+        // Some targets are restored and some are not: each one's result stays on the screen, and the job counts as failed.
+        return failed == 0
+            ? new JobOutcome(true, targets, null, logPath)
+            : new JobOutcome(false, targets, $"{failed} of {result.Targets.Count} disks failed; the others are restored.", logPath);
+    }
+
+    /// <summary>The Engine's message for a target with its exact count ("restored 120570000000 bytes", "failed after
+    /// 48318382080 bytes") read as a size, and a restored target's time and rate after it; every target took the same
+    /// read of the image, so the job's time is each one's. A message without the count is left as it is.</summary>
+    private static string ReadableMessage(RestoreTargetResult target, TimeSpan elapsed)
+    {
+        string exact = string.Create(CultureInfo.InvariantCulture, $" {target.BytesWritten} bytes");
+        int at = target.Message.IndexOf(exact, StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return target.Message;
+        }
+        string size = ByteCount.Format(target.BytesWritten);
+        string readable = target.Succeeded ? $" {size} in {Seconds(elapsed)} ({Rate(target.BytesWritten, elapsed)})" : $" {size}";
+        return string.Concat(target.Message.AsSpan(0, at), readable, target.Message.AsSpan(at + exact.Length));
+    }
 
     private static VerifyResult Verify(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken)
     {
@@ -87,9 +104,9 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
         {
             return job();
         }
-        catch (Exception e) when (e is not OperationCanceledException && ImagingFailure.Explain(e) is string message)
+        catch (Exception e) when (e is not OperationCanceledException && JobFailure.Explain(e) is string message)
         {
-            return new JobOutcome(false, [], Sentence(message), logPath);
+            return new JobOutcome(false, [], message, logPath);
         }
     });
 
@@ -105,6 +122,4 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
         elapsed.TotalMinutes < 1 ? string.Create(CultureInfo.InvariantCulture, $"{elapsed.TotalSeconds:0.0} s") : ByteCount.Duration(elapsed);
 
     private static string Rate(long bytes, TimeSpan elapsed) => ByteCount.Rate(bytes / Math.Max(elapsed.TotalSeconds, 0.001));
-
-    private static string Sentence(string message) => message.Length == 0 ? message : char.ToUpperInvariant(message[0]) + message[1..];
 }

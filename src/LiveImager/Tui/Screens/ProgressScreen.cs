@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text;
 using LiveImager.Engine.Imaging;
+using LiveImager.Engine.Targets;
 using LiveImager.Tui.Views;
+using Serilog;
 using Terminal.Gui.ViewBase;
 using Terminal.Gui.Views;
 
@@ -81,7 +83,7 @@ internal sealed class ProgressScreen : Screen
             }
             catch (Exception ex)
             {
-                outcome = new JobOutcome(false, [], ex.Message, _services.LogPath);
+                outcome = new JobOutcome(false, [], JobFailure.Explain(ex) ?? Unexpected(ex), _services.LogPath);
             }
             Host.RunningApp.Invoke(() => Finish(outcome));
         });
@@ -102,6 +104,14 @@ internal sealed class ProgressScreen : Screen
             Host.Pop();
         }
         Host.Replace(new ResultScreen(_verb, outcome, elapsed));
+    }
+
+    /// <summary>A failure the Engine does not explain (a bug): its stack goes to the log, and its message, with any
+    /// mount point named by its store's URL, to the screen.</summary>
+    private string Unexpected(Exception ex)
+    {
+        Log.Error(ex, "The {Verb} failed unexpectedly", _verb);
+        return $"Unexpected error: {MountedStore.NameStores(ex.Message)}";
     }
 
     private void Show()
