@@ -202,10 +202,10 @@ public class EngineJobRunnerTests
     {
         const string error = "pwrite at 48318382080 /dev/sde: Input/output error (errno 5)";
         JobOutcome outcome = EngineJobRunner.RestoreOutcome(new RestoreResult(
-            [new RestoreTargetResult("/dev/sdc", true, "restored 120570000000 bytes; GPT backup moved to the end of the disk", 120_570_000_000),
-             new RestoreTargetResult("/dev/sdd", true, "restored 10 bytes", 10),
-             new RestoreTargetResult("/dev/sde", false, $"failed after 48318382080 bytes: {error}; /dev/sde is partly written", 48_318_382_080),
-             new RestoreTargetResult("/dev/sdf", false, "refused: /dev/sdf is too small", 0)],
+            [new RestoreTargetResult("/dev/sdc", true, 120_570_000_000, "restored", "GPT backup moved to the end of the disk"),
+             new RestoreTargetResult("/dev/sdd", true, 10, "restored", ""),
+             new RestoreTargetResult("/dev/sde", false, 48_318_382_080, "failed after", $"{error}; /dev/sde is partly written"),
+             new RestoreTargetResult("/dev/sdf", false, 0, null, "refused: /dev/sdf is too small")],
             120_570_000_000, TimeSpan.FromSeconds(391), Cancelled: false), "/var/log/liveimager/session.log");
 
         Assert.Equal(

@@ -165,9 +165,9 @@ public class Screenshots
             Save("deploy-progress", tui);
             // The Engine's own words for each target, as the TUI's runner turns them into the result screen's lines.
             deploy.End(EngineJobRunner.RestoreOutcome(new RestoreResult(
-                [new RestoreTargetResult("/dev/sdc", true, $"restored {total} bytes", total),
-                 new RestoreTargetResult("/dev/sde", false,
-                    $"failed after 48318382080 bytes: {error}; /dev/sde is partly written and does not hold a usable disk", 48_318_382_080)],
+                [new RestoreTargetResult("/dev/sdc", true, total, "restored", ""),
+                 new RestoreTargetResult("/dev/sde", false, 48_318_382_080, "failed after",
+                    $"{error}; /dev/sde is partly written and does not hold a usable disk")],
                 total, TimeSpan.FromSeconds(391), false), "/var/log/liveimager/session.log"));
             tui.WaitForText("not on every disk");
             Save("deploy-result", tui);

@@ -11,8 +11,25 @@ public sealed record RestoreOptions(string Image, IReadOnlyList<string> Targets,
 
 /// <summary>How one target came out.</summary>
 /// <param name="Succeeded">True when the whole image was written and flushed.</param>
-/// <param name="Message">What happened, and for a failure what state the target is in.</param>
-public sealed record RestoreTargetResult(string Target, bool Succeeded, string Message, long BytesWritten);
+/// <param name="Outcome">What happened to the bytes written ("restored", "failed after"), or null when no count belongs
+/// in the message.</param>
+/// <param name="Detail">What follows: notes on a restored target, or why it failed and what state it is in.</param>
+public sealed record RestoreTargetResult(string Target, bool Succeeded, long BytesWritten, string? Outcome, string Detail)
+{
+    /// <summary>The result with the exact count, as the CLI and the log give it.</summary>
+    public string Message => Describe(bytes => $"{bytes} bytes");
+
+    /// <summary>The result with the count spelled by <paramref name="amount"/>: a screen shows sizes, a log the exact count.</summary>
+    public string Describe(Func<long, string> amount)
+    {
+        if (Outcome is null)
+        {
+            return Detail;
+        }
+        string separator = Detail.Length == 0 ? string.Empty : Succeeded ? "; " : ": ";
+        return $"{Outcome} {amount(BytesWritten)}{separator}{Detail}";
+    }
+}
 
 /// <summary>How a restore went, target by target.</summary>
 public sealed record RestoreResult(IReadOnlyList<RestoreTargetResult> Targets, long DataBytes, TimeSpan Elapsed, bool Cancelled)
@@ -55,7 +72,7 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
                 }
                 catch (Exception e) when (e is ImagingException or IOException)
                 {
-                    results[path] = new RestoreTargetResult(path, false, $"refused: {e.Message}", 0);
+                    results[path] = new RestoreTargetResult(path, false, 0, null, $"refused: {e.Message}");
                 }
             }
             if (targets.Count == 0)
@@ -91,8 +108,8 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
                 Log.Warning("Restore of {Image} cancelled after {Bytes} bytes", options.Image, meter.Done);
                 foreach (RestoreTarget target in targets)
                 {
-                    results[target.Name] = new RestoreTargetResult(target.Name, false,
-                        $"cancelled after {target.BytesDone} bytes: {target.Name} is partly written and does not hold a usable disk; restore again", target.BytesDone);
+                    results[target.Name] = new RestoreTargetResult(target.Name, false, target.BytesDone, "cancelled after",
+                        $"{target.Name} is partly written and does not hold a usable disk; restore again");
                 }
                 return new RestoreResult(Order(results), meter.Done, meter.Elapsed, Cancelled: true);
             }
@@ -180,24 +197,23 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
     {
         if (target.Failure is { } failure)
         {
-            return new RestoreTargetResult(target.Name, false,
-                $"failed after {target.BytesDone} bytes: {failure.Message}; {target.Name} is partly written and does not hold a usable disk", target.BytesDone);
+            return new RestoreTargetResult(target.Name, false, target.BytesDone, "failed after",
+                $"{failure.Message}; {target.Name} is partly written and does not hold a usable disk");
         }
         try
         {
             target.DiskHead = head;
             target.Complete();
             string? warning = target.RereadPartitions();
-            string moved = target.RelocatesGpt ? "; GPT backup moved to the end of the disk" : string.Empty;
+            string?[] notes = [target.RelocatesGpt ? "GPT backup moved to the end of the disk" : null, warning];
             target.State = RestoreTargetState.Done;
-            return new RestoreTargetResult(target.Name, true,
-                $"restored {target.BytesDone} bytes{moved}{(warning is null ? string.Empty : "; " + warning)}", target.BytesDone);
+            return new RestoreTargetResult(target.Name, true, target.BytesDone, "restored", string.Join("; ", notes.OfType<string>()));
         }
         catch (Exception e) when (e is IOException or DiskFormatException or ImagingException)
         {
             target.Failure = e;
-            return new RestoreTargetResult(target.Name, false,
-                $"failed while finishing: {e.Message}; the data is written but the partition table may not fit the disk", target.BytesDone);
+            return new RestoreTargetResult(target.Name, false, target.BytesDone, null,
+                $"failed while finishing: {e.Message}; the data is written but the partition table may not fit the disk");
         }
     }
 

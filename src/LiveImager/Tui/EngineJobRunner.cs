@@ -70,21 +70,12 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
             : new JobOutcome(false, targets, $"{failed} of {result.Targets.Count} disks failed; the others are restored.", logPath);
     }
 
-    /// <summary>The Engine's message for a target with its exact count ("restored 120570000000 bytes", "failed after
-    /// 48318382080 bytes") read as a size, and a restored target's time and rate after it; every target took the same
-    /// read of the image, so the job's time is each one's. A message without the count is left as it is.</summary>
-    private static string ReadableMessage(RestoreTargetResult target, TimeSpan elapsed)
-    {
-        string exact = string.Create(CultureInfo.InvariantCulture, $" {target.BytesWritten} bytes");
-        int at = target.Message.IndexOf(exact, StringComparison.Ordinal);
-        if (at < 0)
-        {
-            return target.Message;
-        }
-        string size = ByteCount.Format(target.BytesWritten);
-        string readable = target.Succeeded ? $" {size} in {Seconds(elapsed)} ({Rate(target.BytesWritten, elapsed)})" : $" {size}";
-        return string.Concat(target.Message.AsSpan(0, at), readable, target.Message.AsSpan(at + exact.Length));
-    }
+    /// <summary>The Engine's result for a target with its count read as a size, and a restored target's time and rate
+    /// after it; every target took the same read of the image, so the job's time is each one's.</summary>
+    private static string ReadableMessage(RestoreTargetResult target, TimeSpan elapsed) =>
+        target.Describe(bytes => target.Succeeded
+            ? $"{ByteCount.Format(bytes)} in {Seconds(elapsed)} ({Rate(bytes, elapsed)})"
+            : ByteCount.Format(bytes));
 
     private static VerifyResult Verify(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken)
     {
