@@ -64,6 +64,8 @@ check "smb read-only share refuses writes" refused NT_STATUS_ACCESS_DENIED \
 check "smb read-only share readable" smbclient -p "$smb_port" //127.0.0.1/readonly -U "liveimager%$password" -c "get README readme-smb"
 
 check "nfs lists the smb file" grep -q smb-payload <(nfs-ls "nfs://127.0.0.1/images$nfs")
+# As nobody, libnfs cannot bind a port below 1024: the way QEMU's user networking reaches the server.
+check "nfs from an unprivileged port" grep -q README <(runuser -u nobody -- nfs-ls "nfs://127.0.0.1/readonly$nfs")
 check "nfs write" nfs-cp small "nfs://127.0.0.1/images/nfs-small$nfs"
 check "nfs file on the export" cmp small "$share/images/nfs-small"
 check "nfs read" cmp payload <(nfs-cat "nfs://127.0.0.1/images/smb-payload$nfs")

@@ -16,7 +16,9 @@
 # NFS: NFSv4 only (no rpcbind, no mountd, no NLM: one TCP port), exports /images read-write and /readonly read-only
 # (pseudo paths), no root squash.
 # Everything the servers write (configs, databases, logs, pid files) is under STATE_DIR; logs: STATE_DIR/smbd.log,
-# STATE_DIR/ganesha.log.
+# STATE_DIR/ganesha.log. The unix user stays after stop (created once, no home, no shell, no unix password).
+# SHARE_DIR must be on a filesystem that gives out file handles (ext4, xfs, btrfs, tmpfs; not overlayfs): ganesha's
+# VFS FSAL serves files by name_to_handle_at(2).
 set -euo pipefail
 
 usage() {
@@ -151,6 +153,8 @@ EXPORT_DEFAULTS {
   SecType = sys;
   Protocols = 4;
   Transports = TCP;
+  # QEMU's user networking connects from an ordinary host port, whatever port the guest's client used.
+  PrivilegedPort = false;
 }
 EXPORT {
   Export_Id = 1;
@@ -191,7 +195,8 @@ start() {
   (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$state/smb-password")
   local password
   password=$(cat "$state/smb-password")
-  printf '%s\n%s\n' "$password" "$password" | smbpasswd -c "$state/smb.conf" -s -a "$smb_user" >/dev/null
+  printf '%s\n%s\n' "$password" "$password" | smbpasswd -c "$state/smb.conf" -s -a "$smb_user" >"$state/smbpasswd.log" 2>&1 ||
+    { cat "$state/smbpasswd.log" >&2; exit 1; }
 
   start_daemon "$state/smbd.started.pid" "$state/smbd.out" smbd --foreground --no-process-group -s "$state/smb.conf"
   start_daemon "$state/ganesha.started.pid" "$state/ganesha.out" ganesha.nfsd -F -f "$state/ganesha.conf" \

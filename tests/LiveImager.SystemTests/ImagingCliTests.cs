@@ -72,6 +72,82 @@ public sealed class ImagingCliTests : IDisposable
         Assert.Equal("ext4", metadata.GetProperty("partitions")[0].GetProperty("filesystem").GetString());
     }
 
+    /// <summary>restore IMAGE T1 T2 where T2 cannot be opened: T1 is restored, each --json-progress line carries the job's
+    /// figures and each target's, and the summary names each target's result.</summary>
+    [SkippableFact]
+    public void RestoreOntoTwoTargetsReportsEachTargetInTheJsonProgressAndTheSummary()
+    {
+        string binary = PublishedBinary.Require();
+        string disk = MakeDisk(randomMiB: 4);
+        string image = _scratch.File("disk.lim");
+        ExternalTool.Run(binary, "capture", disk, image);
+        string good = _scratch.File("good.img");
+        string refused = _scratch.File("no-such-directory/refused.img");
+
+        ToolResult restore = ExternalTool.RunUnchecked(binary, null, "restore", image, good, refused, "--yes", "--json-progress");
+
+        Assert.True(restore.ExitCode == 1, $"restore exited {restore.ExitCode}:\n{restore.StandardError}");
+        string[] lines = restore.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        JsonDocument[] reports = [.. lines.Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l))];
+        Assert.NotEmpty(reports);
+        foreach (JsonDocument report in reports)
+        {
+            JsonElement root = report.RootElement;
+            Assert.Equal("restore", root.GetProperty("phase").GetString());
+            foreach (string field in (string[])["bytesDone", "bytesTotal", "bytesPerSecond", "etaSeconds", "partition", "elapsedSeconds"])
+            {
+                Assert.True(root.TryGetProperty(field, out _), $"no {field} in {root}");
+            }
+            JsonElement[] targets = [.. root.GetProperty("targets").EnumerateArray()];
+            Assert.Equal([good, refused], targets.Select(t => t.GetProperty("target").GetString()));
+            Assert.Equal("failed", targets[1].GetProperty("state").GetString());
+            Assert.StartsWith("refused: ", targets[1].GetProperty("error").GetString());
+            Assert.Equal(0, targets[1].GetProperty("bytesDone").GetInt64());
+        }
+        JsonElement last = reports[^1].RootElement;
+        JsonElement done = last.GetProperty("targets")[0];
+        Assert.Equal("done", done.GetProperty("state").GetString());
+        Assert.Equal(JsonValueKind.Null, done.GetProperty("error").ValueKind);
+        Assert.Equal(last.GetProperty("bytesTotal").GetInt64(), done.GetProperty("bytesDone").GetInt64());
+        Assert.Equal(last.GetProperty("bytesTotal").GetInt64(), done.GetProperty("bytesTotal").GetInt64());
+        Assert.True(done.GetProperty("bytesPerSecond").GetDouble() > 0);
+        Assert.Contains(lines, l => l.StartsWith($"restore: {good}: ok: restored ", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith($"restore: {refused}: FAILED: refused: ", StringComparison.Ordinal));
+        Assert.Contains("restore: 1 of 2 targets restored, 1 FAILED", lines);
+        // The disk's free blocks are zeros in its fresh sparse file, so the restored file equals it byte for byte.
+        Assert.Equal(Sha256(disk), Sha256(good));
+    }
+
+    /// <summary>On a terminal, restore IMAGE T1 T2 T3 draws the job's bar with a line per target under it, redrawn in
+    /// place report after report: one bar, one line per target, then each target's result.</summary>
+    [SkippableFact]
+    public void RestoreOnATerminalDrawsALinePerTargetUnderTheBar()
+    {
+        string binary = PublishedBinary.Require();
+        TmuxSession.Require();
+        string disk = MakeDisk(randomMiB: 4);
+        string image = _scratch.File("disk.lim");
+        ExternalTool.Run(binary, "capture", disk, image);
+        string[] targets = [_scratch.File("t1.img"), _scratch.File("t2.img"), _scratch.File("no-such-directory/t3.img")];
+
+        // The shell outlives the restore, so tmux leaves the screen as the restore drew it: the notice of a dead pane
+        // can scroll it by a line.
+        using var terminal = TmuxSession.Start($"{binary} restore {image} {string.Join(' ', targets)} --yes; sleep 60", 200, 30);
+        string screen = terminal.WaitForText("targets restored", TimeSpan.FromSeconds(30));
+
+        string[] lines = screen.Split('\n');
+        void AssertOneLine(Func<string, bool> matches, string what) =>
+            Assert.True(lines.Count(matches) == 1, $"not one line {what}:\n{screen}");
+        AssertOneLine(l => l.StartsWith("restore [", StringComparison.Ordinal), "with the job's bar");
+        foreach (string target in targets[..2])
+        {
+            AssertOneLine(l => l.StartsWith($"  {target} [####################] 100% ", StringComparison.Ordinal) && l.EndsWith(" done", StringComparison.Ordinal),
+                $"with {target} done");
+        }
+        AssertOneLine(l => l.StartsWith($"  {targets[2]} FAILED: refused: ", StringComparison.Ordinal), $"with {targets[2]} refused");
+        Assert.Contains("restore: 2 of 3 targets restored, 1 FAILED", lines);
+    }
+
     /// <summary>Ctrl-C in the middle of a capture: the job stops, says so, and leaves no image under either name.</summary>
     [SkippableFact]
     public void InterruptedCaptureKeepsNoImage()
@@ -99,6 +175,12 @@ public sealed class ImagingCliTests : IDisposable
         Assert.Equal(130, capture.ExitCode);
         Assert.Contains("cancelled; no image was kept", rest);
         Assert.Empty(Directory.GetFiles(_scratch.Path, "interrupted.lim*"));
+    }
+
+    private static string Sha256(string path)
+    {
+        using FileStream stream = File.OpenRead(path);
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream));
     }
 
     /// <summary>A GPT disk file: partition 1 an ext4 labelled "cli" holding <paramref name="randomMiB"/> MiB of random

@@ -8,7 +8,8 @@ using Xunit.Abstractions;
 namespace LiveImager.SystemTests;
 
 /// <summary>The published binary's TUI in tmux at 80x25, driven by keys as a technician would: capture one loop disk
-/// to a directory, restore the image onto a second loop disk, then fsck and per-file hashes on the restored partition.</summary>
+/// to a directory, restore the image onto a second loop disk, deploy it onto two more; then fsck and per-file hashes on
+/// every restored partition.</summary>
 [Collection(SystemTestCollection.Name)]
 public sealed class TuiEndToEndTests(ITestOutputHelper output) : IDisposable
 {
@@ -23,8 +24,8 @@ public sealed class TuiEndToEndTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => _scratch.Dispose();
 
-    [SkippableFact]
-    public void CaptureALoopDiskAndRestoreItOntoAnotherWithTheKeys()
+    /// <summary>Root and loop devices, the published binary, tmux, and the tools that make and check the disks.</summary>
+    private static string RequireBinaryAndTools()
     {
         LoopDevice.RequireRoot();
         string binary = PublishedBinary.Require();
@@ -34,13 +35,17 @@ public sealed class TuiEndToEndTests(ITestOutputHelper output) : IDisposable
         ExternalTool.Require("mke2fs", "e2fsprogs");
         ExternalTool.Require("e2fsck", "e2fsprogs");
         ExternalTool.Require("debugfs", "e2fsprogs");
+        return binary;
+    }
+
+    [SkippableFact]
+    public void CaptureALoopDiskAndRestoreItOntoAnotherWithTheKeys()
+    {
+        string binary = RequireBinaryAndTools();
         var clock = Stopwatch.StartNew();
 
         Dictionary<string, string> hashes = MakeFiles(Directory.CreateDirectory(_scratch.File("files")).FullName);
-        string sourceFile = _scratch.SparseFile("source.img", DiskBytes);
-        ExternalTool.RunWithInput("sfdisk", $"label: gpt\nstart={PartitionStart / 512}, size={PartitionBytes / 512}, type=linux\n", "-q", sourceFile);
-        ExternalTool.Run("mke2fs", "-q", "-F", "-t", "ext4", "-E", $"offset={PartitionStart}", "-d", _scratch.File("files"), sourceFile,
-            $"{PartitionBytes >> 10}k");
+        string sourceFile = MakeSourceDisk();
         string targetFile = _scratch.SparseFile("target.img", DiskBytes);
         string store = Directory.CreateDirectory(_scratch.File("store")).FullName;
         string logs = Directory.CreateDirectory(_scratch.File("log")).FullName;
@@ -98,16 +103,111 @@ public sealed class TuiEndToEndTests(ITestOutputHelper output) : IDisposable
             tui.WaitFor(s => !s.Contains("Capture a disk", StringComparison.Ordinal), "the TUI to quit", s_screenTimeout);
         }
 
-        string partition = Assert.Single(target.ScanPartitions());
+        AssertFilesRestored(Assert.Single(target.ScanPartitions()), hashes);
+        output.WriteLine($"Capture, restore and checks took {clock.Elapsed.TotalSeconds:F1} s");
+    }
+
+    [SkippableFact]
+    public void DeployAnImageOntoTwoLoopDisksWithTheKeys()
+    {
+        string binary = RequireBinaryAndTools();
+        var clock = Stopwatch.StartNew();
+
+        Dictionary<string, string> hashes = MakeFiles(Directory.CreateDirectory(_scratch.File("files")).FullName);
+        string sourceFile = MakeSourceDisk();
+        string store = Directory.CreateDirectory(_scratch.File("store")).FullName;
+        string logs = Directory.CreateDirectory(_scratch.File("log")).FullName;
+        ExternalTool.Run(binary, "capture", sourceFile, Path.Combine(store, "source.lim"));
+
+        using var first = LoopDevice.Attach(_scratch.SparseFile("first.img", DiskBytes), partitionScan: true);
+        using var second = LoopDevice.Attach(_scratch.SparseFile("second.img", DiskBytes), partitionScan: true);
+        using (var tui = TmuxSession.Start($"env LIVEIMAGER_LOG_DIR={logs} {binary}", 80, 25))
+        {
+            tui.WaitForText("Capture a disk", s_screenTimeout);
+            tui.Keys("4");
+            tui.WaitForText("Step 1 of 5", s_screenTimeout);
+            tui.Type(store);
+            tui.Keys("Enter");
+            tui.WaitForText("Step 2 of 5", s_screenTimeout);
+            tui.WaitForText("Partitions: 1 ext4", s_screenTimeout);
+            tui.Keys("Enter");
+            tui.WaitForText("Step 3 of 5", s_screenTimeout);
+            MarkDisks(tui, first.Path, second.Path);
+            tui.Keys("Enter");
+            tui.WaitForText("Write 2 disks, each from the same read:", s_screenTimeout);
+            tui.Keys("Enter");
+            tui.WaitForText("Type the names of all 2 disks", s_screenTimeout);
+            tui.Type($"{second.Name} {first.Name}");
+            tui.Keys("Enter");
+            string deployed = tui.WaitFor(s => s.Contains("The deployment finished", StringComparison.Ordinal) || s.Contains("The deployment ended", StringComparison.Ordinal) ||
+                s.Contains("did not finish", StringComparison.Ordinal), "the deployment's result", s_jobTimeout);
+            output.WriteLine(deployed);
+            Assert.Contains("The deployment finished", deployed);
+            Assert.Contains($"{first.Path}: restored", deployed);
+            Assert.Contains($"{second.Path}: restored", deployed);
+            Assert.Contains($"The log is in {logs}", deployed);
+
+            tui.Keys("Escape");
+            tui.WaitForText("Capture a disk", s_screenTimeout);
+            tui.Keys("Escape");
+            tui.WaitForText("Leave LiveImager", s_screenTimeout);
+            tui.Keys("y");
+            tui.WaitFor(s => !s.Contains("Capture a disk", StringComparison.Ordinal), "the TUI to quit", s_screenTimeout);
+        }
+
+        foreach (LoopDevice target in new[] { first, second })
+        {
+            AssertFilesRestored(Assert.Single(target.ScanPartitions()), hashes);
+        }
+        output.WriteLine($"Capture, deployment onto two disks and checks took {clock.Elapsed.TotalSeconds:F1} s");
+    }
+
+    /// <summary>Moves down the deploy wizard's disk table from the top and marks each of <paramref name="devicePaths"/> with Space.</summary>
+    private static void MarkDisks(TmuxSession tui, params string[] devicePaths)
+    {
+        tui.WaitFor(s => s.Contains("Space marks or unmarks it", StringComparison.Ordinal) || s.Contains("Cannot be chosen", StringComparison.Ordinal),
+            "the disk table", s_screenTimeout);
+        var left = new HashSet<string>(devicePaths);
+        for (int row = 0; row < MaxRowsToSearch && left.Count > 0; row++)
+        {
+            string screen = tui.Screen;
+            if (left.FirstOrDefault(path => screen.Contains($" {path}  ", StringComparison.Ordinal)) is string found)
+            {
+                left.Remove(found);
+                tui.Keys("Space");
+                tui.WaitForText($"Enter goes on with the {devicePaths.Length - left.Count} marked.", s_screenTimeout);
+                screen = tui.Screen;
+            }
+            if (left.Count > 0)
+            {
+                tui.Keys("Down");
+                tui.WaitFor(s => s != screen, "the next disk's details", s_screenTimeout);
+            }
+        }
+        Assert.True(left.Count == 0, $"{string.Join(", ", left)} not in the disk table:\n{tui.Screen}");
+    }
+
+    /// <summary>A GPT disk file with one ext4 partition holding the files of the scratch directory's "files".</summary>
+    private string MakeSourceDisk()
+    {
+        string sourceFile = _scratch.SparseFile("source.img", DiskBytes);
+        ExternalTool.RunWithInput("sfdisk", $"label: gpt\nstart={PartitionStart / 512}, size={PartitionBytes / 512}, type=linux\n", "-q", sourceFile);
+        ExternalTool.Run("mke2fs", "-q", "-F", "-t", "ext4", "-E", $"offset={PartitionStart}", "-d", _scratch.File("files"), sourceFile,
+            $"{PartitionBytes >> 10}k");
+        return sourceFile;
+    }
+
+    /// <summary>e2fsck -fn finds the partition clean, and every file dumped from it has its hash.</summary>
+    private void AssertFilesRestored(string partition, Dictionary<string, string> hashes)
+    {
         var fsck = ExternalTool.RunUnchecked("e2fsck", null, "-fn", partition);
         Assert.True(fsck.ExitCode == 0, $"e2fsck -fn {partition} exited {fsck.ExitCode}:\n{fsck.StandardOutput}{fsck.StandardError}");
         foreach ((string name, string hash) in hashes)
         {
-            string dumped = _scratch.File("dumped-" + name);
+            string dumped = _scratch.File($"dumped-{Path.GetFileName(partition)}-{name}");
             ExternalTool.Run("debugfs", "-R", $"dump /{name} {dumped}", partition);
             Assert.Equal(hash, Sha256(dumped));
         }
-        output.WriteLine($"Capture, restore and checks took {clock.Elapsed.TotalSeconds:F1} s");
     }
 
     /// <summary>Moves down the disk table until the detail lines describe <paramref name="devicePath"/>, then chooses it.</summary>

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text.RegularExpressions;
 using LiveImager.Engine.Imaging;
 using LiveImager.Engine.Logging;
 using LiveImager.Formats.Tests.Support;
@@ -168,6 +169,58 @@ public class EngineJobRunnerTests
     }
 
     [SkippableFact]
+    public void ADeploymentReportsEachDiskByItsNameAndARefusedOneAsFailedWithItsReason()
+    {
+        using var scratch = new ScratchDirectory();
+        string source = MakeExt4Disk(scratch);
+        string store = Capture(scratch, source);
+        ImageSummary image = Assert.Single(new EngineImageCatalog().ListAsync(store, CancellationToken.None).Result);
+        string kept = scratch.SparseFile("kept.img", DiskBytes);
+        string lost = scratch.File("unplugged/lost.img");
+        var reports = new RecordedProgress();
+
+        JobOutcome outcome = new EngineJobRunner(scratch.File("session.log"))
+            .RestoreAsync(new RestoreRequest(image, [FileDisk("kept", kept), new DiskChoice("lost", lost, DiskBytes, "lost.img", "file", "file", [], null, false)]),
+                reports, CancellationToken.None).Result;
+
+        Assert.False(outcome.Succeeded);
+        Assert.NotEmpty(reports.All);
+        Assert.All(reports.All, r => Assert.Equal(["kept", "lost"], r.Disks!.Select(d => d.Disk)));
+        DiskProgress[] last = [.. reports.All[^1].Disks!];
+        Assert.Equal((RestoreTargetState.Done, last[0].BytesTotal), (last[0].State, last[0].BytesDone));
+        Assert.True(last[0].BytesTotal > 0);
+        Assert.Equal(RestoreTargetState.Failed, last[1].State);
+        Assert.StartsWith("refused: ", last[1].Error);
+        Assert.Contains(lost, last[1].Error);
+        Assert.Equal(Sha256(source), Sha256(kept));
+        Assert.Matches($@"^{Regex.Escape(kept)}: restored \d+\.\d [kMG]B in \d+\.\d s \(\d+\.\d [kMG]B/s\)\.$", outcome.Figures[0]);
+        Assert.DoesNotContain(" bytes", outcome.Figures[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ARestoresFiguresGiveSizesTimeAndRateForPeopleAndLeaveTheErrorsOwnNumbers()
+    {
+        const string error = "pwrite at 48318382080 /dev/sde: Input/output error (errno 5)";
+        JobOutcome outcome = EngineJobRunner.RestoreOutcome(new RestoreResult(
+            [new RestoreTargetResult("/dev/sdc", true, 120_570_000_000, "restored", "GPT backup moved to the end of the disk"),
+             new RestoreTargetResult("/dev/sdd", true, 10, "restored", ""),
+             new RestoreTargetResult("/dev/sde", false, 48_318_382_080, "failed after", $"{error}; /dev/sde is partly written"),
+             new RestoreTargetResult("/dev/sdf", false, 0, null, "refused: /dev/sdf is too small")],
+            120_570_000_000, TimeSpan.FromSeconds(391), Cancelled: false), "/var/log/liveimager/session.log");
+
+        Assert.Equal(
+            [
+                "/dev/sdc: restored 120.6 GB in 06:31 (308.4 MB/s); GPT backup moved to the end of the disk.",
+                "/dev/sdd: restored 10 B in 06:31 (0 B/s).",
+                $"/dev/sde: failed after 48.3 GB: {error}; /dev/sde is partly written.",
+                "/dev/sdf: refused: /dev/sdf is too small.",
+            ],
+            outcome.Figures);
+        Assert.False(outcome.Succeeded);
+        Assert.Equal("2 of 4 disks failed; the others are restored.", outcome.Error);
+    }
+
+    [SkippableFact]
     public void ADamagedImageIsReportedInPlainWordsWithTheLog()
     {
         using var scratch = new ScratchDirectory();
@@ -241,6 +294,31 @@ public class EngineJobRunnerTests
         ExternalTool.RunWithInput("sfdisk", $"label: gpt\nstart={PartitionStart / 512}, size={PartitionBytes / 512}, type=linux\n", "-q", disk);
         ExternalTool.Run("mke2fs", "-q", "-F", "-t", "ext4", "-E", $"offset={PartitionStart}", "-d", files, disk, $"{PartitionBytes >> 10}k");
         return disk;
+    }
+
+    /// <summary>Keeps every report, in order, as the job's thread sends them.</summary>
+    private sealed class RecordedProgress : IProgress<JobProgress>
+    {
+        private readonly List<JobProgress> _reports = [];
+
+        public IReadOnlyList<JobProgress> All
+        {
+            get
+            {
+                lock (_reports)
+                {
+                    return [.. _reports];
+                }
+            }
+        }
+
+        public void Report(JobProgress value)
+        {
+            lock (_reports)
+            {
+                _reports.Add(value);
+            }
+        }
     }
 
     private static void WaitForResult(TuiHarness tui) =>

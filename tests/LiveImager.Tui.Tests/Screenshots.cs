@@ -1,3 +1,4 @@
+using LiveImager.Engine.Imaging;
 using LiveImager.Formats.Tests.Support;
 using LiveImager.Tui;
 using LiveImager.Tui.Tests.Support;
@@ -57,6 +58,20 @@ public class Screenshots
                 tui.Type(field);
             }
             Save("storage-smb", tui);
+            tui.Press(Key.Esc);
+            tui.Press((Key)'5');
+            for (int i = 0; i < 4; i++)
+            {
+                tui.Press(Key.CursorDown);
+            }
+            foreach (string field in new[] { "tech@nas.lab", "/srv/images", "", "/root/.ssh/id_ed25519", "SHA256:JIyxqm+OyeFNKqKujxZiclCr/8FRJlYvbTO8MpKhWbo" })
+            {
+                tui.Press(Key.Tab);
+                tui.Press(Key.A.WithCtrl);
+                tui.Press(Key.Delete);
+                tui.Type(field);
+            }
+            Save("storage-ssh", tui);
             tui.Press(Key.Esc);
             tui.Press((Key)'9');
             Save("power", tui);
@@ -141,11 +156,19 @@ public class Screenshots
             tui.Type("sdc sde");
             tui.Press(Key.Enter);
             tui.WaitFor(() => deploy.Request is not null, "the deployment to start");
-            deploy.End(new JobOutcome(false,
-                ["/dev/sdc: restored 120570000000 bytes.",
-                 "/dev/sde: failed after 48318382080 bytes: Input/output error writing /dev/sde at 48318382080; /dev/sde is partly written and does not hold a usable disk.",
-                 "Wrote 120.6 GB in 06:31, 308.4 MB/s."],
-                "1 of 2 disks failed; the others are restored.", "/var/log/liveimager/session.log"));
+            const long total = 120_570_000_000;
+            const string error = "pwrite at 48318382080 /dev/sde: Input/output error (errno 5)";
+            deploy.Progress.Report(new JobProgress(84_399_000_000, total, 308_400_000, TimeSpan.FromSeconds(117), "2 (ext4)",
+                [new DiskProgress("sdc", RestoreTargetState.Writing, 84_399_000_000, total, 308_400_000, TimeSpan.FromSeconds(117), null),
+                 new DiskProgress("sde", RestoreTargetState.Failed, 48_318_382_080, total, 0, null, error)]));
+            tui.WaitForText("(70%)");
+            Save("deploy-progress", tui);
+            // The Engine's own words for each target, as the TUI's runner turns them into the result screen's lines.
+            deploy.End(EngineJobRunner.RestoreOutcome(new RestoreResult(
+                [new RestoreTargetResult("/dev/sdc", true, total, "restored", ""),
+                 new RestoreTargetResult("/dev/sde", false, 48_318_382_080, "failed after",
+                    $"{error}; /dev/sde is partly written and does not hold a usable disk")],
+                total, TimeSpan.FromSeconds(391), false), "/var/log/liveimager/session.log"));
             tui.WaitForText("not on every disk");
             Save("deploy-result", tui);
         }

@@ -34,17 +34,27 @@ smb=smb://liveimager@$server:$smb_port
 nfs=nfs://$server:$nfs_port
 failures=0
 
-# case NAME EXPECTED_EXIT TEXT COMMAND...: runs COMMAND (at most 5 minutes), passes when it exits with
-# EXPECTED_EXIT and its output (standard output and error together) holds TEXT (a fixed string).
+# case NAME EXPECTED_EXIT TEXT [with-password] COMMAND...: runs COMMAND (at most 5 minutes), passes when it exits
+# with EXPECTED_EXIT and its output (standard output and error together) holds TEXT (a fixed string). With
+# "with-password", COMMAND gets the SMB password in LIVEIMAGER_PASSWORD: in its environment, never in an argument
+# list or this log.
 case_() {
-  local name=$1 expected=$2 text=$3
+  local name=$1 expected=$2 text=$3 password=
   shift 3
+  if [ "$1" = with-password ]; then
+    shift
+    password=$(head -n 1 "$password_file")
+  fi
   local output rc
   {
     echo "=== $name"
-    echo "\$ $*"
+    echo "\$ ${password:+LIVEIMAGER_PASSWORD=*** }$*"
   } >>"$log"
-  output=$(timeout 300 "$@" 2>&1)
+  if [ -n "$password" ]; then
+    output=$(LIVEIMAGER_PASSWORD=$password timeout 300 "$@" 2>&1)
+  else
+    output=$(timeout 300 "$@" 2>&1)
+  fi
   rc=$?
   printf '%s\n(exit %d)\n' "$output" "$rc" >>"$log"
   if [ "$rc" -ne "$expected" ]; then
@@ -75,9 +85,9 @@ fi
 case_ "capture to smb" 0 "$smb/images/net-smb.lim:" \
   liveimager capture "$source_dev" "$smb/images/net-smb.lim" --password-file "$password_file" --force
 case_ "images lists it via smb (LIVEIMAGER_PASSWORD)" 0 "net-smb.lim" \
-  env LIVEIMAGER_PASSWORD="$(head -n 1 "$password_file")" liveimager images "$smb/images"
+  with-password liveimager images "$smb/images"
 case_ "images says it is complete" 0 "complete" \
-  env LIVEIMAGER_PASSWORD="$(head -n 1 "$password_file")" liveimager images "$smb/images"
+  with-password liveimager images "$smb/images"
 case_ "verify via nfs against the source" 0 "matches the image" \
   liveimager verify "$nfs/images/net-smb.lim" --against "$source_dev"
 case_ "restore from nfs" 0 "$target_dev: ok" \

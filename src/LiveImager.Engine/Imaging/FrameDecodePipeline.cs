@@ -12,8 +12,11 @@ internal static class FrameDecodePipeline
 
     /// <summary>Runs to the footer. Image damage or the caller's cancellation throws; a sink's failure only stops that sink.</summary>
     /// <param name="observe">Sees every frame in order on the dispatching thread, before the sinks do.</param>
-    public static long Run(ImageReader reader, IReadOnlyList<FrameSink> sinks, ProgressMeter meter,
-        Func<long, int> partitionAt, Action<FrameHeader, ReadOnlySpan<byte>>? observe, CancellationToken cancellationToken)
+    /// <param name="stopWhenEverySinkFails">Stop reading once every sink has failed (a restore with no target left),
+    /// rather than read the image to its end (a verify, which checks the image whatever the device compared with does).</param>
+    /// <returns>The frames dispatched: all of them, unless every sink failed and <paramref name="stopWhenEverySinkFails"/>.</returns>
+    public static long Run(ImageReader reader, IReadOnlyList<FrameSink> sinks, ProgressMeter meter, Func<long, int> partitionAt,
+        Action<FrameHeader, ReadOnlySpan<byte>>? observe, bool stopWhenEverySinkFails, CancellationToken cancellationToken)
     {
         int chunkSize = reader.Header.ChunkSize;
         int workers = Math.Clamp(Environment.ProcessorCount, 1, 16);
@@ -98,6 +101,13 @@ internal static class FrameDecodePipeline
                     long next = 0;
                     foreach (DecodeItem item in decoded.GetConsumingEnumerable(pipeline.Token))
                     {
+                        if (stopWhenEverySinkFails && sinks.Count > 0 && sinks.All(s => s.Failure is not null))
+                        {
+                            item.Buffer.Dispose();
+                            frames = next;
+                            pipeline.Stop();
+                            return;
+                        }
                         waiting.Add(item.Sequence, item);
                         while (waiting.Remove(next, out DecodeItem? ready))
                         {
@@ -133,6 +143,7 @@ internal static class FrameDecodePipeline
                             if (sink.Failure is null)
                             {
                                 sink.Write(item.Frame, item.Buffer.Span[..chunkSize]);
+                                sink.Took(item.Frame.RawLength);
                             }
                         }
                         catch (Exception e) when (e is not OperationCanceledException)

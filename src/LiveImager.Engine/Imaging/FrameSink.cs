@@ -7,13 +7,27 @@ namespace LiveImager.Engine.Imaging;
 /// receives nothing more; the other sinks go on (one failing restore target does not stop the others).</remarks>
 internal abstract class FrameSink(string name) : IDisposable
 {
+    private long _bytesTaken;
+    private Exception? _failure;
+
     public string Name { get; } = name;
 
-    /// <summary>Why this sink stopped, or null while it works.</summary>
-    public Exception? Failure { get; set; }
+    /// <summary>Why this sink stopped, or null while it works. Set on the sink's thread, read by the others.</summary>
+    public Exception? Failure
+    {
+        get => Volatile.Read(ref _failure);
+        set => Volatile.Write(ref _failure, value);
+    }
 
-    /// <summary>Raw bytes this sink has taken.</summary>
+    /// <summary>Raw bytes this sink has written or compared.</summary>
     public long BytesDone { get; protected set; }
+
+    /// <summary>The image's raw bytes this sink has dealt with, written or not (past the end of a smaller disk): what
+    /// its progress counts, so that a sink that kept up ends at the image's total. Read from other threads.</summary>
+    public long BytesTaken => Interlocked.Read(ref _bytesTaken);
+
+    /// <summary>Counts a frame this sink has dealt with.</summary>
+    public void Took(long bytes) => Interlocked.Add(ref _bytesTaken, bytes);
 
     /// <summary>Takes one frame's checked raw bytes; <paramref name="raw"/> is aligned and at least the frame's length
     /// rounded up to 4096 bytes.</summary>

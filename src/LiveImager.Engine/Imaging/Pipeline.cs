@@ -47,6 +47,9 @@ internal sealed class Pipeline : IDisposable
         _cancel.Cancel();
     }
 
+    /// <summary>Ends every stage early without an error: what is left to do has no one to do it for.</summary>
+    public void Stop() => _cancel.Cancel();
+
     /// <summary>Waits for every stage; throws the first fault, or <see cref="OperationCanceledException"/> when the caller cancelled.</summary>
     public void Wait()
     {

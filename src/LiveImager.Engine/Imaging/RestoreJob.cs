@@ -11,8 +11,25 @@ public sealed record RestoreOptions(string Image, IReadOnlyList<string> Targets,
 
 /// <summary>How one target came out.</summary>
 /// <param name="Succeeded">True when the whole image was written and flushed.</param>
-/// <param name="Message">What happened, and for a failure what state the target is in.</param>
-public sealed record RestoreTargetResult(string Target, bool Succeeded, string Message, long BytesWritten);
+/// <param name="Outcome">What happened to the bytes written ("restored", "failed after"), or null when no count belongs
+/// in the message.</param>
+/// <param name="Detail">What follows: notes on a restored target, or why it failed and what state it is in.</param>
+public sealed record RestoreTargetResult(string Target, bool Succeeded, long BytesWritten, string? Outcome, string Detail)
+{
+    /// <summary>The result with the exact count, as the CLI and the log give it.</summary>
+    public string Message => Describe(bytes => $"{bytes} bytes");
+
+    /// <summary>The result with the count spelled by <paramref name="amount"/>: a screen shows sizes, a log the exact count.</summary>
+    public string Describe(Func<long, string> amount)
+    {
+        if (Outcome is null)
+        {
+            return Detail;
+        }
+        string separator = Detail.Length == 0 ? string.Empty : Succeeded ? "; " : ": ";
+        return $"{Outcome} {amount(BytesWritten)}{separator}{Detail}";
+    }
+}
 
 /// <summary>How a restore went, target by target.</summary>
 public sealed record RestoreResult(IReadOnlyList<RestoreTargetResult> Targets, long DataBytes, TimeSpan Elapsed, bool Cancelled)
@@ -21,14 +38,16 @@ public sealed record RestoreResult(IReadOnlyList<RestoreTargetResult> Targets, l
 }
 
 /// <summary>Restores an image onto one or more disks or files: checks the image's header and metadata and every
-/// target's size before writing anything, then writes tables and frames in disk order.</summary>
+/// target's size before writing anything, then writes tables and frames in disk order. A target that fails is dropped
+/// with its error and the others go on; the image is read no further once every target has failed.</summary>
 public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInput = null)
 {
     /// <summary>Bytes of the disk's start kept from the frames for a GPT relocation: the primary header and the
     /// largest entry array the GPT reader accepts.</summary>
     private const int DiskHeadBytes = 2 * 1024 * 1024;
 
-    /// <summary>Raised a few times a second from the dispatching stage; handlers must not block.</summary>
+    /// <summary>Raised a few times a second, and when a target starts or ends its flush, with each target's figures;
+    /// one report at a time, from the job's threads; handlers must not block.</summary>
     public event Action<ImagingProgress>? Progress;
 
     /// <summary>Fires once the image and targets are checked, before the first byte is written.</summary>
@@ -53,7 +72,7 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
                 }
                 catch (Exception e) when (e is ImagingException or IOException)
                 {
-                    results[path] = new RestoreTargetResult(path, false, $"refused: {e.Message}", 0);
+                    results[path] = new RestoreTargetResult(path, false, 0, null, $"refused: {e.Message}");
                 }
             }
             if (targets.Count == 0)
@@ -76,19 +95,21 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
                 options.Image, metadata.CreatedUtc, metadata.Source.Path, metadata.Source.Model, metadata.Source.Serial, string.Join(" ", targets.Select(t => t.Name)));
 
             var head = new byte[Math.Min(DiskHeadBytes, metadata.Source.SizeBytes)];
-            var meter = new ProgressMeter("restore", metadata.DataBytes, Progress);
+            TimeSpan? writingEnded = null;
+            var meter = new ProgressMeter("restore", metadata.DataBytes, Progress,
+                elapsed => TargetsProgress(targets, results, metadata.DataBytes, writingEnded ?? elapsed));
             try
             {
                 FrameDecodePipeline.Run(reader, targets, meter, p => PartitionAt(metadata, p),
-                    (frame, raw) => KeepHead(frame, raw, head), cancellationToken);
+                    (frame, raw) => KeepHead(frame, raw, head), stopWhenEverySinkFails: true, cancellationToken);
             }
             catch (OperationCanceledException)
             {
                 Log.Warning("Restore of {Image} cancelled after {Bytes} bytes", options.Image, meter.Done);
                 foreach (RestoreTarget target in targets)
                 {
-                    results[target.Name] = new RestoreTargetResult(target.Name, false,
-                        $"cancelled after {target.BytesDone} bytes: {target.Name} is partly written and does not hold a usable disk; restore again", target.BytesDone);
+                    results[target.Name] = new RestoreTargetResult(target.Name, false, target.BytesDone, "cancelled after",
+                        $"{target.Name} is partly written and does not hold a usable disk; restore again");
                 }
                 return new RestoreResult(Order(results), meter.Done, meter.Elapsed, Cancelled: true);
             }
@@ -98,11 +119,27 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
                 throw new ImagingException($"{e.Message}\nThe restore stopped: {string.Join(", ", targets.Select(t => t.Name))} " +
                     "is partly written and does not hold a usable disk; restore again from a good image", e);
             }
+            writingEnded = meter.Elapsed;
+            if (targets.All(t => t.Failure is not null))
+            {
+                Log.Error("Restore of {Image} stopped after {Bytes} bytes: every target failed", options.Image, meter.Done);
+            }
             foreach (RestoreTarget target in targets)
             {
-                results[target.Name] = Finish(target, head);
+                target.State = RestoreTargetState.Finishing;
             }
-            foreach (RestoreTargetResult result in results.Values)
+            meter.Report();
+            // Flushing a slow disk can take long; the others need not wait for it.
+            Parallel.ForEach(targets, target =>
+            {
+                RestoreTargetResult result = Finish(target, head);
+                lock (results)
+                {
+                    results[target.Name] = result;
+                }
+                meter.Report();
+            });
+            foreach (RestoreTargetResult result in Order(results))
             {
                 Log.Information("Restore onto {Target}: {Succeeded}: {Message}", result.Target, result.Succeeded ? "ok" : "FAILED", result.Message);
             }
@@ -121,26 +158,62 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
             [.. options.Targets.Where(byTarget.ContainsKey).Select(t => byTarget[t])];
     }
 
+    /// <summary>Each target's figures in the order given, a refused one with its reason; a target's rate counts the
+    /// time it was written, <paramref name="writing"/>, not the flushes after.</summary>
+    private IReadOnlyList<RestoreTargetProgress> TargetsProgress(List<RestoreTarget> targets, Dictionary<string, RestoreTargetResult> results,
+        long total, TimeSpan writing)
+    {
+        var progress = new List<RestoreTargetProgress>(options.Targets.Count);
+        foreach (string path in options.Targets)
+        {
+            RestoreTarget? target = targets.Find(t => t.Name == path);
+            if (target is null)
+            {
+                RestoreTargetResult? refused;
+                lock (results)
+                {
+                    results.TryGetValue(path, out refused);
+                }
+                progress.Add(new RestoreTargetProgress(path, RestoreTargetState.Failed, 0, total, 0, null, refused?.Message));
+                continue;
+            }
+            RestoreTargetState state = target.State;
+            long taken = target.BytesTaken;
+            double rate = state != RestoreTargetState.Failed && writing.TotalSeconds > 0 ? taken / writing.TotalSeconds : 0;
+            TimeSpan? remaining = state switch
+            {
+                RestoreTargetState.Writing => rate > 0 ? TimeSpan.FromSeconds(Math.Max(0, total - taken) / rate) : null,
+                RestoreTargetState.Failed => null,
+                _ => TimeSpan.Zero,
+            };
+            progress.Add(new RestoreTargetProgress(path, state, taken, total, rate, remaining, target.Failure?.Message));
+        }
+        return progress;
+    }
+
+    /// <summary>Finishes a target that took every frame, and says how each one came out; never throws for a target's
+    /// own failure, so one disk's error does not hide another's result.</summary>
     private static RestoreTargetResult Finish(RestoreTarget target, byte[] head)
     {
         if (target.Failure is { } failure)
         {
-            return new RestoreTargetResult(target.Name, false,
-                $"failed after {target.BytesDone} bytes: {failure.Message}; {target.Name} is partly written and does not hold a usable disk", target.BytesDone);
+            return new RestoreTargetResult(target.Name, false, target.BytesDone, "failed after",
+                $"{failure.Message}; {target.Name} is partly written and does not hold a usable disk");
         }
         try
         {
             target.DiskHead = head;
             target.Complete();
             string? warning = target.RereadPartitions();
-            string moved = target.RelocatesGpt ? "; GPT backup moved to the end of the disk" : string.Empty;
-            return new RestoreTargetResult(target.Name, true,
-                $"restored {target.BytesDone} bytes{moved}{(warning is null ? string.Empty : "; " + warning)}", target.BytesDone);
+            string?[] notes = [target.RelocatesGpt ? "GPT backup moved to the end of the disk" : null, warning];
+            target.State = RestoreTargetState.Done;
+            return new RestoreTargetResult(target.Name, true, target.BytesDone, "restored", string.Join("; ", notes.OfType<string>()));
         }
         catch (Exception e) when (e is IOException or DiskFormatException or ImagingException)
         {
-            return new RestoreTargetResult(target.Name, false,
-                $"failed while finishing: {e.Message}; the data is written but the partition table may not fit the disk", target.BytesDone);
+            target.Failure = e;
+            return new RestoreTargetResult(target.Name, false, target.BytesDone, null,
+                $"failed while finishing: {e.Message}; the data is written but the partition table may not fit the disk");
         }
     }
 

@@ -16,6 +16,7 @@ internal sealed class RestoreTarget : FrameSink
     private readonly long _gptBackupStart;
     private readonly byte[]? _zeros;
     private long _lastEnd;
+    private volatile RestoreTargetState _state;
 
     private RestoreTarget(BlockDevice device, ImageMetadata metadata, bool zeroUnused, int chunkSize) : base(device.Path)
     {
@@ -32,6 +33,13 @@ internal sealed class RestoreTarget : FrameSink
         {
             _zeros = GC.AllocateArray<byte>(chunkSize, pinned: true);
         }
+    }
+
+    /// <summary>Where this target stands; a failure outranks the stage the job has moved it to. Read from other threads.</summary>
+    public RestoreTargetState State
+    {
+        get => Failure is null ? _state : RestoreTargetState.Failed;
+        set => _state = value;
     }
 
     /// <summary>True when the target's size differs from the source's and its GPT backup is rewritten at the end.</summary>

@@ -26,7 +26,8 @@ public sealed class VerifyJob(VerifyOptions options, Func<Stream>? standardInput
             reader.UsedMapRead = (frame, bitmap) => against.AddUsedMap(frame, bitmap);
         }
         var meter = new ProgressMeter("verify", metadata.DataBytes, Progress);
-        long frames = FrameDecodePipeline.Run(reader, against is null ? [] : [against], meter, _ => 0, null, cancellationToken);
+        long frames = FrameDecodePipeline.Run(reader, against is null ? [] : [against], meter, _ => 0, null,
+            stopWhenEverySinkFails: false, cancellationToken);
         if (against?.Failure is { } failure)
         {
             throw failure is ImagingException ? failure : new ImagingException($"comparing with {against.Name} failed: {failure.Message}", failure);

@@ -22,20 +22,27 @@ public static class MountArguments
         _ => NfsVersions,
     };
 
-    /// <summary><c>sshfs user@host:/path MOUNT -o ...</c>. The password goes to standard input (<c>password_stdin</c>);
-    /// host keys are trusted on first use and remembered in <paramref name="knownHostsFile"/>.</summary>
-    public static MountCommand Sshfs(StoreLocation location, string mountPoint, StoreCredentials credentials, string knownHostsFile)
+    /// <summary><c>sshfs user@host:/path MOUNT -o ...</c>. The password goes to standard input (<c>password_stdin</c>).
+    /// Unpinned, host keys are trusted on first use and remembered in <paramref name="knownHostsFile"/>; with
+    /// <paramref name="pinned"/>, that file holds the one key allowed and no other is accepted.</summary>
+    public static MountCommand Sshfs(StoreLocation location, string mountPoint, StoreCredentials credentials, string knownHostsFile,
+        bool pinned = false)
     {
         var options = new List<string>
         {
-            // A live system has never seen the server before: trust the first key, refuse a changed one.
-            "StrictHostKeyChecking=accept-new",
+            // A live system has never seen the server before: unless a key is pinned, trust the first, refuse a changed one.
+            pinned ? "StrictHostKeyChecking=yes" : "StrictHostKeyChecking=accept-new",
             $"UserKnownHostsFile={knownHostsFile}",
             "ConnectTimeout=15",
             // A server that vanishes fails the job within a minute instead of hanging it.
             "ServerAliveInterval=15",
             "ServerAliveCountMax=3",
         };
+        if (pinned)
+        {
+            // Only the pinned key: not one some earlier administrator left in /etc/ssh/ssh_known_hosts.
+            options.Add("GlobalKnownHostsFile=/dev/null");
+        }
         if (location.Port is { } port)
         {
             options.Add($"port={port}");
@@ -63,6 +70,10 @@ public static class MountArguments
         return new MountCommand("sshfs", [$"{location.User}@{host}:{location.Path}", mountPoint, "-o", string.Join(',', options)],
             credentials.Password is null ? null : credentials.Password + "\n");
     }
+
+    /// <summary><c>ssh-keyscan -T 15 -p PORT HOST</c>: the server's host keys, fetched without logging in.</summary>
+    public static MountCommand SshKeyscan(StoreLocation location) =>
+        new("ssh-keyscan", ["-T", "15", "-p", (location.Port ?? 22).ToString(System.Globalization.CultureInfo.InvariantCulture), location.Host!]);
 
     /// <summary><c>mount -t cifs //host/share MOUNT -o credentials=FILE,vers=V[,port=N],...</c>; the user, domain and
     /// password are only in the credentials file (see <see cref="CifsCredentialsText"/>), or <c>guest</c> without a user.</summary>

@@ -31,7 +31,8 @@ public static class MountErrors
         if (error.Contains("Host key verification failed", StringComparison.Ordinal) ||
             error.Contains("REMOTE HOST IDENTIFICATION HAS CHANGED", StringComparison.Ordinal))
         {
-            return new(StoreProblem.LoginRefused, $"{host}'s SSH host key is not the one seen before: refusing to log in " +
+            string expected = location.HostKey is { } pin ? $"the pinned {pin}" : "the one seen before";
+            return new(StoreProblem.LoginRefused, $"{host}'s SSH host key is not {expected}: refusing to log in " +
                 $"(a changed server, or someone in between). ({detail})");
         }
         if (location.Kind == StoreKind.Ssh && error.Contains("Permission denied", StringComparison.Ordinal) ||

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Serilog;
 
 namespace LiveImager.Engine.Targets;
@@ -6,21 +7,44 @@ namespace LiveImager.Engine.Targets;
 /// and unmounted on <see cref="Dispose"/> or, failing that, at process exit.</summary>
 public sealed class MountedStore : IDisposable
 {
+    /// <summary>Every mounted store's local directory in this process, and the store it is. Kept after unmounting:
+    /// the error that ends a job is explained after the job's store was unmounted. Mount points have random names,
+    /// so an entry never stands for another store.</summary>
+    private static readonly ConcurrentDictionary<string, StoreLocation> s_mounted = new(StringComparer.Ordinal);
+
     private readonly MountRunner _run;
     private readonly EventHandler _onExit;
     private int _disposed;
 
-    internal MountedStore(StoreLocation location, string directory, string? mountPoint, MountRunner run)
+    internal MountedStore(StoreLocation location, string directory, string? mountPoint, MountRunner run, string? hostKey = null)
     {
         Location = location;
         Directory = directory;
         MountPoint = mountPoint;
+        HostKey = hostKey;
         _run = run;
         _onExit = (_, _) => Dispose();
         if (mountPoint is not null)
         {
             AppDomain.CurrentDomain.ProcessExit += _onExit;
+            s_mounted[directory] = location;
         }
+    }
+
+    /// <summary><paramref name="text"/> with each mounted store's local directory (a path under /run/liveimager/mnt,
+    /// which means nothing to the user) replaced by the store's URL, so that "No space left on device :
+    /// '/run/liveimager/mnt/smb-…/pc.lim.partial'" reads "… 'smb://anna@nas/images/pc.lim.partial'". The URL never
+    /// holds a password.</summary>
+    public static string NameStores(string text)
+    {
+        foreach (var (directory, location) in s_mounted)
+        {
+            if (text.Contains(directory, StringComparison.Ordinal))
+            {
+                text = text.Replace(directory, location.ToString(), StringComparison.Ordinal);
+            }
+        }
+        return text;
     }
 
     public StoreLocation Location { get; }
@@ -30,6 +54,13 @@ public sealed class MountedStore : IDisposable
 
     /// <summary>Where the store is mounted, or null for a local directory.</summary>
     public string? MountPoint { get; }
+
+    /// <summary>SSH: the fingerprint of the server's host key (SHA256:…), pinned by the URL or trusted on first use
+    /// (<see cref="HostKeyPinned"/> says which); null for other stores.</summary>
+    public string? HostKey { get; }
+
+    /// <summary>True when <see cref="HostKey"/> was checked against the URL's <c>?hostkey=</c>.</summary>
+    public bool HostKeyPinned => Location.HostKey is not null;
 
     /// <summary>Bytes an unprivileged writer may still use in <see cref="Directory"/>.</summary>
     public long FreeBytes => StoreSpace.FreeBytes(Directory);

@@ -14,7 +14,10 @@ namespace LiveImager.Engine.Targets;
 public sealed record StoredImage(string Name, long SizeBytes, int Volumes, bool Complete, string? Problem, ImageMetadata? Metadata);
 
 /// <summary>A store's images and its free space.</summary>
-public sealed record StoreListing(string Location, long FreeBytes, IReadOnlyList<StoredImage> Images);
+/// <param name="HostKey">SSH: the server's host-key fingerprint, else null.</param>
+/// <param name="HostKeyPinned">SSH: true when the URL pinned the key, false when it was trusted on first use; else null.</param>
+public sealed record StoreListing(string Location, long FreeBytes, IReadOnlyList<StoredImage> Images, string? HostKey = null,
+    bool? HostKeyPinned = null);
 
 /// <summary>Lists every image file in a store, finished or not, for <c>liveimager images</c>: what
 /// <see cref="ImageCatalog"/> reads (header and metadata) plus the footer, which says whether the image is complete.</summary>
@@ -25,7 +28,7 @@ public static partial class StoreCatalog
 
     /// <summary>The images in <paramref name="store"/>'s directory, by name, with its free space.</summary>
     public static StoreListing List(MountedStore store) =>
-        new(store.Location.ToString(), store.FreeBytes, List(store.Directory));
+        new(store.Location.ToString(), store.FreeBytes, List(store.Directory), store.HostKey, store.HostKey is null ? null : store.HostKeyPinned);
 
     /// <summary>The images in <paramref name="directory"/>, by name, unfinished and damaged ones included; files that
     /// are not images are left out.</summary>

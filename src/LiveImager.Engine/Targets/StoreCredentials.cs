@@ -48,6 +48,7 @@ public sealed class StoreCredentials
         {
             throw new StoreException(StoreProblem.LoginRefused, $"the SSH key file {identityFile} does not exist");
         }
-        return new StoreCredentials(password, identityFile);
+        // ssh runs under sshfs's daemon, whose working directory is not ours: a relative key path would name nothing.
+        return new StoreCredentials(password, identityFile is null ? null : Path.GetFullPath(identityFile));
     }
 }

@@ -17,11 +17,13 @@ public enum StoreKind
 /// <param name="Path">Local: the absolute path. SMB: the path inside the share. NFS and SSH: the server's absolute
 /// path. Device: the path inside the partition's filesystem. Always starts with '/'.</param>
 /// <param name="Version">SMB or NFS protocol version from a <c>?vers=</c> query, or null to try the newest first.</param>
+/// <param name="HostKey">SSH: the server's host-key fingerprint from a <c>?hostkey=SHA256:…</c> query, which the server
+/// must show before anything is sent to it; null to trust the first key seen in this boot.</param>
 public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = null, int? Port = null, string? User = null,
-    string? Domain = null, string? Share = null, string? Device = null, string? Version = null)
+    string? Domain = null, string? Share = null, string? Device = null, string? Version = null, string? HostKey = null)
 {
     private const string Forms = "a local path, smb://[domain;]user@host[:port]/share/path, nfs://host[:port]/export/path, " +
-        "ssh://user@host[:port]/path or dev:///dev/sdb1/path";
+        "ssh://user@host[:port]/path[?hostkey=SHA256:…] or dev:///dev/sdb1/path";
 
     private static readonly string[] s_smbVersions = ["3.1.1", "3.11", "3.02", "3.0", "2.1", "2.0", "1.0"];
     private static readonly string[] s_nfsVersions = ["4.2", "4.1", "4", "4.0", "3"];
@@ -49,10 +51,11 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
         string scheme = text[..schemeEnd].ToLowerInvariant();
         string rest = text[(schemeEnd + 3)..];
         string? version = null;
+        string? hostKey = null;
         int query = rest.IndexOf('?');
         if (query >= 0)
         {
-            version = ParseQuery(text, scheme, rest[(query + 1)..]);
+            (version, hostKey) = ParseQuery(text, scheme, rest[(query + 1)..]);
             rest = rest[..query];
         }
         return scheme switch
@@ -60,7 +63,7 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
             "dev" => ParseDevice(text, rest),
             "smb" or "cifs" => ParseSmb(text, rest, version),
             "nfs" => ParseNfs(text, rest, version),
-            "ssh" or "sftp" => ParseSsh(text, rest),
+            "ssh" or "sftp" => ParseSsh(text, rest) with { HostKey = hostKey },
             "" => throw Bad(text, "the scheme before :// is missing"),
             _ => throw Bad(text, $"the scheme '{scheme}' is not supported"),
         };
@@ -80,7 +83,8 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
         return (this with { Path = directory }, name);
     }
 
-    /// <summary>The location as a URL, without any secret (there is none in it to begin with).</summary>
+    /// <summary>The location as a URL, without any secret (there is none in it to begin with) and without the query
+    /// (<c>vers=</c>, <c>hostkey=</c>), so that a path inside the store can follow it in messages.</summary>
     public override string ToString() => Kind switch
     {
         StoreKind.Local => Path,
@@ -226,13 +230,31 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
         return "/" + string.Join('/', segments);
     }
 
-    private static string? ParseQuery(string text, string scheme, string query)
+    /// <summary>The query's options, joined by '&amp;': <c>vers=</c> (smb://, nfs://) and <c>hostkey=</c> (ssh://).</summary>
+    private static (string? Version, string? HostKey) ParseQuery(string text, string scheme, string query)
     {
-        if (!query.StartsWith("vers=", StringComparison.Ordinal))
+        string? version = null;
+        string? hostKey = null;
+        foreach (string option in query.Split('&'))
         {
-            throw Bad(text, $"the only query option is vers= (the protocol version), not '{query}'");
+            if (option.StartsWith("vers=", StringComparison.Ordinal))
+            {
+                version = ParseVersion(text, scheme, option["vers=".Length..]);
+            }
+            else if (option.StartsWith("hostkey=", StringComparison.Ordinal))
+            {
+                hostKey = ParseHostKey(text, scheme, option["hostkey=".Length..]);
+            }
+            else
+            {
+                throw Bad(text, $"the query options are vers= (the protocol version) and hostkey= (the SSH host key), not '{option}'");
+            }
         }
-        string version = query["vers=".Length..];
+        return (version, hostKey);
+    }
+
+    private static string ParseVersion(string text, string scheme, string version)
+    {
         string[] known = scheme switch
         {
             "smb" or "cifs" => s_smbVersions,
@@ -244,6 +266,19 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
             throw Bad(text, $"vers={version} is not one of {string.Join(", ", known)}");
         }
         return version;
+    }
+
+    private static string ParseHostKey(string text, string scheme, string fingerprint)
+    {
+        if (scheme is not ("ssh" or "sftp"))
+        {
+            throw Bad(text, "hostkey= applies to ssh:// only");
+        }
+        if (!SshHostKeys.IsFingerprint(fingerprint))
+        {
+            throw Bad(text, $"hostkey={fingerprint} is not a SHA256 fingerprint as `ssh-keygen -lf KEY.pub` prints it (SHA256: and 43 base64 characters)");
+        }
+        return fingerprint;
     }
 
     private static string Unescape(string text, string part)

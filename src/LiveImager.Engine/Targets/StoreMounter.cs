@@ -37,13 +37,13 @@ public sealed class StoreMounter(StoreOptions options)
         string mountPoint = Path.Combine(options.MountRoot, $"{location.Kind.ToString().ToLowerInvariant()}-{Guid.NewGuid():N}"[..20]);
         CreatePrivateDirectory(mountPoint);
         bool mounted = false;
+        string? hostKey = null;
         try
         {
             switch (location.Kind)
             {
                 case StoreKind.Ssh:
-                    Directory.CreateDirectory(options.RuntimeRoot);
-                    Check(location, options.Run(MountArguments.Sshfs(location, mountPoint, options.Credentials, options.KnownHostsFile)));
+                    hostKey = MountSsh(location, mountPoint);
                     break;
                 case StoreKind.Smb:
                     MountSmb(location, mountPoint);
@@ -65,7 +65,7 @@ public sealed class StoreMounter(StoreOptions options)
             {
                 throw new StoreException(StoreProblem.NotFound, $"{location.Path} does not exist in {location}");
             }
-            return new MountedStore(location, directory.TrimEnd('/'), mountPoint, options.Run);
+            return new MountedStore(location, directory.TrimEnd('/'), mountPoint, options.Run, hostKey);
         }
         catch
         {
@@ -109,6 +109,65 @@ public sealed class StoreMounter(StoreOptions options)
         StoreKind.Smb => 445,
         _ => 2049,
     };
+
+    /// <summary>Mounts with sshfs and returns the fingerprint of the host key it accepted (null when it came from the
+    /// system's known_hosts rather than this boot's first use). With a pinned key the server's keys are fetched first
+    /// (ssh-keyscan, no login) and a server without the pinned one is refused before any password or key is offered;
+    /// sshfs then runs with that one key as its only known host and StrictHostKeyChecking=yes, so a server swapped in
+    /// between is refused by ssh itself.</summary>
+    private string? MountSsh(StoreLocation location, string mountPoint)
+    {
+        Directory.CreateDirectory(options.RuntimeRoot);
+        string knownName = SshHostKeys.KnownHostsName(location.Host!, location.Port);
+        if (location.HostKey is not { } pin)
+        {
+            Check(location, options.Run(MountArguments.Sshfs(location, mountPoint, options.Credentials, options.KnownHostsFile)));
+            // ssh wrote the key there unless the system's /etc/ssh/ssh_known_hosts already held it.
+            string? trusted = File.Exists(options.KnownHostsFile)
+                ? SshHostKeys.For(SshHostKeys.Parse(File.ReadAllText(options.KnownHostsFile)), knownName).LastOrDefault()?.Fingerprint
+                : null;
+            if (trusted is null)
+            {
+                Log.Information("{Location}: SSH host key accepted from the system's known_hosts (not pinned)", location.ToString());
+            }
+            else
+            {
+                Log.Information("{Location}: SSH host key {Fingerprint} trusted on first use in this boot (not pinned; add " +
+                    "?hostkey={Fingerprint} to the URL to pin it)", location.ToString(), trusted, trusted);
+            }
+            return trusted;
+        }
+        SshHostKey key = PinnedKey(location, pin);
+        string pinnedFile = Path.Combine(options.RuntimeRoot, $"ssh_known_hosts.{Path.GetFileName(mountPoint)}");
+        File.WriteAllText(pinnedFile, $"{knownName} {key.Type} {key.Blob}\n");
+        try
+        {
+            Check(location, options.Run(MountArguments.Sshfs(location, mountPoint, options.Credentials, pinnedFile, pinned: true)));
+        }
+        finally
+        {
+            // ssh reads it once, while connecting: sshfs does not reconnect.
+            File.Delete(pinnedFile);
+        }
+        Log.Information("{Location}: SSH host key {Fingerprint} matches the pinned one", location.ToString(), pin);
+        return pin;
+    }
+
+    /// <summary>The server's host key whose fingerprint is <paramref name="pin"/>, fetched with ssh-keyscan; throws
+    /// "the SSH host key of HOST is SHA256:X, expected SHA256:Y" when it offers no such key.</summary>
+    private SshHostKey PinnedKey(StoreLocation location, string pin)
+    {
+        ToolOutput scan = options.Run(MountArguments.SshKeyscan(location));
+        IReadOnlyList<SshHostKey> offered = SshHostKeys.Parse(scan.StandardError);
+        if (offered.Count == 0)
+        {
+            throw new StoreException(StoreProblem.MountFailed, $"{location.Host} showed no SSH host key to ssh-keyscan, so the pinned " +
+                $"{pin} cannot be checked; nothing was sent to it. ({scan.StandardError.Trim()})");
+        }
+        return offered.FirstOrDefault(k => k.Fingerprint == pin) ?? throw new StoreException(StoreProblem.LoginRefused,
+            $"the SSH host key of {location.Host} is {string.Join(" or ", offered.Select(k => k.Fingerprint).Distinct())}, expected {pin}: " +
+            "refusing to log in (a different server, or someone in between); no password or key was sent");
+    }
 
     private static void Check(StoreLocation location, ToolOutput result)
     {

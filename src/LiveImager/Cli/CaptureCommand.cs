@@ -57,7 +57,8 @@ internal static class CaptureCommand
         if (target.Path != "-")
         {
             string directory = Path.GetDirectoryName(Path.GetFullPath(target.Path))!;
-            error.WriteLine($"capture: {target.Store?.Location.ToString() ?? directory}: {ByteSize.Format(StoreSpace.FreeBytes(directory))} free");
+            string hostKey = target.Store?.HostKey is { } key ? $", SSH host key {key}{(target.Store.HostKeyPinned ? " (pinned)" : "")}" : "";
+            error.WriteLine($"capture: {target.Store?.Location.ToString() ?? directory}: {ByteSize.Format(StoreSpace.FreeBytes(directory))} free{hostKey}");
         }
         using var cancellation = new CliCancellation();
         var view = new ProgressView(error, jsonProgress, lines: hooks is not null);

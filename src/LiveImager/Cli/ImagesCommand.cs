@@ -40,6 +40,11 @@ internal static class ImagesCommand
     private static void Write(StoreListing listing, TextWriter output)
     {
         output.WriteLine($"{listing.Location}: {ByteSize.Format(listing.FreeBytes)} free, {listing.Images.Count} image(s)");
+        if (listing.HostKey is { } key)
+        {
+            output.WriteLine(listing.HostKeyPinned == true ? $"SSH host key {key}, as pinned"
+                : $"SSH host key {key}, trusted on first use (pin it: add ?hostkey={key} to the URL)");
+        }
         foreach (StoredImage image in listing.Images)
         {
             string state = image.Complete ? "complete" : $"INCOMPLETE: {image.Problem}";

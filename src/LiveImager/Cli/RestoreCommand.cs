@@ -5,7 +5,8 @@ using LiveImager.Engine.Targets;
 
 namespace LiveImager.Cli;
 
-/// <summary><c>liveimager restore IMAGE TARGET... [--yes] [--discard|--zero-unused] [--json-progress]</c>.</summary>
+/// <summary><c>liveimager restore IMAGE TARGET... [--yes] [--discard|--zero-unused] [--json-progress]</c>; with several
+/// targets, each one's progress and result are shown, and one that fails is dropped while the others go on.</summary>
 internal static class RestoreCommand
 {
     /// <param name="hooks">Set when an unattended run invokes the verb.</param>
@@ -65,6 +66,12 @@ internal static class RestoreCommand
         foreach (RestoreTargetResult target in result.Targets)
         {
             error.WriteLine($"restore: {target.Target}: {(target.Succeeded ? "ok" : "FAILED")}: {target.Message}");
+        }
+        int failed = result.Targets.Count(t => !t.Succeeded);
+        if (result.Targets.Count > 1 && !result.Cancelled)
+        {
+            error.WriteLine($"restore: {result.Targets.Count - failed} of {result.Targets.Count} targets restored" +
+                (failed > 0 ? $", {failed} FAILED" : string.Empty));
         }
         if (result.Cancelled)
         {

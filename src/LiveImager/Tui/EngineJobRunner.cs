@@ -33,27 +33,9 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
         RunOutcome(() =>
         {
             var job = new RestoreJob(new RestoreOptions(request.Image.Path, [.. request.Targets.Select(t => t.Path)]));
-            job.Progress += p => progress.Report(ToJobProgress(p));
-            RestoreResult result = job.Run(cancellationToken);
-            string[] targets = [.. result.Targets.Select(t => $"{t.Target}: {t.Message}.")];
-            if (result.Cancelled)
-            {
-                throw new ImagingException($"The restore was cancelled at your request. {string.Join(" ", targets)}");
-            }
-            int failed = result.Targets.Count(t => !t.Succeeded);
-            if (failed == result.Targets.Count)
-            {
-                throw new ImagingException(string.Join("\n", targets));
-            }
-            IReadOnlyList<string> figures =
-            [
-                .. targets,
-                $"Wrote {ByteCount.Format(result.DataBytes)} in {Seconds(result.Elapsed)}, {Rate(result.DataBytes, result.Elapsed)}.",
-            ];
-            // Some targets are restored and some are not: each one's result stays on the screen, and the job counts as failed.
-            return failed == 0
-                ? new JobOutcome(true, figures, null, logPath)
-                : new JobOutcome(false, figures, $"{failed} of {result.Targets.Count} disks failed; the others are restored.", logPath);
+            Dictionary<string, string> names = request.Targets.ToDictionary(t => t.Path, t => t.Name);
+            job.Progress += p => progress.Report(ToJobProgress(p, names));
+            return RestoreOutcome(job.Run(cancellationToken), logPath);
         });
 
     public Task<JobOutcome> VerifyAsync(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
@@ -67,6 +49,33 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
                 $"Checked {ByteCount.Format(result.DataBytes)} in {Seconds(result.Elapsed)}, {Rate(result.DataBytes, result.Elapsed)}.",
             ];
         });
+
+    /// <summary>A restore's result as the result screen shows it: one line per target, a restored one with its size,
+    /// time and average rate; throws when nothing was restored, as a failed job does.</summary>
+    internal static JobOutcome RestoreOutcome(RestoreResult result, string? logPath)
+    {
+        string[] targets = [.. result.Targets.Select(t => $"{t.Target}: {ReadableMessage(t, result.Elapsed)}.")];
+        if (result.Cancelled)
+        {
+            throw new ImagingException($"The restore was cancelled at your request. {string.Join(" ", targets)}");
+        }
+        int failed = result.Targets.Count(t => !t.Succeeded);
+        if (failed == result.Targets.Count)
+        {
+            throw new ImagingException(string.Join("\n", targets));
+        }
+        // Some targets are restored and some are not: each one's result stays on the screen, and the job counts as failed.
+        return failed == 0
+            ? new JobOutcome(true, targets, null, logPath)
+            : new JobOutcome(false, targets, $"{failed} of {result.Targets.Count} disks failed; the others are restored.", logPath);
+    }
+
+    /// <summary>The Engine's result for a target with its count read as a size, and a restored target's time and rate
+    /// after it; every target took the same read of the image, so the job's time is each one's.</summary>
+    private static string ReadableMessage(RestoreTargetResult target, TimeSpan elapsed) =>
+        target.Describe(bytes => target.Succeeded
+            ? $"{ByteCount.Format(bytes)} in {Seconds(elapsed)} ({Rate(bytes, elapsed)})"
+            : ByteCount.Format(bytes));
 
     private static VerifyResult Verify(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken)
     {
@@ -86,21 +95,22 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
         {
             return job();
         }
-        catch (Exception e) when (e is not OperationCanceledException && ImagingFailure.Explain(e) is string message)
+        catch (Exception e) when (e is not OperationCanceledException && JobFailure.Explain(e) is string message)
         {
-            return new JobOutcome(false, [], Sentence(message), logPath);
+            return new JobOutcome(false, [], message, logPath);
         }
     });
 
-    private static JobProgress ToJobProgress(ImagingProgress p) =>
+    /// <param name="names">The target disks' names by path, for a restore's per-disk figures.</param>
+    private static JobProgress ToJobProgress(ImagingProgress p, Dictionary<string, string>? names = null) =>
         new(p.BytesDone, p.BytesTotal, p.BytesPerSecond, p.Remaining,
-            p.CurrentPartition > 0 ? p.CurrentPartition.ToString(CultureInfo.InvariantCulture) : null);
+            p.CurrentPartition > 0 ? p.CurrentPartition.ToString(CultureInfo.InvariantCulture) : null,
+            p.Targets?.Select(t => new DiskProgress(names?.GetValueOrDefault(t.Target) ?? t.Target, t.State, t.BytesDone, t.BytesTotal,
+                t.BytesPerSecond, t.Remaining, t.Error)).ToArray());
 
     /// <summary>A job's own time: tenths of a second for short jobs, whose mm:ss would read 00:00.</summary>
     private static string Seconds(TimeSpan elapsed) =>
         elapsed.TotalMinutes < 1 ? string.Create(CultureInfo.InvariantCulture, $"{elapsed.TotalSeconds:0.0} s") : ByteCount.Duration(elapsed);
 
     private static string Rate(long bytes, TimeSpan elapsed) => ByteCount.Rate(bytes / Math.Max(elapsed.TotalSeconds, 0.001));
-
-    private static string Sentence(string message) => message.Length == 0 ? message : char.ToUpperInvariant(message[0]) + message[1..];
 }

@@ -1,3 +1,5 @@
+using LiveImager.Engine.Imaging;
+
 namespace LiveImager.Tui;
 
 /// <summary>The seam to the imaging jobs the CLI runs too; each call runs off the UI thread and reports progress.</summary>
@@ -17,8 +19,14 @@ internal sealed record CaptureRequest(DiskChoice Source, string StorePath, strin
 /// written to every target from one read, as the CLI's <c>restore IMAGE T1 T2 ...</c>.</summary>
 internal sealed record RestoreRequest(ImageSummary Image, IReadOnlyList<DiskChoice> Targets);
 
-/// <summary>One progress report of a running job.</summary>
-internal sealed record JobProgress(long BytesDone, long BytesTotal, double BytesPerSecond, TimeSpan? Remaining, string? CurrentPartition);
+/// <summary>One progress report of a running job; a restore's also carries each target disk's own figures.</summary>
+internal sealed record JobProgress(long BytesDone, long BytesTotal, double BytesPerSecond, TimeSpan? Remaining, string? CurrentPartition,
+    IReadOnlyList<DiskProgress>? Disks = null);
+
+/// <summary>One target disk of a restore: the image's bytes it has taken, its rate and time left, its state, and a
+/// failed disk's error in plain words.</summary>
+internal sealed record DiskProgress(string Disk, RestoreTargetState State, long BytesDone, long BytesTotal, double BytesPerSecond,
+    TimeSpan? Remaining, string? Error);
 
 /// <summary>How a job ended: its figures on success, or the error in plain words; and where its log is.</summary>
 internal sealed record JobOutcome(bool Succeeded, IReadOnlyList<string> Figures, string? Error, string? LogPath);

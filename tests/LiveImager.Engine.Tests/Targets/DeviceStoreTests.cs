@@ -137,6 +137,7 @@ public sealed class DeviceStoreTests : IDisposable
             var before = Assert.Throws<StoreException>(() => new CaptureJob(new CaptureOptions(disk.Path, target.Path)).Run(CancellationToken.None));
             Assert.Equal(StoreProblem.Full, before.Problem);
             Assert.Matches(@"^the store .* has [0-9.]+ MiB free, but the image may need up to [0-9.]+ MiB", before.Message);
+            Assert.StartsWith($"the store dev://{small.Path} has ", ImagingFailure.Explain(before));
 
             // Leave 2 MiB, less than even the compressed image needs, so the write runs out of room midway.
             using (var filler = new FileStream(target.Store!.PathOf("filler"), FileMode.CreateNew))
@@ -151,6 +152,9 @@ public sealed class DeviceStoreTests : IDisposable
                 new CaptureJob(new CaptureOptions(disk.Path, target.Path, CheckFreeSpace: false)).Run(CancellationToken.None));
             Assert.Contains("No space left on device", during.Message);
             Assert.Contains("no image was kept", during.Message);
+            string shown = ImagingFailure.Explain(during)!;
+            Assert.StartsWith($"writing the image dev://{small.Path}/pc.lim failed: No space left on device", shown);
+            Assert.DoesNotContain(options.MountRoot, shown);
             Assert.Equal(["filler"], Directory.GetFiles(target.Store.Directory).Select(Path.GetFileName));
         }
         Assert.Empty(Directory.GetDirectories(options.MountRoot));

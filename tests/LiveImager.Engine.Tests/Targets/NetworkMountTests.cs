@@ -202,6 +202,8 @@ public sealed class NetworkMountTests : IDisposable
     [InlineData("ssh://u@h/x", "ssh: Could not resolve hostname h: Name or service not known", StoreProblem.HostUnreachable, "cannot reach h")]
     [InlineData("ssh://u@h/x", "read: Connection reset by peer", StoreProblem.LoginRefused, "h refused the login as u")]
     [InlineData("ssh://u@h/x", "Host key verification failed.", StoreProblem.LoginRefused, "h's SSH host key is not the one seen before")]
+    [InlineData("ssh://u@h/x?hostkey=SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8", "Host key verification failed.", StoreProblem.LoginRefused,
+        "h's SSH host key is not the pinned SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8")]
     [InlineData("ssh://u@h/x", "something odd", StoreProblem.MountFailed, "mounting ssh://u@h/x failed: something odd")]
     public void MountErrorsInPlainWords(string url, string error, StoreProblem problem, string words)
     {
@@ -246,5 +248,16 @@ public sealed class NetworkMountTests : IDisposable
         Assert.Equal("from-env", StoreCredentials.From(null, null, name => name == "LIVEIMAGER_PASSWORD" ? "from-env" : null).Password);
         Assert.Null(StoreCredentials.From(null, null, _ => null).Password);
         Assert.Contains("cannot read the password file", Assert.Throws<StoreException>(() => StoreCredentials.From(_scratch.File("none"), null)).Message);
+    }
+
+    [Fact]
+    public void ARelativeKeyFileIsMadeAbsoluteForSshUnderTheSshfsDaemon()
+    {
+        string key = _scratch.File("id_test");
+        File.WriteAllText(key, "not read here");
+
+        StoreCredentials credentials = StoreCredentials.From(null, Path.GetRelativePath(Environment.CurrentDirectory, key), _ => null);
+
+        Assert.Equal(key, credentials.IdentityFile);
     }
 }

@@ -53,6 +53,8 @@ public sealed class SshServerFixture : IDisposable
         ExternalTool.Run("chown", "-R", $"{User}:{User}", $"{home}/.ssh");
         string hostKey = _scratch.File("host_key");
         ExternalTool.Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", hostKey);
+        // ssh-keygen -l prints "256 SHA256:… comment (ED25519)": the fingerprint a technician would pin.
+        HostKeyFingerprint = ExternalTool.Run("ssh-keygen", "-l", "-f", hostKey + ".pub").Split(' ')[1];
         Port = FreePort();
         string pidFile = _scratch.File("sshd.pid");
         string config = _scratch.File("sshd_config");
@@ -90,6 +92,12 @@ public sealed class SshServerFixture : IDisposable
     public int Port { get; }
     public string Password { get; } = "";
     public string KeyFile { get; } = "";
+
+    /// <summary>The server's host key fingerprint (SHA256:…), as <c>ssh-keygen -lf</c> prints it.</summary>
+    public string HostKeyFingerprint { get; } = "";
+
+    /// <summary>What sshd has logged so far (its -E file): connections, logins, failures.</summary>
+    public string LogText => File.ReadAllText(_scratch.File("sshd.log"));
 
     /// <summary>A new empty directory in the test user's home: writable by the user, or owned by root and read-only to it.</summary>
     public string NewDirectory(bool writable = true)

@@ -72,6 +72,58 @@ public sealed class SshStoreTests(SshServerFixture server) : IDisposable
         Assert.Empty(listing.Images);
         Assert.True(listing.FreeBytes > 0);
         Assert.Equal(server.Url(remote), listing.Location);
+        // Not pinned: the key trusted on first use is reported, as ssh-keygen -lf names it.
+        Assert.Equal(server.HostKeyFingerprint, store.HostKey);
+        Assert.False(store.HostKeyPinned);
+        Assert.Equal(server.HostKeyFingerprint, listing.HostKey);
+    }
+
+    [SkippableFact]
+    public void APinnedHostKeyThatMatchesLogsIn()
+    {
+        Skip.If(server.SkipReason is not null, server.SkipReason);
+        string remote = server.NewDirectory();
+        StoreOptions options = Options(server.Password);
+
+        using (MountedStore store = new StoreMounter(options).Mount(StoreLocation.Parse($"{server.Url(remote)}?hostkey={server.HostKeyFingerprint}")))
+        {
+            File.WriteAllText(store.PathOf("written.txt"), "through a pinned connection");
+            Assert.Equal(server.HostKeyFingerprint, store.HostKey);
+            Assert.True(store.HostKeyPinned);
+            Assert.Equal(server.Url(remote), store.Location.ToString());
+        }
+
+        Assert.Equal("through a pinned connection", File.ReadAllText(remote + "/written.txt"));
+        // The pinned key was the only known host, for that one connection; the trust-on-first-use file stays untouched.
+        Assert.Empty(Directory.GetFiles(options.RuntimeRoot, "ssh_known_hosts*"));
+        Assert.Empty(Directory.GetDirectories(options.MountRoot));
+    }
+
+    [SkippableFact]
+    public void AWrongPinnedHostKeyIsRefusedBeforeAnyLogin()
+    {
+        Skip.If(server.SkipReason is not null, server.SkipReason);
+        string otherKey = _scratch.File("other_key");
+        ExternalTool.Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", otherKey);
+        string wrong = ExternalTool.Run("ssh-keygen", "-l", "-f", otherKey + ".pub").Split(' ')[1];
+        var ran = new List<string>();
+        StoreOptions options = Options(server.Password) with
+        {
+            Run = command => { ran.Add(command.Tool); return StoreTools.Run(command); },
+        };
+        int logBefore = server.LogText.Length;
+
+        var e = Assert.Throws<StoreException>(() => StoreImage.Open($"{server.Url(server.NewDirectory())}/pc.lim?hostkey={wrong}", options, forWriting: true));
+
+        Assert.Equal(StoreProblem.LoginRefused, e.Problem);
+        Assert.StartsWith($"the SSH host key of 127.0.0.1 is {server.HostKeyFingerprint}, expected {wrong}: refusing to log in", e.Message);
+        Assert.DoesNotContain(server.Password, e.Message);
+        // Only the key scan reached the server: no sshfs, and sshd logged its connection but no login of the user, failed or not.
+        Assert.Equal(["ssh-keyscan"], ran);
+        string logged = server.LogText[logBefore..];
+        Assert.Contains("127.0.0.1", logged);
+        Assert.DoesNotContain(SshServerFixture.User, logged);
+        Assert.Empty(Directory.GetDirectories(options.MountRoot));
     }
 
     [SkippableFact]
@@ -154,6 +206,11 @@ public sealed class SshStoreTests(SshServerFixture server) : IDisposable
 
             Assert.StartsWith($"writing the image {target.Path} failed: Transport endpoint is not connected", e.Message);
             Assert.EndsWith("no image was kept", e.Message);
+            // What the CLI and the TUI show names the store, not the mount point under the runtime directory.
+            string shown = ImagingFailure.Explain(e)!;
+            Assert.StartsWith($"writing the image {server.Url(remote + "/pc.lim")} failed: Transport endpoint is not connected", shown);
+            Assert.DoesNotContain(options.MountRoot, shown);
+            Assert.DoesNotContain(server.Password, shown);
         }
 
         Assert.False(File.Exists(remote + "/pc.lim"));

@@ -73,6 +73,19 @@ public sealed class StoreLocationTests
         Assert.Equal("ssh://root@[fe80::1]/x", v6.ToString());
     }
 
+    [Fact]
+    public void SshHostKeyFromTheQuery()
+    {
+        const string Key = "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8";
+
+        StoreLocation location = StoreLocation.Parse($"ssh://backup@nas:2222/srv/images/pc.lim?hostkey={Key}");
+
+        Assert.Equal(Key, location.HostKey);
+        Assert.Equal("ssh://backup@nas:2222/srv/images/pc.lim", location.ToString());
+        Assert.Equal(Key, location.SplitFile().Directory.HostKey);
+        Assert.Equal("3", StoreLocation.Parse("nfs://h:2049/e?vers=3").Version);
+    }
+
     [Theory]
     [InlineData("dev:///dev/sdb1/images/pc", "/dev/sdb1", "/images/pc")]
     [InlineData("dev:///dev/nvme0n1p3", "/dev/nvme0n1p3", "/")]
@@ -124,7 +137,10 @@ public sealed class StoreLocationTests
     [InlineData("dev://dev/sdb1", "three slashes")]
     [InlineData("dev:///dev/", "the partition's name is missing")]
     [InlineData("smb://u@h/s?vers=9", "vers=9 is not one of")]
-    [InlineData("smb://u@h/s?sec=krb5", "the only query option is vers=")]
+    [InlineData("smb://u@h/s?sec=krb5", "the query options are vers= (the protocol version) and hostkey=")]
+    [InlineData("smb://u@h/s?hostkey=SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8", "hostkey= applies to ssh:// only")]
+    [InlineData("ssh://u@h/x?hostkey=MD5:16:27:ac", "hostkey=MD5:16:27:ac is not a SHA256 fingerprint")]
+    [InlineData("ssh://u@h/x?hostkey=SHA256:tooshort", "hostkey=SHA256:tooshort is not a SHA256 fingerprint")]
     [InlineData("ssh://u@h/x?vers=3", "vers= applies to smb:// and nfs:// only")]
     [InlineData("ssh://u@h/a%0Ab", "an escaped control character")]
     public void BadLocationsNameWhatIsWrong(string url, string reason)

@@ -1,3 +1,4 @@
+using LiveImager.Engine.Imaging;
 using LiveImager.Formats.Tests.Support;
 using LiveImager.Tui;
 using LiveImager.Tui.Screens;
@@ -78,6 +79,82 @@ public class DeployScreenTests
         jobs.End(new JobOutcome(true, ["/dev/sdc: restored 120570000000 bytes."], null, null));
         tui.WaitForText("The deployment finished in");
         tui.AssertShows("/dev/sdc: restored 120570000000 bytes.");
+    }
+
+    [Fact]
+    public void EachDiskHasItsOwnRowAndAFailedOneShowsItsErrorWhileTheOtherCompletes()
+    {
+        using var store = new ScratchDirectory();
+        var jobs = new ScriptedJobs();
+        ImageSummary image = ListedImages.LaptopImage(store.Path);
+        DiskChoice secondSpare = ListedDisks.SpareDisk with { Name = "sde", Path = "/dev/sde", Serial = "2031E2A1B2D4" };
+        using var tui = new TuiHarness(new TuiServices
+        {
+            Disks = new ListedDisks(ListedDisks.SpareDisk, secondSpare),
+            Images = new ListedImages(image),
+            Jobs = jobs,
+        });
+        tui.Services.Session.StorePath = store.Path;
+        tui.Press((Key)'4');
+        tui.Press(Key.Enter);
+        tui.WaitForText("Step 2 of 5: the image to deploy");
+        tui.Press(Key.Enter);
+        tui.WaitForText("Crucial MX500");
+        tui.Press(Key.Space);
+        tui.Press(Key.CursorDown);
+        tui.Press(Key.Space);
+        tui.Press(Key.Enter);
+        tui.Press(Key.Enter);
+        tui.Type("sdc sde");
+        tui.Press(Key.Enter);
+        tui.WaitFor(() => jobs.Request is not null, "the deployment to start");
+        Assert.Equal(["sdc", "sde"], ((RestoreRequest)jobs.Request!).Targets.Select(t => t.Name));
+
+        const long total = 120_000_000_000;
+        jobs.Progress.Report(new JobProgress(30_000_000_000, total, 300_000_000, TimeSpan.FromSeconds(300), "1",
+            [new DiskProgress("sdc", RestoreTargetState.Writing, 30_000_000_000, total, 300_000_000, TimeSpan.FromSeconds(300), null),
+             new DiskProgress("sde", RestoreTargetState.Writing, 29_000_000_000, total, 290_000_000, TimeSpan.FromSeconds(310), null)]));
+        tui.WaitForText("(25%)");
+        tui.AssertShows("Disk     Progress                Written         Rate   Left  State");
+        tui.AssertShows("sdc      ####............  25%   30.0 GB   300.0 MB/s  05:00  writing");
+        tui.AssertShows("sde      ###.............  24%   29.0 GB   290.0 MB/s  05:10  writing");
+        tui.AssertShows("Partition: 1");
+
+        const string error = "pwrite at 48318382080 /dev/sde: Input/output error (errno 5)";
+        jobs.Progress.Report(new JobProgress(90_000_000_000, total, 300_000_000, TimeSpan.FromSeconds(100), "2",
+            [new DiskProgress("sdc", RestoreTargetState.Writing, 90_000_000_000, total, 300_000_000, TimeSpan.FromSeconds(100), null),
+             new DiskProgress("sde", RestoreTargetState.Failed, 48_318_382_080, total, 0, null, error)]));
+        tui.WaitForText("(75%)");
+        tui.AssertShows("sdc      ############....  75%   90.0 GB   300.0 MB/s  01:40  writing");
+        tui.AssertShows("sde      ######..........  40%   48.3 GB            -      -  FAILED");
+        tui.AssertShows($"         {error}");
+        tui.AssertShows("Esc asks whether to cancel the deployment.");
+        tui.Press(Key.F1);
+        tui.AssertShows("several disks are written, each has its own row; one that fails is dropped");
+        tui.Press(Key.Esc);
+
+        jobs.Progress.Report(new JobProgress(total, total, 300_000_000, TimeSpan.Zero, null,
+            [new DiskProgress("sdc", RestoreTargetState.Finishing, total, total, 300_000_000, TimeSpan.Zero, null),
+             new DiskProgress("sde", RestoreTargetState.Failed, 48_318_382_080, total, 0, null, error)]));
+        tui.WaitForText("flushing");
+        tui.AssertShows("sdc      ################ 100%  120.0 GB   300.0 MB/s      -  flushing");
+
+        jobs.Progress.Report(new JobProgress(total, total, 300_000_000, TimeSpan.Zero, null,
+            [new DiskProgress("sdc", RestoreTargetState.Done, total, total, 300_000_000, TimeSpan.Zero, null),
+             new DiskProgress("sde", RestoreTargetState.Failed, 48_318_382_080, total, 0, null, error)]));
+        tui.WaitForText("  done");
+        tui.AssertShows("sdc      ################ 100%  120.0 GB   300.0 MB/s      -  done");
+        tui.AssertShows("sde      ######..........  40%   48.3 GB            -      -  FAILED");
+        Assert.DoesNotContain("Partition:", tui.Screen, StringComparison.Ordinal);
+
+        jobs.End(new JobOutcome(false,
+            ["/dev/sdc: restored 120000000000 bytes.", $"/dev/sde: failed after 48318382080 bytes: {error}; /dev/sde is partly written and does not hold a usable disk."],
+            "1 of 2 disks failed; the others are restored.", "/var/log/liveimager/session.log"));
+        tui.WaitForText("not on every disk");
+        tui.AssertShows("/dev/sdc: restored 120000000000 bytes.");
+        tui.AssertShows("/dev/sde: failed after 48318382080 bytes: pwrite at 48318382080");
+        tui.AssertShows("1 of 2 disks failed; the others are restored.");
+        tui.AssertShows("The log is in /var/log/liveimager/session.log");
     }
 
     [Theory]

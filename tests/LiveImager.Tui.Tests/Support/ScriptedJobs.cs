@@ -2,7 +2,8 @@ using LiveImager.Tui;
 
 namespace LiveImager.Tui.Tests.Support;
 
-/// <summary>A job runner whose job the test drives: it records the request, reports what the test sends and ends when told.</summary>
+/// <summary>A job runner whose job the test drives: it records the request, reports what the test sends and ends, or
+/// throws, when told.</summary>
 internal sealed class ScriptedJobs : IJobRunner
 {
     private readonly TaskCompletionSource<JobOutcome> _end = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -15,6 +16,9 @@ internal sealed class ScriptedJobs : IJobRunner
     public IProgress<JobProgress> Progress => _started.Task.WaitAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
 
     public void End(JobOutcome outcome) => _end.SetResult(outcome);
+
+    /// <summary>Ends the job by throwing <paramref name="failure"/> from it, as a job that fails outside the Engine's runner.</summary>
+    public void Fail(Exception failure) => _end.SetException(failure);
 
     public Task<JobOutcome> CaptureAsync(CaptureRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
         Run(request, progress, cancellationToken);

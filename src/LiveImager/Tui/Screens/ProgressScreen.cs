@@ -1,11 +1,16 @@
-using LiveImager.Tui.Views;
 using System.Globalization;
+using System.Text;
+using LiveImager.Engine.Imaging;
+using LiveImager.Engine.Targets;
+using LiveImager.Tui.Views;
+using Serilog;
 using Terminal.Gui.ViewBase;
 using Terminal.Gui.Views;
 
 namespace LiveImager.Tui.Screens;
 
-/// <summary>A running job: bar, bytes, rate, ETA, current partition, elapsed; Esc asks whether to cancel; the end becomes a result screen.</summary>
+/// <summary>A running job: bar, bytes, rate, ETA, current partition, elapsed, and for a deployment one row per disk with
+/// its own bar, bytes, rate, time left and state; Esc asks whether to cancel; the end becomes a result screen.</summary>
 internal sealed class ProgressScreen : Screen
 {
     private readonly TuiServices _services;
@@ -16,6 +21,7 @@ internal sealed class ProgressScreen : Screen
     private readonly TextBlock _bytes;
     private readonly TextBlock _timing;
     private readonly TextBlock _partition;
+    private readonly TextBlock _disks;
     private JobProgress? _latest;
     private int _updatePending;
     private long _startedAt;
@@ -34,13 +40,16 @@ internal sealed class ProgressScreen : Screen
         _bytes = new TextBlock { X = 2, Y = 6, Width = Dim.Fill(2), Text = "Starting..." };
         _timing = new TextBlock { X = 2, Y = 7, Width = Dim.Fill(2) };
         _partition = new TextBlock { X = 2, Y = 8, Width = Dim.Fill(2) };
-        var hint = new TextBlock { X = 2, Y = 10, Text = $"Esc asks whether to cancel the {verb}." };
-        Add(heading, _bar, _bytes, _timing, _partition, hint);
+        _disks = new TextBlock { X = 2, Y = 10, Width = Dim.Fill(2) };
+        // Below the disks' rows however many there are; right under the partition line when there are none.
+        var hint = new TextBlock { X = 2, Y = Pos.Bottom(_disks), Text = $"Esc asks whether to cancel the {verb}." };
+        Add(heading, _bar, _bytes, _timing, _partition, _disks, hint);
     }
 
     public override string HelpText =>
         $"The {_verb} is running. The bar counts the bytes that are really copied (free space is skipped), so the " +
-        "rate can change between partitions. Esc asks whether to cancel; nothing is stopped without your answer.";
+        "rate can change between partitions. When several disks are written, each has its own row; one that fails is " +
+        "dropped with its error and the others go on. Esc asks whether to cancel; nothing is stopped without your answer.";
 
     /// <summary>The job's cancellation, for tests that check Esc really cancels.</summary>
     public CancellationToken Cancellation => _cancel.Token;
@@ -74,7 +83,7 @@ internal sealed class ProgressScreen : Screen
             }
             catch (Exception ex)
             {
-                outcome = new JobOutcome(false, [], ex.Message, _services.LogPath);
+                outcome = new JobOutcome(false, [], JobFailure.Explain(ex) ?? Unexpected(ex), _services.LogPath);
             }
             Host.RunningApp.Invoke(() => Finish(outcome));
         });
@@ -97,6 +106,14 @@ internal sealed class ProgressScreen : Screen
         Host.Replace(new ResultScreen(_verb, outcome, elapsed));
     }
 
+    /// <summary>A failure the Engine does not explain (a bug): its stack goes to the log, and its message, with any
+    /// mount point named by its store's URL, to the screen.</summary>
+    private string Unexpected(Exception ex)
+    {
+        Log.Error(ex, "The {Verb} failed unexpectedly", _verb);
+        return $"Unexpected error: {MountedStore.NameStores(ex.Message)}";
+    }
+
     private void Show()
     {
         Interlocked.Exchange(ref _updatePending, 0);
@@ -109,8 +126,45 @@ internal sealed class ProgressScreen : Screen
         _bytes.Text = string.Create(CultureInfo.InvariantCulture,
             $"{ByteCount.Format(p.BytesDone)} of {ByteCount.Format(p.BytesTotal)} ({fraction * 100:0}%)");
         _partition.Text = p.CurrentPartition is string part ? $"Partition: {part}" : "";
+        // One disk's figures are the job's own; rows are worth their space from two disks on.
+        _disks.Text = p.Disks is { Count: > 1 } disks ? DiskRows(disks, _disks.Frame.Width) : "";
         ShowTiming();
     }
+
+    /// <summary>A heading and one row per disk: bar, share, bytes taken, rate, time left, state; under a failed disk
+    /// its error on one line (the result screen gives it whole), and a blank line to end.</summary>
+    private static string DiskRows(IReadOnlyList<DiskProgress> disks, int width)
+    {
+        const int barWidth = 16;
+        var rows = new StringBuilder();
+        rows.Append(CultureInfo.InvariantCulture, $"{"Disk",-8} {"Progress",-barWidth} {"",4} {"Written",9} {"Rate",12} {"Left",6}  State\n");
+        foreach (DiskProgress disk in disks)
+        {
+            double fraction = disk.BytesTotal > 0 ? Math.Clamp((double)disk.BytesDone / disk.BytesTotal, 0, 1) : 0;
+            int filled = (int)(fraction * barWidth);
+            bool writing = disk.State == RestoreTargetState.Writing;
+            string rate = disk.State == RestoreTargetState.Failed || disk.BytesPerSecond <= 0 ? "-" : ByteCount.Rate(disk.BytesPerSecond);
+            string left = writing && disk.Remaining is TimeSpan remaining ? ByteCount.Duration(remaining) : "-";
+            string state = disk.State switch
+            {
+                RestoreTargetState.Writing => "writing",
+                RestoreTargetState.Finishing => "flushing",
+                RestoreTargetState.Done => "done",
+                _ => "FAILED",
+            };
+            rows.Append(CultureInfo.InvariantCulture,
+                $"{disk.Disk,-8} {new string('#', filled)}{new string('.', barWidth - filled)} {fraction * 100,3:0}% {ByteCount.Format(disk.BytesDone),9} {rate,12} {left,6}  {state}\n");
+            if (disk.State == RestoreTargetState.Failed && disk.Error is string error)
+            {
+                rows.Append(OneLine($"{"",-8} {error}", width)).Append('\n');
+            }
+        }
+        return rows.Append('\n').ToString();
+    }
+
+    /// <summary>Text cut to one line of <paramref name="width"/> columns, marked where it was cut.</summary>
+    private static string OneLine(string text, int width) =>
+        width <= 3 || text.Length <= width ? text : string.Concat(text.AsSpan(0, width - 3), "...");
 
     private void ShowTiming()
     {

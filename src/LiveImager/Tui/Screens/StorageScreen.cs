@@ -48,8 +48,9 @@ internal sealed class StorageScreen : Screen
         AddFields(StoreKind.Smb, ("Server", "", false), ("Share", "", false), ("Path", "/", false), ("User", "", false),
             ("Password", "", true), ("Domain", "", false));
         AddFields(StoreKind.Nfs, ("Server", "", false), ("Export", "/", false));
-        AddFields(StoreKind.Ssh, ("user@host[:port]", "", false), ("Path", "/", false), ("Password", "", true), ("Key file", "", false));
-        _status = new TextBlock { X = 2, Y = FieldsTop + 7, Width = Dim.Fill(2), Height = 4, Text = Current() };
+        AddFields(StoreKind.Ssh, ("user@host[:port]", "", false), ("Path", "/", false), ("Password", "", true), ("Key file", "", false),
+            ("Host key", "", false));
+        _status = new TextBlock { X = 2, Y = FieldsTop + 7, Width = Dim.Fill(2), Height = 7, Text = Current() };
         Add(_status);
         _kinds.SelectedItem = 0;
         ShowFields();
@@ -58,8 +59,9 @@ internal sealed class StorageScreen : Screen
     public override string HelpText =>
         "Choose the kind of store with Up/Down, press Tab to fill in its fields, then Enter to mount it. A local directory " +
         "must exist; a partition is given as /dev/sdb1; SMB, NFS and SSH need the network up. The password is never shown " +
-        "and never written to the log. The store stays mounted and is offered by Capture, Restore and Verify until the " +
-        "TUI exits, which unmounts it.";
+        "and never written to the log. An SSH server's host key may be pinned as `ssh-keygen -l` prints it (SHA256:...); " +
+        "without it, the key the server shows first is trusted and shown here to check. The store stays mounted and is " +
+        "offered by Capture, Restore and Verify until the TUI exits, which unmounts it.";
 
     /// <summary>The location the form built last, for tests.</summary>
     internal StoreLocation? LastLocation { get; private set; }
@@ -110,7 +112,8 @@ internal sealed class StorageScreen : Screen
         StoreKind.Smb => StoreLocation.Parse(new StoreLocation(StoreKind.Smb, Rooted(Value(2)), Value(0), User: Optional(3),
             Domain: Optional(5), Share: Value(1).Trim('/')).ToString()),
         StoreKind.Nfs => StoreLocation.Parse(new StoreLocation(StoreKind.Nfs, Rooted(Value(1)), Value(0)).ToString()),
-        _ => StoreLocation.Parse($"ssh://{Value(0)}{Rooted(Value(1))}"),
+        // The Engine's parser checks the pinned key as it would in a typed URL, before anything is mounted.
+        _ => StoreLocation.Parse($"ssh://{Value(0)}{Rooted(Value(1))}{(Optional(4) is string pin ? "?hostkey=" + pin : "")}"),
     };
 
     private static string Rooted(string path) => "/" + path.TrimStart('/');
@@ -122,7 +125,23 @@ internal sealed class StorageScreen : Screen
         _ => StoreCredentials.None,
     };
 
-    private string Current() => _services.Session.StorePath is string store ? $"Images are kept in {store}." : "No storage chosen yet.";
+    /// <summary>The session's store, a mounted one by its URL: where it happens to be mounted means nothing to the user.</summary>
+    private string Current() => _services.Session switch
+    {
+        { Store: { MountPoint: not null } mounted, StorePath: string path } when path == mounted.Directory => $"Images are kept in {mounted.Location}.",
+        { StorePath: string path } => $"Images are kept in {path}.",
+        _ => "No storage chosen yet.",
+    };
+
+    /// <summary>An SSH store's host key as it was checked: pinned, or trusted on first use and worth comparing with
+    /// the server's own; nothing when the key came from the system's known_hosts or the store is not SSH.</summary>
+    private static string HostKeyNote(MountedStore store) => store.HostKey switch
+    {
+        null => "",
+        string key when store.HostKeyPinned => $"\nIts SSH host key is the pinned {key}.",
+        string key => $"\nNot pinned: its SSH host key {key} was trusted on first use. Compare it with `ssh-keygen -l` " +
+            "on the server, and give it as Host key to pin it.",
+    };
 
     private void Apply()
     {
@@ -153,7 +172,7 @@ internal sealed class StorageScreen : Screen
             try
             {
                 store = mounter.Mount(location);
-                outcome = $"{location} is ready: {ByteCount.Format(store.FreeBytes)} free.";
+                outcome = $"{location} is ready: {ByteCount.Format(store.FreeBytes)} free.{HostKeyNote(store)}";
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
