@@ -315,7 +315,7 @@ step_network() {
   # systemd.run boots kernel-command-line.target, which starts no network: the script brings it up first.
   local run="/bin/sh -c 'systemctl start systemd-networkd systemd-resolved; /lib/systemd/systemd-networkd-wait-online --timeout=60; mkdir -p /mnt/store && mount /dev/disk/by-id/virtio-store-part1 /mnt/store && liveimager list --json >/mnt/store/net/list.json; bash /mnt/store/network-cases.sh /dev/disk/by-id/virtio-src /dev/disk/by-id/virtio-target /mnt/store/net 10.0.2.2 /mnt/store/smb-password; umount /mnt/store'"
   start_vm network uefi "${medium_args[@]}" "${disks[@]}" -kernel "$live/vmlinuz" -initrd "$live/initrd.img" \
-    -append "boot=live liveimager.medium=$medium console=ttyS0,115200n8 loglevel=3 systemd.run=\"$run\" systemd.run_success_action=poweroff systemd.run_failure_action=poweroff"
+    -append "boot=live toram liveimager.medium=$medium console=ttyS0,115200n8 loglevel=3 systemd.run=\"$run\" systemd.run_success_action=poweroff systemd.run_failure_action=poweroff"
   if wait_exit 1800; then
     note "network: VM powered off $((SECONDS - vm_started)) s after start"
   else
@@ -334,11 +334,12 @@ step_network() {
   else
     fail "network: no network-cases.result on the store"
   fi
-  # The stick the system booted from is marked as the boot medium (liveimager.medium= and the ISO's UUID).
+  # This boot runs "to RAM": live-boot copies the system into memory and lets go of the stick, so only the ISO volume
+  # id (liveimager.medium=) can still tell that the stick is the boot medium.
   local boot_disk
-  boot_disk=$(jq -r '.[] | select((.inUseReason // "") | contains("boot medium")) | .name' "$work/net-results/net/list.json" 2>/dev/null || true)
-  if [ "$boot_disk" = sda ]; then note "network: liveimager list marks sda (the stick) as the boot medium"
-  else fail "network: liveimager list does not mark the stick as the boot medium (got '${boot_disk}')"; fi
+  boot_disk=$(jq -r '.[] | select((.inUseReason // "") | contains("boot medium (ISO volume")) | .name' "$work/net-results/net/list.json" 2>/dev/null || true)
+  if [ "$boot_disk" = sda ]; then note "network: after a to-RAM boot, liveimager list marks sda (the stick) as the boot medium by its ISO volume id"
+  else fail "network: after a to-RAM boot, liveimager list does not mark the stick as the boot medium by its ISO volume id (got '${boot_disk}')"; fi
   if "$repo/scripts/check-test-disk.sh" "$target_img" "$source_img.manifest" >"$out/network.check.log" 2>&1; then
     note "network: restored disk: $(tail -1 "$out/network.check.log")"
   else

@@ -47,6 +47,8 @@ public sealed class LiveMediumRecipeTests : IDisposable
         Assert.Contains("console=ttyS0,115200n8", entries["serial"].Parameters);
         Assert.Contains("liveimager.tty=ttyS0", entries["serial"].Parameters);
         Assert.Contains("toram", entries["toram"].Parameters);
+        // Only the unattended entry lets a liveimager.conf on the stick run its job.
+        Assert.Equal(["unattended"], entries.Where(e => e.Value.Parameters.Contains("liveimager.unattended")).Select(e => e.Key));
 
         string early = File.ReadAllText(Path.Combine(output, "early.cfg"));
         Assert.Contains($"--file /.disk/live-uuid-{CheckMedium}", early);
@@ -80,6 +82,24 @@ public sealed class LiveMediumRecipeTests : IDisposable
         {
             Assert.True(new FileInfo(Path.Combine(Path.GetDirectoryName(app)!, "zz-app.squashfs")).Length > 0);
         }
+    }
+
+    [Fact]
+    public void AStickBootedWithAnEntryOtherThanUnattendedLeavesItsConfAlone()
+    {
+        string cmdline = _scratch.File("cmdline");
+        File.WriteAllText(cmdline, "boot=live quiet loglevel=3 liveimager.medium=2026-11-25-13-17-09-00\n");
+        var copy = new System.Diagnostics.ProcessStartInfo("bash", [Path.Combine(_repo, "live-image/overlay/app/usr/lib/liveimager/copy-conf")])
+        {
+            RedirectStandardOutput = true,
+            Environment = { ["LIVEIMAGER_CMDLINE"] = cmdline },
+        };
+        using var process = System.Diagnostics.Process.Start(copy)!;
+        string output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+
+        Assert.Equal(0, process.ExitCode);
+        Assert.Contains("not the unattended boot entry", output);
     }
 
     [Fact]
