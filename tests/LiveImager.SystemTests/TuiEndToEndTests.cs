@@ -38,6 +38,17 @@ public sealed class TuiEndToEndTests(ITestOutputHelper output) : IDisposable
         return binary;
     }
 
+    /// <summary>From a result screen back to the main menu, then out of the TUI with its confirmation.</summary>
+    private static void QuitFromResult(TmuxSession tui)
+    {
+        tui.Keys("Escape");
+        tui.WaitForText("Capture a disk", s_screenTimeout);
+        tui.Keys("Escape");
+        tui.WaitForText("Leave LiveImager", s_screenTimeout);
+        tui.Keys("y");
+        tui.WaitFor(s => !s.Contains("Capture a disk", StringComparison.Ordinal), "the TUI to quit", s_screenTimeout);
+    }
+
     [SkippableFact]
     public void CaptureALoopDiskAndRestoreItOntoAnotherWithTheKeys()
     {
@@ -95,12 +106,7 @@ public sealed class TuiEndToEndTests(ITestOutputHelper output) : IDisposable
             Assert.Contains($"{target.Path}: restored", restored);
             Assert.Contains($"The log is in {logs}", restored);
 
-            tui.Keys("Escape");
-            tui.WaitForText("Capture a disk", s_screenTimeout);
-            tui.Keys("Escape");
-            tui.WaitForText("Leave LiveImager", s_screenTimeout);
-            tui.Keys("y");
-            tui.WaitFor(s => !s.Contains("Capture a disk", StringComparison.Ordinal), "the TUI to quit", s_screenTimeout);
+            QuitFromResult(tui);
         }
 
         AssertFilesRestored(Assert.Single(target.ScanPartitions()), hashes);
@@ -147,12 +153,7 @@ public sealed class TuiEndToEndTests(ITestOutputHelper output) : IDisposable
             Assert.Contains($"{second.Path}: restored", deployed);
             Assert.Contains($"The log is in {logs}", deployed);
 
-            tui.Keys("Escape");
-            tui.WaitForText("Capture a disk", s_screenTimeout);
-            tui.Keys("Escape");
-            tui.WaitForText("Leave LiveImager", s_screenTimeout);
-            tui.Keys("y");
-            tui.WaitFor(s => !s.Contains("Capture a disk", StringComparison.Ordinal), "the TUI to quit", s_screenTimeout);
+            QuitFromResult(tui);
         }
 
         foreach (LoopDevice target in new[] { first, second })
