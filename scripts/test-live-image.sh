@@ -4,9 +4,9 @@
 # the host, the TUI on the serial line under UEFI and UEFI Secure Boot, and the network cases against host-side
 # SMB/NFS servers. Serial logs and results stay in artifacts/live-test/; a report ends the run.
 #
-# usage: test-live-image.sh [STEP...]   steps: capture restore uefi secureboot network (default: all, in that order;
-#                                        restore needs capture's image); also bios, bios-cd (the TUI on serial
-#                                        from a stick or a CD under BIOS)
+# usage: test-live-image.sh [STEP...]   steps: capture restore uefi secureboot bios-cd secureboot-cd network (default:
+#                                        all, in that order; restore needs capture's image); also bios (the TUI on
+#                                        serial from a stick under BIOS, which capture's boot already covers)
 # env:   LIVE_TEST_ACCEL=tcg|kvm (default: probe KVM, bounded), LIVE_TEST_BOOT_TIMEOUT (s, 420)
 set -euo pipefail
 
@@ -36,7 +36,7 @@ medium=$(blkid -p -s UUID -o value "$iso")
 [ -n "$medium" ] || die "$iso has no ISO 9660 UUID"
 
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(capture restore uefi secureboot network)
+[ ${#steps[@]} -gt 0 ] || steps=(capture restore uefi secureboot bios-cd secureboot-cd network)
 
 mkdir -p "$out" "$work"
 qemu_pid=
@@ -357,8 +357,9 @@ for step in "${steps[@]}"; do
     secureboot) step_tui secureboot secureboot ;;
     bios) step_tui bios bios ;;
     bios-cd) step_tui bios-cd bios cd ;;
+    secureboot-cd) step_tui secureboot-cd secureboot cd ;;
     network) step_network ;;
-    *) die "unknown step $step (capture restore uefi secureboot bios bios-cd network)" ;;
+    *) die "unknown step $step (capture restore uefi secureboot bios bios-cd secureboot-cd network)" ;;
   esac
   note "$step: step took $((SECONDS - started)) s"
 done
