@@ -8,20 +8,15 @@ namespace LiveImager.Tui.Screens;
 
 /// <summary>The deploy wizard: store, image, several target disks, summary, typed confirmation, then one restore job
 /// that reads the image once and writes every target; Esc steps back.</summary>
-internal sealed class DeployScreen : WizardScreen
+internal sealed class DeployScreen : ImageWizardScreen
 {
-    private readonly TuiServices _services;
-    private string _store = "";
-    private IReadOnlyList<ImageSummary> _images = [];
-    private ImageSummary? _image;
     private IReadOnlyList<DiskChoice> _targets = [];
     private DiskPicker? _picker;
 
     public DeployScreen(TuiServices services)
-        : base("Deploy")
+        : base("Deploy", services)
     {
-        _services = services;
-        UseSteps([StoreStep, ImageStep, TargetStep, SummaryStep, ConfirmStep]);
+        UseSteps([StoreStep, () => ImageStep("deploy"), TargetStep, SummaryStep, ConfirmStep]);
     }
 
     public override string HelpText =>
@@ -49,26 +44,11 @@ internal sealed class DeployScreen : WizardScreen
         return names.Length == targets.Count && names.Order(StringComparer.Ordinal).SequenceEqual(targets.Select(t => t.Name).Order(StringComparer.Ordinal));
     }
 
-    private WizardPage StoreStep() =>
-        ImagePages.Store("Step 1 of 5: the directory with the images", _services, Host.RunningApp, _store, (store, images) =>
-        {
-            _store = store;
-            _images = images;
-            Steps.Next();
-        });
-
-    private WizardPage ImageStep() =>
-        ImagePages.Image($"Step 2 of 5: the image to deploy from {_store}", _images, image =>
-        {
-            _image = image;
-            Steps.Next();
-        });
-
     private WizardPage TargetStep()
     {
-        ImageSummary image = _image ?? throw new InvalidOperationException("No image was chosen.");
+        ImageSummary image = Image;
         var view = new WizardPage($"Step 3 of 5: the disks to overwrite (Space marks; each needs {ByteCount.Format(image.RequiredBytes)})");
-        var picker = new DiskPicker(Host.RunningApp, _services.Disks, disk => RestoreScreen.TooSmall(disk, image), several: true) { Y = 2 };
+        var picker = new DiskPicker(Host.RunningApp, Services.Disks, disk => RestoreScreen.TooSmall(disk, image), several: true) { Y = 2 };
         picker.ChosenSeveral += disks =>
         {
             _targets = disks;
@@ -82,7 +62,7 @@ internal sealed class DeployScreen : WizardScreen
 
     private WizardPage SummaryStep()
     {
-        ImageSummary image = Image();
+        ImageSummary image = Image;
         var view = new WizardPage("Step 4 of 5: summary");
         var lines = new List<string>
         {
@@ -109,7 +89,7 @@ internal sealed class DeployScreen : WizardScreen
 
     private WizardPage ConfirmStep()
     {
-        ImageSummary image = Image();
+        ImageSummary image = Image;
         IReadOnlyList<DiskChoice> targets = _targets;
         string names = string.Join(' ', targets.Select(t => t.Name));
         var view = new WizardPage("Step 5 of 5: confirm");
@@ -131,21 +111,19 @@ internal sealed class DeployScreen : WizardScreen
                 status.Text = $"'{typed}' does not name exactly {names}; nothing was written.";
                 return;
             }
-            if (_services.Jobs is not IJobRunner jobs)
+            if (Services.Jobs is not IJobRunner jobs)
             {
                 status.Text = $"Deploying is {TuiServices.NotAvailable}.";
                 return;
             }
             var request = new RestoreRequest(image, targets);
-            Host.Push(new ProgressScreen(_services, "deployment", $"Deploying {image.Name} onto {names}",
+            Host.Push(new ProgressScreen(Services, "deployment", $"Deploying {image.Name} onto {names}",
                 (progress, token) => jobs.RestoreAsync(request, progress, token)));
         };
         view.Add(prompt, field, status);
         view.Shown = () => field.SetFocus();
         return view;
     }
-
-    private ImageSummary Image() => _image ?? throw new InvalidOperationException("No image was chosen.");
 
     private static string Disks(int count) => count == 1 ? "1 disk" : $"{count} disks";
 }

@@ -6,19 +6,14 @@ using Terminal.Gui.Views;
 namespace LiveImager.Tui.Screens;
 
 /// <summary>The restore wizard: store, image, target disk, summary, typed confirmation, start. Esc steps back.</summary>
-internal sealed class RestoreScreen : WizardScreen
+internal sealed class RestoreScreen : ImageWizardScreen
 {
-    private readonly TuiServices _services;
-    private string _store = "";
-    private IReadOnlyList<ImageSummary> _images = [];
-    private ImageSummary? _image;
     private DiskChoice? _target;
 
     public RestoreScreen(TuiServices services)
-        : base("Restore")
+        : base("Restore", services)
     {
-        _services = services;
-        UseSteps([StoreStep, ImageStep, TargetStep, SummaryStep, ConfirmStep]);
+        UseSteps([StoreStep, () => ImageStep("restore"), TargetStep, SummaryStep, ConfirmStep]);
     }
 
     public override string HelpText =>
@@ -32,26 +27,11 @@ internal sealed class RestoreScreen : WizardScreen
             ? null
             : $"too small.\nIt holds    {ByteCount.Exact(disk.SizeBytes)};\nthe image needs {ByteCount.Exact(image.RequiredBytes)}";
 
-    private WizardPage StoreStep() =>
-        ImagePages.Store("Step 1 of 5: the directory with the images", _services, Host.RunningApp, _store, (store, images) =>
-        {
-            _store = store;
-            _images = images;
-            Steps.Next();
-        });
-
-    private WizardPage ImageStep() =>
-        ImagePages.Image($"Step 2 of 5: the image to restore from {_store}", _images, image =>
-        {
-            _image = image;
-            Steps.Next();
-        });
-
     private WizardPage TargetStep()
     {
-        ImageSummary image = _image ?? throw new InvalidOperationException("No image was chosen.");
+        ImageSummary image = Image;
         var view = new WizardPage($"Step 3 of 5: the disk to overwrite (needs {ByteCount.Format(image.RequiredBytes)})");
-        var picker = new DiskPicker(Host.RunningApp, _services.Disks, disk => TooSmall(disk, image)) { Y = 2 };
+        var picker = new DiskPicker(Host.RunningApp, Services.Disks, disk => TooSmall(disk, image)) { Y = 2 };
         picker.Chosen += disk =>
         {
             _target = disk;
@@ -104,13 +84,13 @@ internal sealed class RestoreScreen : WizardScreen
                 status.Text = $"'{typed}' is not {target.Name}; nothing was written.";
                 return;
             }
-            if (_services.Jobs is not IJobRunner jobs)
+            if (Services.Jobs is not IJobRunner jobs)
             {
                 status.Text = $"Restoring is {TuiServices.NotAvailable}.";
                 return;
             }
             var request = new RestoreRequest(image, [target]);
-            Host.Push(new ProgressScreen(_services, "restore", $"Restoring {image.Name} onto {target.Name}",
+            Host.Push(new ProgressScreen(Services, "restore", $"Restoring {image.Name} onto {target.Name}",
                 (progress, token) => jobs.RestoreAsync(request, progress, token)));
         };
         view.Add(prompt, field, status);
@@ -119,7 +99,7 @@ internal sealed class RestoreScreen : WizardScreen
     }
 
     private (ImageSummary Image, DiskChoice Target) Chosen() =>
-        (_image ?? throw new InvalidOperationException("No image was chosen."), _target ?? throw new InvalidOperationException("No target was chosen."));
+        (Image, _target ?? throw new InvalidOperationException("No target was chosen."));
 
     /// <summary>"1 partition" or "N partitions", as the summaries say it.</summary>
     internal static string Partitions(int count) => count == 1 ? "1 partition" : $"{count} partitions";
