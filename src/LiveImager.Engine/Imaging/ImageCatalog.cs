@@ -1,48 +1,77 @@
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
 using LiveImager.Formats;
 using LiveImager.Formats.ImageFormat;
-using Serilog;
 
 namespace LiveImager.Engine.Imaging;
 
-/// <summary>An image as its header and metadata describe it, read without its data.</summary>
-/// <param name="StoredBytes">The image's size on its store, every volume counted.</param>
-public sealed record ImageDescription(string Path, ImageHeader Header, ImageMetadata Metadata, long StoredBytes, int Volumes);
-
-/// <summary>The images in a directory, and what each holds: what a restore chooses from.</summary>
-public static class ImageCatalog
+/// <summary>One image found in a store, described from its header, metadata frame and footer only.</summary>
+/// <param name="Name">The file name of its first volume.</param>
+/// <param name="Path">The first volume's full local path (under a store's mount point for a network store).</param>
+/// <param name="SizeBytes">All its volumes' bytes.</param>
+/// <param name="Complete">True when a valid footer of this image ends it (invariant 3: no footer = incomplete).</param>
+/// <param name="Problem">Why it is incomplete or unreadable, else null.</param>
+/// <param name="Metadata">Source disk, partitions, date; null when the metadata frame cannot be read.</param>
+public sealed record StoredImage(string Name, [property: JsonIgnore] string Path, long SizeBytes, int Volumes, bool Complete,
+    string? Problem, ImageMetadata? Metadata)
 {
-    /// <summary>Reads <paramref name="path"/>'s header and metadata frame only; a split image's later volumes are
-    /// checked by their headers.</summary>
-    /// <exception cref="DiskFormatException">The file is not an image, or its header or metadata is damaged.</exception>
-    public static ImageDescription Describe(string path)
-    {
-        using VolumeReaderStream volumes = ImageInput.OpenVolumes(path);
-        using var reader = new ImageReader(volumes);
-        return new ImageDescription(Path.GetFullPath(path), reader.Header, reader.Metadata, volumes.Length, volumes.VolumeCount);
-    }
+    /// <summary>True when the image can be offered for restore: it is complete and its metadata reads.</summary>
+    [JsonIgnore]
+    public bool Restorable => Complete && Metadata is not null;
+}
 
-    /// <summary>Every image in <paramref name="directory"/> (not its subdirectories), newest first. Files that are not
-    /// images, later volumes and unfinished captures (*.partial) are left out; a damaged image is logged and left out.</summary>
-    public static IReadOnlyList<ImageDescription> List(string directory, CancellationToken cancellationToken)
+/// <summary>The images in a directory, for every place that lists them (<c>liveimager images</c>, the TUI's image
+/// lists): incomplete and damaged images are listed and marked the same way everywhere, never offered as whole.</summary>
+public static partial class ImageCatalog
+{
+    [GeneratedRegex(@"\.[0-9]{3}$")]
+    private static partial Regex LaterVolume();
+
+    /// <summary>The images in <paramref name="directory"/> (not its subdirectories), by name, unfinished and damaged
+    /// ones included; files that are not images and later volumes of split images are left out.</summary>
+    public static IReadOnlyList<StoredImage> List(string directory, CancellationToken cancellationToken = default)
     {
-        var images = new List<ImageDescription>();
-        foreach (string file in Directory.EnumerateFiles(directory).Order(StringComparer.Ordinal))
+        var images = new List<StoredImage>();
+        foreach (string path in Directory.EnumerateFiles(directory).Order(StringComparer.Ordinal))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (file.EndsWith(".partial", StringComparison.Ordinal) || !StartsWithImageMagic(file))
+            if (!LaterVolume().IsMatch(path) && StartsWithImageMagic(path))
             {
-                continue;
-            }
-            try
-            {
-                images.Add(Describe(file));
-            }
-            catch (Exception e) when (e is DiskFormatException or IOException or UnauthorizedAccessException)
-            {
-                Log.Warning("{Image} is left out of the image list: {Problem}", file, e.Message);
+                images.Add(Describe(path));
             }
         }
-        return [.. images.OrderByDescending(i => i.Metadata.CreatedUtc)];
+        return images;
+    }
+
+    /// <summary>Describes the image whose first volume is <paramref name="path"/>; never throws for a damaged image:
+    /// its <see cref="StoredImage.Problem"/> says what is wrong.</summary>
+    public static StoredImage Describe(string path)
+    {
+        string name = System.IO.Path.GetFileName(path);
+        string fullPath = System.IO.Path.GetFullPath(path);
+        long size = 0;
+        int volumes = 0;
+        for (int n = 1; File.Exists(VolumeLayout.VolumePath(path, n)); n++)
+        {
+            size += new FileInfo(VolumeLayout.VolumePath(path, n)).Length;
+            volumes = n;
+        }
+        try
+        {
+            using VolumeReaderStream stream = ImageInput.OpenVolumes(path);
+            ImageMetadata metadata;
+            using (var reader = new ImageReader(stream))
+            {
+                metadata = reader.Metadata;
+            }
+            string? problem = FooterProblem(stream) ??
+                (name.EndsWith(".partial", StringComparison.Ordinal) ? "an unfinished capture (.partial)" : null);
+            return new StoredImage(name, fullPath, size, volumes, problem is null, problem, metadata);
+        }
+        catch (Exception e) when (e is DiskFormatException or IOException or UnauthorizedAccessException)
+        {
+            return new StoredImage(name, fullPath, size, volumes, false, e.Message, null);
+        }
     }
 
     /// <summary>True when the file begins like an image's first volume; later volumes begin with their own magic.</summary>
@@ -57,6 +86,33 @@ public static class ImageCatalog
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return false;
+        }
+    }
+
+    /// <summary>Null when the image ends in a valid footer of its own; otherwise why not.</summary>
+    private static string? FooterProblem(VolumeReaderStream stream)
+    {
+        const string Unfinished = "no footer: the capture did not finish";
+        long offset = stream.Length - ImageFooter.Length;
+        if (offset < ImageHeader.Length)
+        {
+            return Unfinished;
+        }
+        var bytes = new byte[ImageFooter.Length];
+        stream.Position = offset;
+        stream.ReadExactly(bytes);
+        if (!ImageFooter.StartsWithMagic(bytes))
+        {
+            return Unfinished;
+        }
+        try
+        {
+            ImageFooter footer = ImageFooter.Parse(bytes, offset, stream.Length);
+            return footer.ImageId == stream.Header.ImageId ? null : "the footer belongs to another image";
+        }
+        catch (DiskFormatException e)
+        {
+            return e.Message;
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using LiveImager.Engine.Imaging;
 using LiveImager.Engine.Targets;
 using LiveImager.Formats.ImageFormat;
 
@@ -22,7 +23,7 @@ internal static class ImagesCommand
         command.SetAction(parse => CliErrors.Run("images", parse.InvocationConfiguration.Error, () =>
         {
             using MountedStore mounted = new StoreMounter(store.Build(parse)).Mount(StoreLocation.Parse(parse.GetRequiredValue(location)));
-            StoreListing listing = StoreCatalog.List(mounted);
+            StoreListing listing = StoreListing.Of(mounted);
             TextWriter output = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))
             {

@@ -1,6 +1,5 @@
 using LiveImager.Engine.Deploy;
 using LiveImager.Engine.Imaging;
-using LiveImager.Formats;
 
 namespace LiveImager.Cli;
 
@@ -21,20 +20,5 @@ internal sealed class JobHooks(Func<string, string?> environment)
     public void Fail(string message) => Error = message;
 
     /// <summary>The image's size on its store, every volume counted: what a restore or verify read; 0 for "-".</summary>
-    public static long StoredBytes(string imagePath)
-    {
-        if (imagePath == "-")
-        {
-            return 0;
-        }
-        try
-        {
-            return ImageCatalog.Describe(imagePath).StoredBytes;
-        }
-        catch (Exception e) when (e is DiskFormatException or IOException or UnauthorizedAccessException)
-        {
-            // The job itself read it; a second look failing changes nothing but this one figure.
-            return 0;
-        }
-    }
+    public static long StoredBytes(string imagePath) => imagePath == "-" ? 0 : ImageCatalog.Describe(imagePath).SizeBytes;
 }

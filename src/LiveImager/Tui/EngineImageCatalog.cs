@@ -3,21 +3,26 @@ using LiveImager.Engine.Imaging;
 
 namespace LiveImager.Tui;
 
-/// <summary>The images of a store for the restore wizard, read by the Engine's catalog: header and metadata only.</summary>
+/// <summary>The images of a store for the restore wizard, read by the Engine's catalog: header, metadata and footer
+/// only; incomplete and damaged images are listed with their problem, as <c>liveimager images</c> lists them.</summary>
 internal sealed class EngineImageCatalog : IImageCatalog
 {
     public Task<IReadOnlyList<ImageSummary>> ListAsync(string storePath, CancellationToken cancellationToken) => Task.Run(() =>
-        (IReadOnlyList<ImageSummary>)[.. ImageCatalog.List(storePath, cancellationToken).Select(ToSummary)], cancellationToken);
+        (IReadOnlyList<ImageSummary>)[.. ImageCatalog.List(storePath, cancellationToken).Select(ToSummary)
+            .OrderBy(i => i.Problem is not null).ThenByDescending(i => i.Created)], cancellationToken);
 
-    private static ImageSummary ToSummary(ImageDescription image) => new(
-        Path.GetFileName(image.Path),
+    private static ImageSummary ToSummary(StoredImage image) => new(
+        image.Name,
         image.Path,
-        image.Metadata.Source.Model ?? "unknown model",
-        image.Metadata.Source.Serial ?? "unknown",
-        image.Metadata.Source.SizeBytes,
-        image.Metadata.RequiredTargetBytes,
-        image.StoredBytes,
-        image.Metadata.CreatedUtc,
-        [.. image.Metadata.Partitions.Select(p =>
-            $"{p.Number.ToString(CultureInfo.InvariantCulture)} {p.Filesystem} {ByteCount.Format(p.SizeBytes)}")]);
+        image.Metadata?.Source.Model ?? "unknown model",
+        image.Metadata?.Source.Serial ?? "unknown",
+        image.Metadata?.Source.SizeBytes ?? 0,
+        image.Metadata?.RequiredTargetBytes ?? 0,
+        image.SizeBytes,
+        image.Metadata?.CreatedUtc ?? DateTimeOffset.MinValue,
+        [.. (image.Metadata?.Partitions ?? []).Select(p =>
+            $"{p.Number.ToString(CultureInfo.InvariantCulture)} {p.Filesystem} {ByteCount.Format(p.SizeBytes)}")])
+    {
+        Problem = image.Restorable ? null : image.Problem ?? "its metadata cannot be read",
+    };
 }

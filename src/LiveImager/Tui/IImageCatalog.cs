@@ -6,7 +6,8 @@ internal interface IImageCatalog
     Task<IReadOnlyList<ImageSummary>> ListAsync(string storePath, CancellationToken cancellationToken);
 }
 
-/// <summary>An image as the restore screens show it; <see cref="RequiredBytes"/> is the smallest disk it fits.</summary>
+/// <summary>An image as the restore screens show it; <see cref="RequiredBytes"/> is the smallest disk it fits.
+/// <see cref="Problem"/> says why an incomplete or damaged image cannot be restored (null when it can).</summary>
 internal sealed record ImageSummary(
     string Name,
     string Path,
@@ -16,4 +17,7 @@ internal sealed record ImageSummary(
     long RequiredBytes,
     long StoredBytes,
     DateTimeOffset Created,
-    IReadOnlyList<string> Partitions);
+    IReadOnlyList<string> Partitions)
+{
+    public string? Problem { get; init; }
+}

@@ -1,12 +1,12 @@
 using LiveImager.Engine.Imaging;
-using LiveImager.Formats;
 using LiveImager.Formats.ImageFormat;
 using LiveImager.Formats.Tests.Support;
 using Xunit;
 
 namespace LiveImager.Engine.Tests.Imaging;
 
-/// <summary>The image list of a store: header and metadata only, images only, every volume counted.</summary>
+/// <summary>The one image list (<c>images</c> and the TUI): real images complete, split, cut short, unfinished,
+/// damaged and not images at all, each listed once and marked the same way.</summary>
 public sealed class ImageCatalogTests : IDisposable
 {
     private readonly ScratchDirectory _scratch = new();
@@ -14,34 +14,45 @@ public sealed class ImageCatalogTests : IDisposable
     public void Dispose() => _scratch.Dispose();
 
     [SkippableFact]
-    public void ListsEachImageOnceFromItsHeaderAndMetadataAndLeavesOutEverythingElse()
+    public void ListsImagesWithTheirMetadataAndWhetherTheyAreComplete()
     {
-        TestDisk disk = TestDisk.Create(_scratch, "gpt");
+        TestDisk disk = TestDisk.Create(_scratch, "dos");
         string store = Directory.CreateDirectory(_scratch.File("store")).FullName;
-        string split = Path.Combine(store, "split.lim");
-        new CaptureJob(new CaptureOptions(disk.Path, split, SplitBytes: 4L << 20)).Run(CancellationToken.None);
-        // Only the start of an image: enough for its header and metadata, not its data, index or footer.
-        string head = Path.Combine(store, "head.lim");
-        using (var source = File.OpenRead(split))
-        using (var copy = File.Create(head))
-        {
-            source.CopyTo(copy, 1 << 20);
-            copy.SetLength(1 << 20);
-        }
+        CaptureResult whole = new CaptureJob(new CaptureOptions(disk.Path, Path.Combine(store, "a-whole.lim"))).Run(CancellationToken.None);
+        new CaptureJob(new CaptureOptions(disk.Path, Path.Combine(store, "b-split.lim"), SplitBytes: 4L << 20)).Run(CancellationToken.None);
+        byte[] bytes = File.ReadAllBytes(Path.Combine(store, "a-whole.lim"));
+        File.WriteAllBytes(Path.Combine(store, "c-cut.lim"), bytes[..(bytes.Length / 2)]);
+        File.WriteAllBytes(Path.Combine(store, "d-unfinished.lim.partial"), bytes[..(bytes.Length - 100)]);
+        File.WriteAllBytes(Path.Combine(store, "e-header-only.lim"), bytes[..ImageHeader.Length]);
         File.WriteAllText(Path.Combine(store, "notes.txt"), "not an image");
-        File.Copy(split, Path.Combine(store, "old.lim.partial"));
-        File.WriteAllBytes(Path.Combine(store, "header-only.lim"), File.ReadAllBytes(split)[..ImageHeader.Length]);
 
-        IReadOnlyList<ImageDescription> images = ImageCatalog.List(store, CancellationToken.None);
+        IReadOnlyList<StoredImage> images = ImageCatalog.List(store);
 
-        Assert.Equal(["head.lim", "split.lim"], images.Select(i => Path.GetFileName(i.Path)).Order(StringComparer.Ordinal));
-        ImageDescription whole = images.Single(i => i.Path == split);
-        string[] volumes = Directory.GetFiles(store, "split.lim*");
-        Assert.True(volumes.Length > 1, "the capture was to be split into volumes");
-        Assert.Equal(volumes.Length, whole.Volumes);
-        Assert.Equal(4, whole.Metadata.Partitions.Count);
-        Assert.Equal(TestDisk.DiskBytes, whole.Metadata.Source.SizeBytes);
-        Assert.Equal(images.Single(i => i.Path == head).Metadata.DataBytes, whole.Metadata.DataBytes);
-        Assert.Throws<DiskFormatException>(() => ImageCatalog.Describe(Path.Combine(store, "header-only.lim")));
+        Assert.Equal(["a-whole.lim", "b-split.lim", "c-cut.lim", "d-unfinished.lim.partial", "e-header-only.lim"], images.Select(i => i.Name));
+        StoredImage a = images[0];
+        Assert.True(a.Restorable, a.Problem);
+        Assert.Null(a.Problem);
+        Assert.Equal(Path.Combine(store, "a-whole.lim"), a.Path);
+        Assert.Equal(whole.ImageBytes, a.SizeBytes);
+        Assert.Equal(1, a.Volumes);
+        Assert.Equal(disk.Path, a.Metadata!.Source.Path);
+        Assert.Equal(TestDisk.DiskBytes, a.Metadata.Source.SizeBytes);
+        Assert.Equal(4, a.Metadata.Partitions.Count);
+        Assert.Equal(whole.DataBytes, a.Metadata.DataBytes);
+        StoredImage b = images[1];
+        Assert.True(b.Restorable, b.Problem);
+        Assert.True(b.Volumes > 1);
+        Assert.Equal(Directory.GetFiles(store, "b-split.lim*").Length, b.Volumes);
+        Assert.Equal(Directory.GetFiles(store, "b-split.lim*").Sum(f => new FileInfo(f).Length), b.SizeBytes);
+        // Cut short and unfinished: the metadata still reads, but neither is offered as whole.
+        Assert.False(images[2].Restorable);
+        Assert.Equal("no footer: the capture did not finish", images[2].Problem);
+        Assert.Equal(a.Metadata.DataBytes, images[2].Metadata!.DataBytes);
+        Assert.False(images[3].Restorable);
+        Assert.Equal("no footer: the capture did not finish", images[3].Problem);
+        // A header with nothing after it: listed, with why it cannot be read.
+        Assert.False(images[4].Restorable);
+        Assert.Null(images[4].Metadata);
+        Assert.Contains("after 0 frames, with no footer: it is incomplete", images[4].Problem);
     }
 }

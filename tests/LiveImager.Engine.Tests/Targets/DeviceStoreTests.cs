@@ -61,7 +61,7 @@ public sealed class DeviceStoreTests : IDisposable
         {
             new CaptureJob(new CaptureOptions(disk.Path, target.Path)).Run(CancellationToken.None);
             new VerifyJob(new VerifyOptions(target.Path, disk.Path)).Run(CancellationToken.None);
-            StoredImage image = Assert.Single(StoreCatalog.List(target.Store!).Images);
+            StoredImage image = Assert.Single(StoreListing.Of(target.Store!).Images);
             Assert.True(image.Complete, image.Problem);
             Assert.Equal(4, image.Metadata!.Partitions.Count);
             Assert.Equal(disk.Path, image.Metadata.Source.Path);

@@ -37,7 +37,7 @@ public sealed class SshStoreTests(SshServerFixture server) : IDisposable
         using (StoreImage target = StoreImage.Open(url, options, forWriting: true))
         {
             captured = new CaptureJob(new CaptureOptions(disk.Path, target.Path)).Run(CancellationToken.None);
-            Assert.Single(StoreCatalog.List(target.Store!).Images, i => i.Name == "pc.lim" && i.Complete);
+            Assert.Single(StoreListing.Of(target.Store!).Images, i => i.Name == "pc.lim" && i.Complete);
         }
         string restored = _scratch.File("restored.img");
         RestoreResult result;
@@ -67,7 +67,7 @@ public sealed class SshStoreTests(SshServerFixture server) : IDisposable
         StoreOptions options = Options(key: server.KeyFile);
 
         using MountedStore store = new StoreMounter(options).Mount(StoreLocation.Parse(server.Url(remote)));
-        StoreListing listing = StoreCatalog.List(store);
+        StoreListing listing = StoreListing.Of(store);
 
         Assert.Empty(listing.Images);
         Assert.True(listing.FreeBytes > 0);
@@ -215,7 +215,7 @@ public sealed class SshStoreTests(SshServerFixture server) : IDisposable
 
         Assert.False(File.Exists(remote + "/pc.lim"));
         // The server keeps what it received under the unfinished name, which nothing takes for an image.
-        Assert.DoesNotContain(StoreCatalog.List(remote), i => i.Complete);
+        Assert.DoesNotContain(ImageCatalog.List(remote), i => i.Complete);
         Assert.Empty(Directory.GetDirectories(options.MountRoot));
         Assert.DoesNotContain(options.MountRoot, File.ReadAllText("/proc/mounts"));
     }

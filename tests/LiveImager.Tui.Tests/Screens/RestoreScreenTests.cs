@@ -10,6 +10,28 @@ namespace LiveImager.Tui.Tests.Screens;
 public class RestoreScreenTests
 {
     [Fact]
+    public void AnIncompleteImageIsListedWithItsProblemAndCannotBeChosen()
+    {
+        using var store = new ScratchDirectory();
+        var jobs = new ScriptedJobs();
+        ImageSummary cut = ListedImages.LaptopImage(store.Path) with { Name = "cut-short.lim" };
+        cut = cut with { Problem = "no footer: the capture did not finish" };
+        using var tui = new TuiHarness(new TuiServices { Disks = ListedDisks.Typical(), Images = new ListedImages(cut), Jobs = jobs });
+        tui.Services.Session.StorePath = store.Path;
+        tui.Press((Key)'2');
+        tui.Press(Key.Enter);
+        tui.WaitForText("Step 2 of 5");
+        tui.AssertShows("cut-short.lim");
+        tui.AssertShows("INCOMPLETE");
+        tui.AssertShows("cut-short.lim cannot be restored: no footer: the capture did not finish");
+
+        tui.Press(Key.Enter);
+
+        Assert.Equal(1, ((RestoreScreen)tui.Host.Top).Step);
+        Assert.Null(jobs.Request);
+    }
+
+    [Fact]
     public void ATooSmallTargetIsRefusedWithTheNumbersAndAWrongTypedNameWritesNothing()
     {
         using var store = new ScratchDirectory();
