@@ -1,5 +1,3 @@
-using Mono.Unix.Native;
-
 namespace LiveImager.Engine.Devices;
 
 /// <summary>What stat(2) says about a path: its type, and for a device node the major:minor it stands for.</summary>
@@ -9,37 +7,18 @@ internal readonly record struct DeviceNode(bool IsBlockDevice, bool IsRegularFil
     public string DeviceNumber => $"{Major}:{Minor}";
 
     /// <summary>Stats <paramref name="path"/>, following symbolic links (/dev/disk/by-id/... names work).</summary>
-    public static DeviceNode Stat(string path) => From(Syscall.stat(path, out Stat buf), buf, path, "stat");
+    public static DeviceNode Stat(string path) => From(Interop.stat(path));
 
     /// <summary>Stats an open descriptor.</summary>
-    public static DeviceNode FStat(SafeFileDescriptorHandle handle, string path)
-    {
-        bool added = false;
-        try
-        {
-            handle.DangerousAddRef(ref added);
-            return From(Syscall.fstat(handle.Descriptor, out Stat buf), buf, path, "fstat");
-        }
-        finally
-        {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
-        }
-    }
+    public static DeviceNode FStat(SafeFileDescriptorHandle handle, string path) => From(Interop.fstat(handle, path));
 
-    private static DeviceNode From(int result, Stat buf, string path, string operation)
+    private static DeviceNode From(Interop.StatResult stat)
     {
-        if (result < 0)
-        {
-            throw Interop.GetExceptionForErrno(NativeConvert.FromErrno(Stdlib.GetLastError()), path, operation);
-        }
-        FilePermissions type = buf.st_mode & FilePermissions.S_IFMT;
+        uint type = stat.Mode & Interop.S_IFMT;
         // glibc's dev_t encoding (gnu_dev_major/gnu_dev_minor): 12 bits of major and 20 of minor, split across the word.
-        ulong rdev = buf.st_rdev;
+        ulong rdev = stat.RDev;
         uint major = (uint)(((rdev >> 8) & 0xfff) | ((rdev >> 32) & ~0xfffUL));
         uint minor = (uint)((rdev & 0xff) | ((rdev >> 12) & ~0xffUL));
-        return new DeviceNode(type == FilePermissions.S_IFBLK, type == FilePermissions.S_IFREG, major, minor, buf.st_size);
+        return new DeviceNode(type == Interop.S_IFBLK, type == Interop.S_IFREG, major, minor, stat.Size);
     }
 }
