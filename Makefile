@@ -27,7 +27,7 @@ test: deps publish
 
 # The TUI's main screens as 80x25 text, rendered headless by the TUI tests, for docs/screens and the README.
 screenshots:
-	LIVEIMAGER_SCREENSHOTS=$(CURDIR)/docs/screens $(DOTNET) test tests/LiveImager.Tui.Tests -c $(CONFIG) --filter "FullyQualifiedName~Screenshots"
+	LIVEIMAGER_SCREENSHOTS=$(CURDIR)/docs/screens $(DOTNET) test tests/LiveImager.Tui.Tests -c $(CONFIG) --filter "Category=Screenshots"
 
 demo: deps publish
 	scripts/demo.sh $(BIN)

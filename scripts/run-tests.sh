@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.." || exit 1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-dotnet test LiveImager.sln -c "$config" --logger "console;verbosity=normal" 2>&1 | tee "$log"
+# The screen renderer (make screenshots) is not a test: its category is left out, so it is neither run nor counted.
+dotnet test LiveImager.sln -c "$config" --filter "Category!=Screenshots" --logger "console;verbosity=normal" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 # Each project ends with either "Passed!  - Failed: F, Passed: P, Skipped: S, ..." or, at normal verbosity, a block

@@ -8,6 +8,8 @@ using Xunit;
 namespace LiveImager.Tui.Tests;
 
 /// <summary>`make screenshots`: the main screens rendered at 80x25 as text into docs/screens, from the example disks and image the tests use.</summary>
+/// <remarks>A renderer, not a test: `make test` leaves its category out (scripts/run-tests.sh), so it is never counted.</remarks>
+[Trait("Category", "Screenshots")]
 public class Screenshots
 {
     private static readonly DateTimeOffset s_today = new(2026, 11, 25, 9, 30, 0, TimeSpan.Zero);
@@ -20,12 +22,15 @@ public class Screenshots
         Directory.CreateDirectory(target);
         using var store = new ScratchDirectory();
         // The scratch directory is shown as /mnt/images, with the right border put back where it belongs.
-        void Save(string name, TuiHarness tui) =>
+        void Save(string name, TuiHarness tui)
+        {
+            Assert.False(string.IsNullOrWhiteSpace(tui.Screen), $"the {name} screen rendered nothing");
             File.WriteAllLines(Path.Combine(target, name + ".txt"), tui.Screen.TrimEnd('\n').Split('\n').Select(line =>
             {
                 string shown = line.Replace(store.Path, "/mnt/images", StringComparison.Ordinal);
                 return shown.Length < line.Length && shown.EndsWith('│') ? shown[..^1].PadRight(line.Length - 1) + "│" : shown;
             }));
+        }
 
         TuiServices Services(ScriptedJobs jobs) => new()
         {

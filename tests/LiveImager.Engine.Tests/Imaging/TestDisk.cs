@@ -68,7 +68,8 @@ public sealed class TestDisk
             : "label: dos\nstart=2048, size=16384, type=ef\nstart=18432, size=65536, type=83\nstart=83968, size=16384, type=da\nstart=100352, size=8192, type=82\n";
         ExternalTool.RunWithInput("sfdisk", script, "-q", path);
 
-        var random = new Random(table.GetHashCode(StringComparison.Ordinal));
+        // A fixed seed: the same bytes on every run and in every process (string hashes differ per process).
+        var random = new Random(2026_11_20);
         string files = Directory.CreateDirectory(scratch.File($"{name}.files")).FullName;
         var extFiles = new Dictionary<string, string>();
         for (int i = 0; i < 6; i++)

@@ -49,6 +49,8 @@ public sealed class ImageRoundTripTests
         byte[] bytes = image.ToBytes();
         // The random chunks are stored raw (128 KiB); the text and zero chunks nearly vanish; headers are small.
         Assert.InRange(bytes.Length, 2 * TestImage.ChunkSize, 2 * TestImage.ChunkSize + 4096);
+        Assert.True(raw >= 4 * TestImage.ChunkSize, $"the test image holds {raw} raw bytes: more than two random chunks");
+        Assert.True(bytes.Length < raw, $"stored {bytes.Length} bytes for {raw} raw ones");
     }
 
     [Fact]
