@@ -29,9 +29,9 @@ internal static class CaptureCommand
         var split = new Option<string?>("--split") { Description = "Cut the image into volumes of this size (4G for FAT32): IMAGE, IMAGE.002, …" };
         split.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<string?>() is { } text && !(ByteSize.TryParse(text, out long bytes) && bytes >= 1L << 20))
+            if (result.GetValueOrDefault<string?>() is { } text && !ByteSize.TryParseSplit(text, out _))
             {
-                result.AddError($"--split {text}: give a size of at least 1M, such as 4G or 650M");
+                result.AddError($"--split {text}: give 0 (one file) or a size of at least 1M, such as 4G or 650M");
             }
         });
         var force = new Option<bool>("--force") { Description = "Replace an existing image of the same name" };
@@ -42,7 +42,7 @@ internal static class CaptureCommand
         store.AddTo(command);
         command.SetAction(parse =>
         {
-            long splitBytes = parse.GetValue(split) is { } text && ByteSize.TryParse(text, out long bytes) ? bytes : 0;
+            long splitBytes = parse.GetValue(split) is { } text && ByteSize.TryParseSplit(text, out long bytes) ? bytes : 0;
             var options = new CaptureOptions(parse.GetRequiredValue(source), parse.GetRequiredValue(image), parse.GetValue(level),
                 splitBytes, parse.GetValue(force), !parse.GetValue(noSpaceCheck));
             return Run(options, () => store.Build(parse, options.Source), parse.GetValue(jsonProgress), parse.InvocationConfiguration.Error, hooks);

@@ -103,27 +103,27 @@ internal static class InspectCommand
     private static void WriteText(TextWriter output, InspectReport report)
     {
         output.WriteLine($"{report.Device}: {report.Table} partition table, {report.SectorSize}-byte sectors, " +
-            $"{Size(report.DiskBytes)}");
+            $"{ByteSize.Exact(report.DiskBytes)}");
         foreach (string warning in report.Warnings)
         {
             output.WriteLine($"  warning: {warning}");
         }
         if (report.ExtendedPartition is { } extended)
         {
-            output.WriteLine($"  extended partition: start {extended.StartBytes}, size {Size(extended.SizeBytes)}");
+            output.WriteLine($"  extended partition: start {extended.StartBytes}, size {ByteSize.Exact(extended.SizeBytes)}");
         }
         foreach (var p in report.Partitions)
         {
             output.WriteLine();
             string title = p.Number == DiskLayout.WholeDiskNumber ? "Whole disk" : $"Partition {p.Number}";
-            output.WriteLine($"{title}: start {p.StartBytes}, size {Size(p.SizeBytes)}" +
+            output.WriteLine($"{title}: start {p.StartBytes}, size {ByteSize.Exact(p.SizeBytes)}" +
                 (p.Type.Length > 0 ? $", type {p.Type}" : string.Empty) + (p.Name is null ? string.Empty : $", name \"{p.Name}\""));
             output.WriteLine($"  filesystem   {p.FileSystem}");
             output.WriteLine($"  label        {p.Label ?? "-"}");
             output.WriteLine($"  uuid         {p.Uuid ?? "-"}");
             output.WriteLine($"  block size   {p.BlockSize}");
             output.WriteLine($"  blocks       {p.TotalBlocks} total, {p.UsedBlocks} used");
-            output.WriteLine($"  used bytes   {Size(p.UsedBytes)}");
+            output.WriteLine($"  used bytes   {ByteSize.Exact(p.UsedBytes)}");
             output.WriteLine($"  method       {p.Method}");
             foreach (string warning in p.Warnings)
             {
@@ -136,13 +136,8 @@ internal static class InspectCommand
             output.WriteLine("Outside the partitions:");
             foreach (var region in report.Regions)
             {
-                output.WriteLine($"  {region.Kind,-16} start {region.StartBytes}, size {Size(region.SizeBytes)}");
+                output.WriteLine($"  {region.Kind,-16} start {region.StartBytes}, size {ByteSize.Exact(region.SizeBytes)}");
             }
         }
     }
-
-    private static string Size(long bytes) =>
-        bytes >= 1 << 20
-            ? string.Create(CultureInfo.InvariantCulture, $"{bytes} bytes ({bytes / 1048576.0:0.0} MiB)")
-            : $"{bytes} bytes";
 }

@@ -52,7 +52,7 @@ internal static class ListCommand
                 disk.Rotational ? "rotational" : null }.OfType<string>());
             rows.Add([
                 disk.Path,
-                FormatSize(disk.SizeBytes),
+                ByteSize.Format(disk.SizeBytes),
                 disk.Transport,
                 $"{disk.LogicalSectorSize}/{disk.PhysicalSectorSize}",
                 disk.Model ?? None,
@@ -63,10 +63,10 @@ internal static class ListCommand
             {
                 rows.Add([
                     "  " + partition.Path,
-                    FormatSize(partition.SizeBytes),
+                    ByteSize.Format(partition.SizeBytes),
                     $"part {partition.Number}",
                     "",
-                    $"starts at {FormatSize(partition.StartBytes)}",
+                    $"starts at {ByteSize.Format(partition.StartBytes)}",
                     "",
                     partition.MountPoint is null ? "" : $"mounted at {partition.MountPoint}",
                 ]);
@@ -91,17 +91,4 @@ internal static class ListCommand
 
     private static string FormatRow(string[] cells, int[] widths) =>
         string.Join("  ", cells.Select((cell, column) => cell.PadRight(widths[column]))).TrimEnd();
-
-    private static string FormatSize(long bytes)
-    {
-        string[] units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-        double value = bytes;
-        int unit = 0;
-        while (value >= 1024 && unit < units.Length - 1)
-        {
-            value /= 1024;
-            unit++;
-        }
-        return unit == 0 ? $"{bytes} B" : $"{value:0.#} {units[unit]}";
-    }
 }

@@ -21,7 +21,7 @@ internal sealed class EngineImageCatalog : IImageCatalog
         image.SizeBytes,
         image.Metadata?.CreatedUtc ?? DateTimeOffset.MinValue,
         [.. (image.Metadata?.Partitions ?? []).Select(p =>
-            $"{p.Number.ToString(CultureInfo.InvariantCulture)} {p.Filesystem} {ByteCount.Format(p.SizeBytes)}")])
+            $"{p.Number.ToString(CultureInfo.InvariantCulture)} {p.Filesystem} {ByteSize.Format(p.SizeBytes)}")])
     {
         Problem = image.Restorable ? null : image.Problem ?? "its metadata cannot be read",
     };

@@ -17,14 +17,14 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
             CaptureResult result = job.Run(cancellationToken);
             var figures = new List<string>
             {
-                $"Read {ByteCount.Format(result.DataBytes)} of {request.Source.Name} ({ByteCount.Format(request.Source.SizeBytes)}; the rest is free space).",
-                $"Wrote {ByteCount.Format(result.ImageBytes)} in {result.Frames} frames to {result.Image}.",
+                $"Read {ByteSize.Format(result.DataBytes)} of {request.Source.Name} ({ByteSize.Format(request.Source.SizeBytes)}; the rest is free space).",
+                $"Wrote {ByteSize.Format(result.ImageBytes)} in {result.Frames} frames to {result.Image}.",
                 $"Time {Seconds(result.Elapsed)}, {Rate(result.DataBytes, result.Elapsed)}.",
             };
             if (request.VerifyAfter)
             {
                 VerifyResult verified = Verify(result.Image, progress, cancellationToken);
-                figures.Add($"Verified: all {verified.Frames} frames' checksums match ({ByteCount.Format(verified.DataBytes)}, {Seconds(verified.Elapsed)}).");
+                figures.Add($"Verified: all {verified.Frames} frames' checksums match ({ByteSize.Format(verified.DataBytes)}, {Seconds(verified.Elapsed)}).");
             }
             return figures;
         });
@@ -46,7 +46,7 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
             [
                 imagePath,
                 $"Intact: all {result.Frames} data frames' checksums match; its structure and footer are sound.",
-                $"Checked {ByteCount.Format(result.DataBytes)} in {Seconds(result.Elapsed)}, {Rate(result.DataBytes, result.Elapsed)}.",
+                $"Checked {ByteSize.Format(result.DataBytes)} in {Seconds(result.Elapsed)}, {Rate(result.DataBytes, result.Elapsed)}.",
             ];
         });
 
@@ -74,8 +74,8 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
     /// after it; every target took the same read of the image, so the job's time is each one's.</summary>
     private static string ReadableMessage(RestoreTargetResult target, TimeSpan elapsed) =>
         target.Describe(bytes => target.Succeeded
-            ? $"{ByteCount.Format(bytes)} in {Seconds(elapsed)} ({Rate(bytes, elapsed)})"
-            : ByteCount.Format(bytes));
+            ? $"{ByteSize.Format(bytes)} in {Seconds(elapsed)} ({Rate(bytes, elapsed)})"
+            : ByteSize.Format(bytes));
 
     private static VerifyResult Verify(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken)
     {
@@ -110,7 +110,7 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
 
     /// <summary>A job's own time: tenths of a second for short jobs, whose mm:ss would read 00:00.</summary>
     private static string Seconds(TimeSpan elapsed) =>
-        elapsed.TotalMinutes < 1 ? string.Create(CultureInfo.InvariantCulture, $"{elapsed.TotalSeconds:0.0} s") : ByteCount.Duration(elapsed);
+        elapsed.TotalMinutes < 1 ? string.Create(CultureInfo.InvariantCulture, $"{elapsed.TotalSeconds:0.0} s") : ByteSize.Duration(elapsed);
 
-    private static string Rate(long bytes, TimeSpan elapsed) => ByteCount.Rate(bytes / Math.Max(elapsed.TotalSeconds, 0.001));
+    private static string Rate(long bytes, TimeSpan elapsed) => ByteSize.Rate(bytes / Math.Max(elapsed.TotalSeconds, 0.001));
 }

@@ -116,7 +116,7 @@ internal sealed class CaptureScreen : WizardScreen
         var levelLabel = new TextBlock { X = 0, Y = 2, Text = "Compression level (1 fast .. 19 small):" };
         var level = new TextField { X = 41, Y = 2, Width = 6, Text = _level.ToString(CultureInfo.InvariantCulture) };
         var splitLabel = new TextBlock { X = 0, Y = 3, Text = "Split into files of (0 = one file, 4G):" };
-        var split = new TextField { X = 41, Y = 3, Width = 10, Text = SplitSize.Format(_splitBytes) };
+        var split = new TextField { X = 41, Y = 3, Width = 10, Text = ByteSize.FormatTyped(_splitBytes) };
         bool verifyAfter = _verifyAfter;
         // A button that says yes or no reads the same on every terminal, unlike check-box glyphs.
         var verify = new Button { X = 0, Y = 5, Text = VerifyText(verifyAfter) };
@@ -136,7 +136,7 @@ internal sealed class CaptureScreen : WizardScreen
                 status.Text = $"The compression level must be a number from 1 to 19, not '{level.Text}'.";
                 return;
             }
-            if (!SplitSize.TryParse(split.Text.Trim(), out long parsedSplit))
+            if (!ByteSize.TryParseSplit(split.Text.Trim(), out long parsedSplit))
             {
                 status.Text = $"The split size must be 0 or a size like 700M or 4G, not '{split.Text}'.";
                 return;
@@ -160,9 +160,9 @@ internal sealed class CaptureScreen : WizardScreen
             X = 0,
             Y = 2,
             Width = Dim.Fill(),
-            Text = $"Read disk  {source.Name} ({source.Model}, serial {source.Serial}, {ByteCount.Format(source.SizeBytes)})\n" +
+            Text = $"Read disk  {source.Name} ({source.Model}, serial {source.Serial}, {ByteSize.Format(source.SizeBytes)})\n" +
                    $"Write to   {Path.Combine(_store, _name)}\n" +
-                   $"Level {_level}, {(_splitBytes == 0 ? "one file" : $"files of {SplitSize.Format(_splitBytes)}")}, " +
+                   $"Level {_level}, {(_splitBytes == 0 ? "one file" : $"files of {ByteSize.FormatTyped(_splitBytes)}")}, " +
                    $"{(_verifyAfter ? "verified afterwards" : "not verified afterwards")}\n" +
                    $"The disk {source.Name} is only read.",
         };

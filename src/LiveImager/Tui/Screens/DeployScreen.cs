@@ -47,7 +47,7 @@ internal sealed class DeployScreen : ImageWizardScreen
     private WizardPage TargetStep()
     {
         ImageSummary image = Image;
-        var view = new WizardPage($"Step 3 of 5: the disks to overwrite (Space marks; each needs {ByteCount.Format(image.RequiredBytes)})");
+        var view = new WizardPage($"Step 3 of 5: the disks to overwrite (Space marks; each needs {ByteSize.Format(image.RequiredBytes)})");
         var picker = new DiskPicker(Host.RunningApp, Services.Disks, disk => RestoreScreen.TooSmall(disk, image), several: true) { Y = 2 };
         picker.ChosenSeveral += disks =>
         {
@@ -71,7 +71,7 @@ internal sealed class DeployScreen : ImageWizardScreen
             $"Write {Disks(_targets.Count)}, each from the same read:",
         };
         lines.AddRange(_targets.Select(t =>
-            $"  {t.Name,-8} {t.Model}, serial {t.Serial}, {ByteCount.Format(t.SizeBytes)}, {RestoreScreen.Partitions(t.Partitions.Count)} now"));
+            $"  {t.Name,-8} {t.Model}, serial {t.Serial}, {ByteSize.Format(t.SizeBytes)}, {RestoreScreen.Partitions(t.Partitions.Count)} now"));
         lines.Add("");
         lines.Add($"EVERYTHING ON {string.Join(", ", _targets.Select(t => t.Name))} WILL BE ERASED.");
         var text = new TextBlock { X = 0, Y = 2, Width = Dim.Fill(), Text = string.Join('\n', lines) };

@@ -124,7 +124,7 @@ internal sealed class ProgressScreen : Screen
         double fraction = p.BytesTotal > 0 ? Math.Clamp((double)p.BytesDone / p.BytesTotal, 0, 1) : 0;
         _bar.Fraction = (float)fraction;
         _bytes.Text = string.Create(CultureInfo.InvariantCulture,
-            $"{ByteCount.Format(p.BytesDone)} of {ByteCount.Format(p.BytesTotal)} ({fraction * 100:0}%)");
+            $"{ByteSize.Format(p.BytesDone)} of {ByteSize.Format(p.BytesTotal)} ({fraction * 100:0}%)");
         _partition.Text = p.CurrentPartition is string part ? $"Partition: {part}" : "";
         // One disk's figures are the job's own; rows are worth their space from two disks on.
         _disks.Text = p.Disks is { Count: > 1 } disks ? DiskRows(disks, _disks.Frame.Width) : "";
@@ -143,8 +143,8 @@ internal sealed class ProgressScreen : Screen
             double fraction = disk.BytesTotal > 0 ? Math.Clamp((double)disk.BytesDone / disk.BytesTotal, 0, 1) : 0;
             int filled = (int)(fraction * barWidth);
             bool writing = disk.State == RestoreTargetState.Writing;
-            string rate = disk.State == RestoreTargetState.Failed || disk.BytesPerSecond <= 0 ? "-" : ByteCount.Rate(disk.BytesPerSecond);
-            string left = writing && disk.Remaining is TimeSpan remaining ? ByteCount.Duration(remaining) : "-";
+            string rate = disk.State == RestoreTargetState.Failed || disk.BytesPerSecond <= 0 ? "-" : ByteSize.Rate(disk.BytesPerSecond);
+            string left = writing && disk.Remaining is TimeSpan remaining ? ByteSize.Duration(remaining) : "-";
             string state = disk.State switch
             {
                 RestoreTargetState.Writing => "writing",
@@ -153,7 +153,7 @@ internal sealed class ProgressScreen : Screen
                 _ => "FAILED",
             };
             rows.Append(CultureInfo.InvariantCulture,
-                $"{disk.Disk,-8} {new string('#', filled)}{new string('.', barWidth - filled)} {fraction * 100,3:0}% {ByteCount.Format(disk.BytesDone),9} {rate,12} {left,6}  {state}\n");
+                $"{disk.Disk,-8} {new string('#', filled)}{new string('.', barWidth - filled)} {fraction * 100,3:0}% {ByteSize.Format(disk.BytesDone),9} {rate,12} {left,6}  {state}\n");
             if (disk.State == RestoreTargetState.Failed && disk.Error is string error)
             {
                 rows.Append(OneLine($"{"",-8} {error}", width)).Append('\n');
@@ -170,9 +170,9 @@ internal sealed class ProgressScreen : Screen
     {
         TimeSpan elapsed = _services.Clock.GetElapsedTime(_startedAt);
         JobProgress? p = Volatile.Read(ref _latest);
-        string rate = p is null ? "-" : ByteCount.Rate(p.BytesPerSecond);
-        string eta = p?.Remaining is TimeSpan left ? ByteCount.Duration(left) : "-";
-        _timing.Text = $"Rate {rate}   Remaining {eta}   Elapsed {ByteCount.Duration(elapsed)}";
+        string rate = p is null ? "-" : ByteSize.Rate(p.BytesPerSecond);
+        string eta = p?.Remaining is TimeSpan left ? ByteSize.Duration(left) : "-";
+        _timing.Text = $"Rate {rate}   Remaining {eta}   Elapsed {ByteSize.Duration(elapsed)}";
     }
 
     private void StopTicking()

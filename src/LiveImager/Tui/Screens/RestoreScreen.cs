@@ -25,12 +25,12 @@ internal sealed class RestoreScreen : ImageWizardScreen
     public static string? TooSmall(DiskChoice disk, ImageSummary image) =>
         disk.SizeBytes >= image.RequiredBytes
             ? null
-            : $"too small.\nIt holds    {ByteCount.Exact(disk.SizeBytes)};\nthe image needs {ByteCount.Exact(image.RequiredBytes)}";
+            : $"too small.\nIt holds    {ByteSize.Exact(disk.SizeBytes)};\nthe image needs {ByteSize.Exact(image.RequiredBytes)}";
 
     private WizardPage TargetStep()
     {
         ImageSummary image = Image;
-        var view = new WizardPage($"Step 3 of 5: the disk to overwrite (needs {ByteCount.Format(image.RequiredBytes)})");
+        var view = new WizardPage($"Step 3 of 5: the disk to overwrite (needs {ByteSize.Format(image.RequiredBytes)})");
         var picker = new DiskPicker(Host.RunningApp, Services.Disks, disk => TooSmall(disk, image)) { Y = 2 };
         picker.Chosen += disk =>
         {
@@ -53,7 +53,7 @@ internal sealed class RestoreScreen : ImageWizardScreen
             Width = Dim.Fill(),
             Text = $"Read image  {image.Path}\n" +
                    $"            from {image.SourceModel}, serial {image.SourceSerial}, taken {image.Created.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}\n" +
-                   $"Write disk  {target.Name} ({target.Model}, serial {target.Serial}, {ByteCount.Format(target.SizeBytes)})\n\n" +
+                   $"Write disk  {target.Name} ({target.Model}, serial {target.Serial}, {ByteSize.Format(target.SizeBytes)})\n\n" +
                    $"EVERYTHING ON {target.Name} WILL BE ERASED ({Partitions(target.Partitions.Count)} now).",
         };
         // Below the text however a long path wraps.

@@ -15,9 +15,9 @@ internal sealed class ResultScreen : Screen
         _outcome = outcome;
         var lines = new List<string>
         {
-            outcome.Succeeded ? $"The {verb} finished in {ByteCount.Duration(elapsed)}."
+            outcome.Succeeded ? $"The {verb} finished in {ByteSize.Duration(elapsed)}."
                 // Figures with a failure: some targets of a deployment are written, some are not.
-                : outcome.Figures.Count > 0 ? $"The {verb} ended in {ByteCount.Duration(elapsed)}, not on every disk:"
+                : outcome.Figures.Count > 0 ? $"The {verb} ended in {ByteSize.Duration(elapsed)}, not on every disk:"
                 : $"The {verb} did not finish.",
             "",
         };

@@ -172,7 +172,7 @@ internal sealed class StorageScreen : Screen
             try
             {
                 store = mounter.Mount(location);
-                outcome = $"{location} is ready: {ByteCount.Format(store.FreeBytes)} free.{HostKeyNote(store)}";
+                outcome = $"{location} is ready: {ByteSize.Format(store.FreeBytes)} free.{HostKeyNote(store)}";
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

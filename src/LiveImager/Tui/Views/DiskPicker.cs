@@ -168,12 +168,12 @@ internal sealed class DiskPicker : View
         var lines = new List<string>
         {
             $"{disk.Path}  {disk.Model}  serial {disk.Serial}",
-            $"{ByteCount.Exact(disk.SizeBytes)}, {disk.Partitions.Count} partitions",
+            $"{ByteSize.Exact(disk.SizeBytes)}, {disk.Partitions.Count} partitions",
         };
         // Five rows in all: two about the disk, up to two partitions, and whether it may be chosen.
         int shown = disk.Partitions.Count <= 2 ? disk.Partitions.Count : 1;
         lines.AddRange(disk.Partitions.Take(shown).Select(p =>
-            $"  {p.Name,-10} {p.FileSystem,-8} {ByteCount.Format(p.SizeBytes),9}  used {(p.UsedBytes is long used ? ByteCount.Format(used) : "unknown")}"));
+            $"  {p.Name,-10} {p.FileSystem,-8} {ByteSize.Format(p.SizeBytes),9}  used {(p.UsedBytes is long used ? ByteSize.Format(used) : "unknown")}"));
         if (disk.Partitions.Count > shown)
         {
             lines.Add($"  ... and {disk.Partitions.Count - shown} more partitions");
@@ -186,7 +186,7 @@ internal sealed class DiskPicker : View
     }
 
     private string FormatRow(DiskChoice disk) =>
-        Row(disk.Name, ByteCount.Format(disk.SizeBytes), Cut(disk.Model, 18), Cut(disk.Serial, 15), Cut(disk.Transport, 5),
+        Row(disk.Name, ByteSize.Format(disk.SizeBytes), Cut(disk.Model, 18), Cut(disk.Serial, 15), Cut(disk.Transport, 5),
             disk.Partitions.Count.ToString(CultureInfo.InvariantCulture), State(disk));
 
     private string State(DiskChoice disk) =>

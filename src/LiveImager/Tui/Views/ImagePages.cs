@@ -63,7 +63,7 @@ internal static class ImagePages
         var view = new WizardPage(heading);
         var list = new ListView { X = 0, Y = 2, Width = Dim.Fill(), Height = Dim.Fill(7) };
         list.SetSource(new ObservableCollection<string>(images.Select(i => i.Problem is null
-            ? $"{Cut(i.Name, 46),-46} {ByteCount.Format(i.SourceSizeBytes),9}  {i.Created.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}"
+            ? $"{Cut(i.Name, 46),-46} {ByteSize.Format(i.SourceSizeBytes),9}  {i.Created.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}"
             : $"{Cut(i.Name, 46),-46} INCOMPLETE")));
         var details = new TextBlock { X = 0, Y = Pos.AnchorEnd(6), Width = Dim.Fill(), Height = 6 };
         void ShowDetails()
@@ -71,9 +71,9 @@ internal static class ImagePages
             if (list.SelectedItem is int index && index < images.Count)
             {
                 ImageSummary i = images[index];
-                details.Text = i.Problem is not null ? $"{i.Name} cannot be restored: {i.Problem}" : $"From {i.SourceModel}, serial {i.SourceSerial}, a {ByteCount.Format(i.SourceSizeBytes)} disk\n" +
-                               $"Taken {i.Created.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}, stored in {ByteCount.Format(i.StoredBytes)}\n" +
-                               $"Needs a disk of at least {ByteCount.Exact(i.RequiredBytes)}\n" +
+                details.Text = i.Problem is not null ? $"{i.Name} cannot be restored: {i.Problem}" : $"From {i.SourceModel}, serial {i.SourceSerial}, a {ByteSize.Format(i.SourceSizeBytes)} disk\n" +
+                               $"Taken {i.Created.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}, stored in {ByteSize.Format(i.StoredBytes)}\n" +
+                               $"Needs a disk of at least {ByteSize.Exact(i.RequiredBytes)}\n" +
                                $"Partitions: {string.Join(", ", i.Partitions)}";
             }
         }
