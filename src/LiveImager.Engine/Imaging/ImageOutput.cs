@@ -33,7 +33,7 @@ internal sealed class ImageOutput : IDisposable
             RemoveExisting(_finalPath, force);
             RemoveExisting(_partialPath, force: true);
             _raw = splitBytes > 0
-                ? new VolumeWriterStream(n => CreatePartialVolume(VolumeLayout.VolumePath(_partialPath, n)), splitBytes, imageId)
+                ? new VolumeWriterStream(n => CreatePartialVolume(VolumeLayout.VolumePath(_partialPath, n)), MakeDurable, splitBytes, imageId)
                 : CreatePartialVolume(_partialPath);
         }
         Stream = new BufferedStream(_raw, BufferBytes);
@@ -44,9 +44,6 @@ internal sealed class ImageOutput : IDisposable
 
     /// <summary>The image's final name, or "-" for standard output.</summary>
     public string Name => _finalPath ?? "-";
-
-    /// <summary>Bytes written to the files (volume headers included), or the logical bytes on standard output.</summary>
-    public long FileBytes => _partialVolumes.Sum(v => new FileInfo(v).Length);
 
     private static void RemoveExisting(string imagePath, bool force)
     {
@@ -67,19 +64,26 @@ internal sealed class ImageOutput : IDisposable
         return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 0);
     }
 
-    /// <summary>After the footer: flushes everything to stable storage, then gives the volumes their final names,
-    /// the first volume last, so the image's name appears only when the whole image is there.</summary>
-    public void Commit()
+    /// <summary>Flushes <paramref name="stream"/> to stable storage: fsync for a file (a volume, or the one image file);
+    /// for a stream of volumes, each volume as it is finished; a pipe only flushes.</summary>
+    private static void MakeDurable(Stream stream)
     {
-        Stream.Flush();
-        if (_raw is FileStream file)
+        if (stream is FileStream file)
         {
             file.Flush(flushToDisk: true);
         }
         else
         {
-            _raw.Flush();
+            stream.Flush();
         }
+    }
+
+    /// <summary>After the footer: flushes everything to stable storage, then gives the volumes their final names,
+    /// the first volume last, so the image's name appears only when the whole image is there.</summary>
+    public void Commit()
+    {
+        Stream.Flush();
+        MakeDurable(_raw);
         _raw.Dispose();
         if (_finalPath is not null)
         {

@@ -1,11 +1,13 @@
 namespace LiveImager.Formats.ImageFormat;
 
 /// <summary>A write-only stream that cuts the logical image into volume files of a fixed size.</summary>
-/// <remarks>Never seeks, so each volume may itself be a pipe. A finished volume is flushed to stable storage before the
-/// next is opened, so a volume that exists is complete once the next one does.</remarks>
+/// <remarks>Never seeks, so each volume may itself be a pipe. A finished volume is handed to the caller's
+/// <c>finishVolume</c> before the next is opened (the Engine makes it durable there), so a volume that exists is
+/// complete once the next one does. Formats decides no durability itself.</remarks>
 public sealed class VolumeWriterStream : Stream
 {
     private readonly Func<int, Stream> _openVolume;
+    private readonly Action<Stream> _finishVolume;
     private readonly long _volumeSize;
     private readonly Guid _imageId;
     private Stream? _current;
@@ -14,13 +16,16 @@ public sealed class VolumeWriterStream : Stream
     private long _position;
 
     /// <param name="openVolume">Creates volume n (1, 2, …); the caller names and owns the files.</param>
-    public VolumeWriterStream(Func<int, Stream> openVolume, long volumeSize, Guid imageId)
+    /// <param name="finishVolume">Called with a volume before it is closed, and with the open one by <see cref="Flush"/>:
+    /// the caller flushes it to stable storage.</param>
+    public VolumeWriterStream(Func<int, Stream> openVolume, Action<Stream> finishVolume, long volumeSize, Guid imageId)
     {
         if (volumeSize < VolumeHeader.MinVolumeSize)
         {
             throw new ArgumentOutOfRangeException(nameof(volumeSize), volumeSize, $"volumes must hold at least {VolumeHeader.MinVolumeSize} bytes");
         }
         _openVolume = openVolume;
+        _finishVolume = finishVolume;
         _volumeSize = volumeSize;
         _imageId = imageId;
     }
@@ -66,29 +71,17 @@ public sealed class VolumeWriterStream : Stream
         {
             return;
         }
-        FlushToDisk(_current);
+        _finishVolume(_current);
         _current.Dispose();
         _current = null;
     }
 
-    private static void FlushToDisk(Stream stream)
-    {
-        if (stream is FileStream file)
-        {
-            file.Flush(flushToDisk: true);
-        }
-        else
-        {
-            stream.Flush();
-        }
-    }
-
-    /// <summary>Flushes the open volume to stable storage (fsync when it is a file).</summary>
+    /// <summary>Hands the open volume to the caller's <c>finishVolume</c>, which flushes it to stable storage.</summary>
     public override void Flush()
     {
         if (_current is not null)
         {
-            FlushToDisk(_current);
+            _finishVolume(_current);
         }
     }
 

@@ -11,11 +11,13 @@ public sealed class SplitVolumeTests : IDisposable
     private readonly TestImage _image = new(VolumeSize);
     private readonly string _path;
     private readonly int _volumes;
+    private readonly List<long> _finishedVolumeLengths = [];
 
     public SplitVolumeTests()
     {
         _path = _scratch.File("disk.lim");
-        using var volumes = new VolumeWriterStream(n => File.Create(VolumeLayout.VolumePath(_path, n)), VolumeSize, _image.Header.ImageId);
+        using var volumes = new VolumeWriterStream(n => File.Create(VolumeLayout.VolumePath(_path, n)),
+            volume => _finishedVolumeLengths.Add(volume.Length), VolumeSize, _image.Header.ImageId);
         _image.WriteTo(volumes);
         _volumes = volumes.VolumeCount;
     }
@@ -30,6 +32,8 @@ public sealed class SplitVolumeTests : IDisposable
     public void VolumesHavePredictableNamesAndSizesAndReadBackWhole()
     {
         Assert.Equal(3, _volumes);
+        // Each volume is handed back whole before the next opens, and the last one by the writer's final Flush.
+        Assert.Equal([VolumeSize, VolumeSize, new FileInfo(_path + ".003").Length], _finishedVolumeLengths);
         Assert.Equal(VolumeSize, new FileInfo(_path).Length);
         Assert.Equal(VolumeSize, new FileInfo(_path + ".002").Length);
         Assert.True(File.Exists(_path + ".003"));
@@ -88,7 +92,7 @@ public sealed class SplitVolumeTests : IDisposable
     {
         var other = new TestImage(VolumeSize);
         string otherPath = _scratch.File("other.lim");
-        using (var volumes = new VolumeWriterStream(n => File.Create(VolumeLayout.VolumePath(otherPath, n)), VolumeSize, other.Header.ImageId))
+        using (var volumes = new VolumeWriterStream(n => File.Create(VolumeLayout.VolumePath(otherPath, n)), _ => { }, VolumeSize, other.Header.ImageId))
         {
             other.WriteTo(volumes);
         }
