@@ -69,6 +69,10 @@ public sealed class InUseTests : IDisposable
                 JsonElement listed = document.RootElement.EnumerateArray().Single(entry => entry.GetProperty("name").GetString() == loop.Name);
                 Assert.True(listed.GetProperty("inUse").GetBoolean());
                 Assert.Equal(expectedReason, listed.GetProperty("inUseReason").GetString());
+
+                // Looking is not using: inspect reads a disk in use without claiming it (no O_EXCL).
+                using JsonDocument inspected = JsonDocument.Parse(ExternalTool.Run(binary, "inspect", loop.Path, "--json"));
+                Assert.Equal("ext4", inspected.RootElement.GetProperty("partitions")[0].GetProperty("fileSystem").GetString());
             }
         }
         finally

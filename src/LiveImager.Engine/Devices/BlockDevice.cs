@@ -72,16 +72,17 @@ public sealed unsafe class BlockDevice : IBlockSource, IDisposable
     /// <summary>False when the file's filesystem refused O_DIRECT and buffered I/O is used instead.</summary>
     internal bool IsDirect => _direct;
 
-    /// <summary>Opens a disk or image file for reading (O_RDONLY|O_DIRECT|O_CLOEXEC, and O_EXCL for a block device).</summary>
-    public static BlockDevice OpenRead(string path) => Open(path, write: false, create: false);
+    /// <summary>Opens a disk or image file for reading (O_RDONLY|O_DIRECT|O_CLOEXEC, and O_EXCL for a block device
+    /// unless <paramref name="exclusive"/> is false: a look that must work on a disk in use, such as inspect).</summary>
+    public static BlockDevice OpenRead(string path, bool exclusive = true) => Open(path, write: false, create: false, exclusive);
 
     /// <summary>Opens a disk or image file for writing (O_RDWR|O_DIRECT|O_CLOEXEC, and O_EXCL for a block device).
     /// A block device that <see cref="DiskScanner"/> reports in use (its disk or any of its partitions mounted, active
     /// swap, held by md/LVM/dm, or the boot medium) is refused before it is opened, naming what uses it.</summary>
     /// <param name="create">Create a regular file when <paramref name="path"/> does not exist.</param>
-    public static BlockDevice OpenWrite(string path, bool create = false) => Open(path, write: true, create);
+    public static BlockDevice OpenWrite(string path, bool create = false) => Open(path, write: true, create, exclusive: true);
 
-    private static BlockDevice Open(string path, bool write, bool create)
+    private static BlockDevice Open(string path, bool write, bool create, bool exclusive)
     {
         bool isBlockDevice = false;
         bool exists = true;
@@ -105,7 +106,7 @@ public sealed unsafe class BlockDevice : IBlockSource, IDisposable
 
         // O_EXCL without O_CREAT means "exclusive claim" only for block devices; for files it is undefined.
         int flags = (write ? Interop.O_RDWR : Interop.O_RDONLY) | Interop.O_CLOEXEC
-            | (isBlockDevice ? Interop.O_EXCL : 0) | (exists ? 0 : Interop.O_CREAT);
+            | (isBlockDevice && exclusive ? Interop.O_EXCL : 0) | (exists ? 0 : Interop.O_CREAT);
         string operation = write ? "open for writing" : "open for reading";
         SafeFileDescriptorHandle handle = Interop.open(path, flags | Interop.O_DIRECT, CreateMode);
         bool direct = true;

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json;
+using LiveImager.Engine.Imaging;
 using LiveImager.Formats;
 
 namespace LiveImager.Cli;
@@ -9,9 +9,6 @@ namespace LiveImager.Cli;
 /// the filesystem and how much of it a capture would copy.</summary>
 internal static class InspectCommand
 {
-    private const int DefaultSectorSize = 512;
-    private const string SysBlock = "/sys/class/block";
-
     public static Command Create()
     {
         var target = new Argument<string>("target") { Description = "A block device such as /dev/sdb, or a disk image file" };
@@ -40,17 +37,8 @@ internal static class InspectCommand
     {
         try
         {
-            string? deviceName = BlockDeviceName(target);
-            int sectorSize = deviceName is null ? sectorSizeOption ?? DefaultSectorSize : DeviceSectorSize(deviceName);
-            if (deviceName is not null && sectorSizeOption is { } requested && requested != sectorSize)
-            {
-                error.WriteLine($"inspect: {target} has {sectorSize}-byte logical sectors; --sector-size {requested} does not apply to a device");
-                return 1;
-            }
-            using var stream = OpenReadOnly(target);
-            long length = deviceName is null ? stream.Length : DeviceBytes(deviceName);
-            var layout = DiskLayout.Analyze(new StreamBlockSource(stream, length), sectorSize);
-            var report = InspectReport.From(target, layout);
+            DiskInspection inspection = DiskInspection.Read(target, sectorSizeOption);
+            var report = InspectReport.From(target, inspection.Layout);
             if (json)
             {
                 output.WriteLine(JsonSerializer.Serialize(report, InspectJsonContext.Default.InspectReport));
@@ -66,39 +54,12 @@ internal static class InspectCommand
             error.WriteLine($"inspect: {target}: the partition table cannot be trusted: {e.Message}");
             return 2;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is ImagingException or IOException or UnauthorizedAccessException)
         {
             error.WriteLine($"inspect: {target}: {e.Message}");
             return 1;
         }
     }
-
-    /// <summary>Opens the disk for reading. The one place to change when the Engine's BlockDevice takes over.</summary>
-    private static FileStream OpenReadOnly(string path) =>
-        new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
-
-    /// <summary>The kernel's name (sdb, nvme0n1p2, loop0) when <paramref name="path"/> is a block device, else null.</summary>
-    private static string? BlockDeviceName(string path)
-    {
-        var info = new FileInfo(path);
-        string resolved = info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? info.FullName;
-        string name = Path.GetFileName(resolved);
-        return resolved.StartsWith("/dev/", StringComparison.Ordinal) && Directory.Exists(Path.Combine(SysBlock, name))
-            ? name
-            : null;
-    }
-
-    /// <summary>The logical sector size sysfs reports; a partition's is its disk's (the partition has no queue/).</summary>
-    private static int DeviceSectorSize(string name)
-    {
-        string own = Path.Combine(SysBlock, name, "queue", "logical_block_size");
-        string parent = Path.Combine(SysBlock, name, "..", "queue", "logical_block_size");
-        return int.Parse(File.ReadAllText(File.Exists(own) ? own : parent).Trim(), CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>The device's size: sysfs counts 512-byte units whatever the sector size, and a device's stream says 0.</summary>
-    private static long DeviceBytes(string name) =>
-        long.Parse(File.ReadAllText(Path.Combine(SysBlock, name, "size")).Trim(), CultureInfo.InvariantCulture) * 512;
 
     private static void WriteText(TextWriter output, InspectReport report)
     {
