@@ -44,7 +44,7 @@ public sealed partial class BtrfsCorruptionTests(BtrfsPristineImages pristine) :
         string image = Copy();
         PatchSuperblock(image, BtrfsSuperblock.MagicOffset, "_BHRfS_X"u8.ToArray());
 
-        var analysis = BtrfsModuleTests.Analyze(image);
+        var analysis = ImageAnalysis.Analyze(image);
 
         Assert.Equal(FileSystemKind.Unknown, analysis.Kind);
         Assert.Equal("whole copy: unknown filesystem", analysis.Method);
@@ -59,7 +59,7 @@ public sealed partial class BtrfsCorruptionTests(BtrfsPristineImages pristine) :
         string image = Copy();
         OrSuperblockUInt64(image, BtrfsSuperblock.IncompatFlagsOffset, bits);
 
-        var analysis = BtrfsModuleTests.Analyze(image);
+        var analysis = ImageAnalysis.Analyze(image);
 
         Assert.Equal($"whole copy: btrfs has incompat features this tool does not map: {named}", analysis.Method);
         Assert.Equal(FileSystemKind.Btrfs, analysis.Kind);
@@ -74,7 +74,7 @@ public sealed partial class BtrfsCorruptionTests(BtrfsPristineImages pristine) :
         string image = Copy();
         OrSuperblockUInt64(image, BtrfsSuperblock.CompatRoFlagsOffset, 1UL << 20);
 
-        var analysis = BtrfsModuleTests.Analyze(image);
+        var analysis = ImageAnalysis.Analyze(image);
 
         Assert.Equal("whole copy: btrfs has compat_ro features this tool does not map: 0x100000 (bit 20)", analysis.Method);
     }
@@ -87,7 +87,7 @@ public sealed partial class BtrfsCorruptionTests(BtrfsPristineImages pristine) :
         string image = Copy();
         OrSuperblockUInt64(image, BtrfsSuperblock.CompatRoFlagsOffset, BtrfsFeatures.CompatRoBlockGroupTree);
 
-        var analysis = BtrfsModuleTests.Analyze(image);
+        var analysis = ImageAnalysis.Analyze(image);
 
         AssertUntrusted(analysis, "btrfs root tree: root item = 11 at byte -1: the block group tree (11) has no root item");
     }
@@ -98,7 +98,7 @@ public sealed partial class BtrfsCorruptionTests(BtrfsPristineImages pristine) :
         string image = Copy();
         PatchSuperblock(image, BtrfsSuperblock.NumDevicesOffset, UInt64(2));
 
-        var analysis = BtrfsModuleTests.Analyze(image);
+        var analysis = ImageAnalysis.Analyze(image);
 
         Assert.Equal("whole copy: btrfs spans 2 devices (num_devices); only single-device filesystems are mapped", analysis.Method);
     }
@@ -109,7 +109,7 @@ public sealed partial class BtrfsCorruptionTests(BtrfsPristineImages pristine) :
         string image = Copy();
         PatchSuperblock(image, BtrfsSuperblock.LogRootOffset, UInt64(30408704));
 
-        var analysis = BtrfsModuleTests.Analyze(image);
+        var analysis = ImageAnalysis.Analyze(image);
 
         Assert.Equal("whole copy: btrfs has a tree log to replay at logical 30408704 (log_root): "
             + "the last fsynced changes are not yet in the extent tree", analysis.Method);
@@ -121,7 +121,7 @@ public sealed partial class BtrfsCorruptionTests(BtrfsPristineImages pristine) :
         string image = Copy();
         OrSuperblockUInt64(image, BtrfsSuperblock.FlagsOffset, BtrfsFeatures.SuperFlagError);
 
-        var analysis = BtrfsModuleTests.Analyze(image);
+        var analysis = ImageAnalysis.Analyze(image);
 
         Assert.Equal("whole copy: btrfs superblock flags 0x4 (error): errors recorded, an image of metadata only, "
             + "or a conversion under way", analysis.Method);
@@ -136,7 +136,7 @@ public sealed partial class BtrfsCorruptionTests(BtrfsPristineImages pristine) :
         string image = _scratch.SparseFile(mkfsName + ".img", 200 << 20);
         ExternalTool.Run("mkfs.btrfs", "-q", "-f", "--csum", mkfsName, image);
 
-        var analysis = BtrfsModuleTests.Analyze(image);
+        var analysis = ImageAnalysis.Analyze(image);
 
         Assert.Equal($"whole copy: btrfs metadata checksums are {named}, which this tool does not verify (crc32c and sha256 only)",
             analysis.Method);
@@ -149,7 +149,7 @@ public sealed partial class BtrfsCorruptionTests(BtrfsPristineImages pristine) :
         string stored = Convert.ToHexString(ImageBytes.Read(image, BtrfsSuperblock.Offset, 4));
         PatchSuperblock(image, BtrfsSuperblock.LabelOffset, "XX"u8.ToArray(), fixChecksum: false);
 
-        var analysis = BtrfsModuleTests.Analyze(image);
+        var analysis = ImageAnalysis.Analyze(image);
 
         Assert.Equal(Untrusted, analysis.Method);
         Assert.Matches($"^btrfs superblock: csum = {stored} at byte 65536: does not match the computed crc32c [0-9A-F]{{8}}$",
@@ -163,7 +163,7 @@ public sealed partial class BtrfsCorruptionTests(BtrfsPristineImages pristine) :
         ulong used = BinaryPrimitives.ReadUInt64LittleEndian(ImageBytes.Read(image, BtrfsSuperblock.Offset + BtrfsSuperblock.BytesUsedOffset, 8));
         PatchSuperblock(image, BtrfsSuperblock.BytesUsedOffset, UInt64(used + 4096));
 
-        var analysis = BtrfsModuleTests.Analyze(image);
+        var analysis = ImageAnalysis.Analyze(image);
 
         AssertUntrusted(analysis, $"btrfs superblock: bytes_used = {used + 4096} at byte {BtrfsSuperblock.Offset + 0x78}: "
             + $"the block groups' used bytes add up to {used}");
@@ -178,7 +178,7 @@ public sealed partial class BtrfsCorruptionTests(BtrfsPristineImages pristine) :
         int usedInBlock = BtrfsHeader.Size + itemOffset + BtrfsBlockGroupItem.UsedOffset;
         PatchTreeBlock(image, leaf, usedInBlock, UInt64(used + 4096));
 
-        var analysis = BtrfsModuleTests.Analyze(image);
+        var analysis = ImageAnalysis.Analyze(image);
 
         AssertUntrusted(analysis, $"btrfs block group item: used = {used + 4096} at byte {copies[0] + usedInBlock}: "
             + $"block group at logical {logical}: its extents in the extent tree add up to {used} bytes");
@@ -188,13 +188,13 @@ public sealed partial class BtrfsCorruptionTests(BtrfsPristineImages pristine) :
     public void ADamagedFirstDupCopyIsReadFromTheSecond()
     {
         string image = Copy();
-        var clean = BtrfsModuleTests.Analyze(image);
+        var clean = ImageAnalysis.Analyze(image);
         ulong extentRoot = ExtentTreeRoot(image);
         var copies = TreeBlockCopies(image, extentRoot);
         Assert.Equal(2, copies.Count);
         ImageBytes.Patch(image, copies[0] + 0x200, [0xDE, 0xAD]);
 
-        var analysis = BtrfsModuleTests.Analyze(image);
+        var analysis = ImageAnalysis.Analyze(image);
 
         Assert.Equal("btrfs extent tree", analysis.Method);
         Assert.Equal(clean.Map.ToBitmap(), analysis.Map.ToBitmap());
@@ -211,7 +211,7 @@ public sealed partial class BtrfsCorruptionTests(BtrfsPristineImages pristine) :
         string stored = Convert.ToHexString(ImageBytes.Read(image, physical, 4));
         ImageBytes.Patch(image, physical + 0x200, [0xDE, 0xAD]);
 
-        var analysis = BtrfsModuleTests.Analyze(image);
+        var analysis = ImageAnalysis.Analyze(image);
 
         Assert.Equal(Untrusted, analysis.Method);
         Assert.Matches($"^btrfs tree block: csum = {stored} at byte {physical}: tree 2 block at logical {extentRoot}: "
@@ -224,7 +224,7 @@ public sealed partial class BtrfsCorruptionTests(BtrfsPristineImages pristine) :
         string image = Copy();
         long half = (long)BtrfsPristineImages.SizeMiB << 19;
 
-        var analysis = BtrfsModuleTests.Analyze(image, 0, half);
+        var analysis = ImageAnalysis.Analyze(image, 0, half);
 
         AssertUntrusted(analysis, $"btrfs superblock: dev_item.total_bytes = {(long)BtrfsPristineImages.SizeMiB << 20} at byte 65745: "
             + $"must be 69632..{half}: the partition holds {half} bytes");
@@ -239,7 +239,7 @@ public sealed partial class BtrfsCorruptionTests(BtrfsPristineImages pristine) :
         ulong logical = BinaryPrimitives.ReadUInt64LittleEndian(ImageBytes.Read(image, BtrfsSuperblock.Offset + BtrfsSuperblock.SysChunkArrayOffset + 9, 8));
         PatchSuperblock(image, (int)(typeOffset - BtrfsSuperblock.Offset), UInt64(BtrfsChunkItem.TypeSystem | BtrfsChunkItem.ProfileRaid1));
 
-        var analysis = BtrfsModuleTests.Analyze(image);
+        var analysis = ImageAnalysis.Analyze(image);
 
         Assert.Equal($"whole copy: btrfs system chunk at logical {logical} has profile raid1; only single and dup chunks are mapped",
             analysis.Method);

@@ -30,7 +30,7 @@ public sealed class BtrfsModuleTests(ITestOutputHelper output)
         var (mkfs, sizeMiB, mount, subvolumes) = s_cases[name];
         var volume = BtrfsTestVolume.Create(scratch, name, mkfs, sizeMiB, mount, subvolumes);
 
-        var analysis = Analyze(volume.Path);
+        var analysis = ImageAnalysis.Analyze(volume.Path);
 
         Assert.False(analysis.IsWholeCopy, $"{analysis.Method}: {string.Join("; ", analysis.Warnings)}");
         Assert.Empty(analysis.Warnings);
@@ -65,21 +65,9 @@ public sealed class BtrfsModuleTests(ITestOutputHelper output)
             input.CopyTo(output);
         }
 
-        var analysis = Analyze(disk, partitionOffset, partitionBytes);
+        var analysis = ImageAnalysis.Analyze(disk, partitionOffset, partitionBytes);
 
         Assert.Equal("btrfs extent tree", analysis.Method);
-        Assert.Equal(Analyze(volume.Path).Map.ToBitmap(), analysis.Map.ToBitmap());
-    }
-
-    /// <summary>Analyses the image (or the partition of it at <paramref name="offset"/>) as the detector would.</summary>
-    public static FileSystemAnalysis Analyze(string path, long offset = 0, long length = -1)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read);
-        IBlockSource source = new StreamBlockSource(stream);
-        if (length >= 0)
-        {
-            source = source.Slice(offset, length);
-        }
-        return FileSystemDetector.Analyze(source);
+        Assert.Equal(ImageAnalysis.Analyze(volume.Path).Map.ToBitmap(), analysis.Map.ToBitmap());
     }
 }
