@@ -26,7 +26,9 @@ public sealed partial class BtrfsMutationTests(BtrfsPristineImages pristine) : I
         var blocks = MappedTreeBlocks(path)
             .Select(block => (Copies: BtrfsCorruptionTests.TreeBlockCopies(path, block.Logical), block.LiveStart, block.FreeBytes))
             .ToList();
-        Assert.True(blocks.Count > 5, $"the pristine filesystem has {blocks.Count} tree blocks in the trees the map reads");
+        // At least one block each of the root, chunk, extent and device trees; how many more depends on how the
+        // kernel happened to split the extent tree.
+        Assert.True(blocks.Count >= 4, $"the pristine filesystem has {blocks.Count} tree blocks in the trees the map reads");
 
         var random = new Random(11);
         int chosen = 0;
