@@ -3,8 +3,9 @@ namespace LiveImager.Formats.FileSystems;
 /// <summary>Finds a partition's filesystem by signature and maps its used blocks, falling back to a whole copy.</summary>
 public static class FileSystemDetector
 {
-    /// <summary>How much of a partition's start the probes see: enough for a swap header on 64 KiB pages.</summary>
-    public const int HeadBytes = 65536;
+    /// <summary>How much of a partition's start the probes see: enough for a swap header on 64 KiB pages, and for the
+    /// btrfs superblock, 4 KiB at 64 KiB.</summary>
+    public const int HeadBytes = 0x11000;
 
     /// <summary>Analyses <paramref name="partition"/>; never throws for bad on-disk data: it copies whole instead.</summary>
     public static FileSystemAnalysis Analyze(IBlockSource partition)

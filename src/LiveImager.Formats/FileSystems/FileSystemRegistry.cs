@@ -12,6 +12,8 @@ public static class FileSystemRegistry
         new Opaque.LvmModule(),
         new Swap.SwapModule(),
         new Ext.ExtModule(),
+        // btrfs's signature is at 64 KiB; mkfs.btrfs and mke2fs each wipe the other's, so the order against ext is moot.
+        new Btrfs.BtrfsModule(),
         new Ntfs.NtfsModule(),
         new ExFat.ExFatModule(),
         // FAT last among boot-sector formats: its signature is the weakest (a BPB that makes sense).

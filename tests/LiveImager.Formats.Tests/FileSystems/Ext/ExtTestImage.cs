@@ -61,16 +61,8 @@ public sealed class ExtTestImage
     }
 
     /// <summary>Analyses the image (or the partition of it at <paramref name="offset"/>) as the detector would.</summary>
-    public static FileSystemAnalysis Analyze(string path, long offset = 0, long length = -1)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read);
-        IBlockSource source = new StreamBlockSource(stream);
-        if (length >= 0)
-        {
-            source = source.Slice(offset, length);
-        }
-        return FileSystemDetector.Analyze(source);
-    }
+    public static FileSystemAnalysis Analyze(string path, long offset = 0, long length = -1) =>
+        ImageAnalysis.Analyze(path, offset, length);
 
     /// <summary>Asserts that e2fsck finds <paramref name="copy"/> sound and that every file reads back unchanged.</summary>
     public void AssertCopyIsComplete(string copy, ScratchDirectory scratch)
