@@ -16,6 +16,7 @@ public enum FileSystemKind
     Luks,
     BitLocker,
     LvmPhysicalVolume,
+    Xfs,
 }
 
 /// <summary>The names of <see cref="FileSystemKind"/> in JSON, logs and the image's metadata.</summary>
@@ -35,6 +36,7 @@ public static class FileSystemKindNames
         FileSystemKind.Luks => "luks",
         FileSystemKind.BitLocker => "bitlocker",
         FileSystemKind.LvmPhysicalVolume => "lvm2-pv",
+        FileSystemKind.Xfs => "xfs",
         _ => "unknown",
     };
 }

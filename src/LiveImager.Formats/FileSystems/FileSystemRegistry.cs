@@ -12,6 +12,7 @@ public static class FileSystemRegistry
         new Opaque.LvmModule(),
         new Swap.SwapModule(),
         new Ext.ExtModule(),
+        new Xfs.XfsModule(),
         new Ntfs.NtfsModule(),
         new ExFat.ExFatModule(),
         // FAT last among boot-sector formats: its signature is the weakest (a BPB that makes sense).
