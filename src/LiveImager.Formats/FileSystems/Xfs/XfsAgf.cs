@@ -25,7 +25,9 @@ public readonly struct XfsAgf
     public const int SequenceOffset = 0x08;         // agf_seqno: the AG number
     public const int LengthOffset = 0x0C;           // agf_length: blocks in this AG
     public const int ByBlockRootOffset = 0x10;      // agf_roots[XFS_BTNUM_BNO]: root of the free-space tree by block
+    public const int ByCountRootOffset = 0x14;      // agf_roots[XFS_BTNUM_CNT]: root of the free-space tree by size
     public const int ByBlockLevelOffset = 0x1C;     // agf_levels[XFS_BTNUM_BNO]: its height, 1 = the root is a leaf
+    public const int ByCountLevelOffset = 0x20;     // agf_levels[XFS_BTNUM_CNT]
     public const int FreeListCountOffset = 0x30;    // agf_flcount: blocks on the AGFL
     public const int FreeBlocksOffset = 0x34;       // agf_freeblks: blocks in the free-space trees' records
     public const int BtreeBlocksOffset = 0x3C;      // agf_btreeblks: free-space tree blocks beyond the roots (lazy-count)
@@ -42,6 +44,8 @@ public readonly struct XfsAgf
     public uint Length { get; init; }
     public uint ByBlockRoot { get; init; }
     public uint ByBlockLevel { get; init; }
+    public uint ByCountRoot { get; init; }
+    public uint ByCountLevel { get; init; }
     public uint FreeListCount { get; init; }
     public uint FreeBlocks { get; init; }
     public uint BtreeBlocks { get; init; }
@@ -57,6 +61,8 @@ public readonly struct XfsAgf
         Length = BinaryPrimitives.ReadUInt32BigEndian(sector[LengthOffset..]),
         ByBlockRoot = BinaryPrimitives.ReadUInt32BigEndian(sector[ByBlockRootOffset..]),
         ByBlockLevel = BinaryPrimitives.ReadUInt32BigEndian(sector[ByBlockLevelOffset..]),
+        ByCountRoot = BinaryPrimitives.ReadUInt32BigEndian(sector[ByCountRootOffset..]),
+        ByCountLevel = BinaryPrimitives.ReadUInt32BigEndian(sector[ByCountLevelOffset..]),
         FreeListCount = BinaryPrimitives.ReadUInt32BigEndian(sector[FreeListCountOffset..]),
         FreeBlocks = BinaryPrimitives.ReadUInt32BigEndian(sector[FreeBlocksOffset..]),
         BtreeBlocks = BinaryPrimitives.ReadUInt32BigEndian(sector[BtreeBlocksOffset..]),
@@ -93,14 +99,8 @@ public readonly struct XfsAgf
         {
             Fail(agNumber, "agf_length", Length, offset + LengthOffset, $"is not the group's {length} blocks");
         }
-        if (ByBlockLevel < 1 || ByBlockLevel > MaxLevels)
-        {
-            Fail(agNumber, "agf_levels[bno]", ByBlockLevel, offset + ByBlockLevelOffset, $"must be 1..{MaxLevels}");
-        }
-        if (ByBlockRoot == 0 || ByBlockRoot >= Length)
-        {
-            Fail(agNumber, "agf_roots[bno]", ByBlockRoot, offset + ByBlockRootOffset, $"lies outside the group's 1..{Length - 1}");
-        }
+        CheckTree(agNumber, "bno", ByBlockRoot, ByBlockLevel, offset + ByBlockRootOffset, offset + ByBlockLevelOffset);
+        CheckTree(agNumber, "cnt", ByCountRoot, ByCountLevel, offset + ByCountRootOffset, offset + ByCountLevelOffset);
         if (FreeBlocks > Length)
         {
             Fail(agNumber, "agf_freeblks", FreeBlocks, offset + FreeBlocksOffset, $"exceeds the group's {Length} blocks");
@@ -113,6 +113,18 @@ public readonly struct XfsAgf
         if (BtreeBlocks > Length)
         {
             Fail(agNumber, "agf_btreeblks", BtreeBlocks, offset + BtreeBlocksOffset, $"exceeds the group's {Length} blocks");
+        }
+    }
+
+    private void CheckTree(uint agNumber, string tree, uint root, uint level, long rootOffset, long levelOffset)
+    {
+        if (level < 1 || level > MaxLevels)
+        {
+            Fail(agNumber, $"agf_levels[{tree}]", level, levelOffset, $"must be 1..{MaxLevels}");
+        }
+        if (root == 0 || root >= Length)
+        {
+            Fail(agNumber, $"agf_roots[{tree}]", root, rootOffset, $"lies outside the group's 1..{Length - 1}");
         }
     }
 

@@ -3,8 +3,8 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace LiveImager.Formats.FileSystems.Xfs;
 
-/// <summary>A block of the free-space B+tree by block number (bnobt): a short-form B+tree block header, then records
-/// (leaf) or keys and pointers (node), big-endian.</summary>
+/// <summary>A block of a free-space B+tree, by block number (bnobt) or by size (cntbt): a short-form B+tree block
+/// header, then records (leaf) or keys and pointers (node), big-endian. Both trees hold the same records.</summary>
 /// <remarks>Offsets from libxfs xfs_format.h (struct xfs_btree_block, short form; struct xfs_alloc_rec) and the XFS
 /// Algorithms &amp; Data Structures book, "B+trees" and "AG Free Space B+trees". v5 extends the 16-byte v4 header to
 /// 56 bytes with the block's own address, owner, UUID and crc32c.</remarks>
@@ -15,6 +15,12 @@ public readonly ref struct XfsBtreeBlock
 
     /// <summary>"AB3B": v5 free-space-by-block block.</summary>
     public const uint MagicV5 = 0x41423342;
+
+    /// <summary>"ABTC": v4 free-space-by-size block.</summary>
+    public const uint ByCountMagicV4 = 0x41425443;
+
+    /// <summary>"AB3C": v5 free-space-by-size block.</summary>
+    public const uint ByCountMagicV5 = 0x41423343;
 
     public const int MagicOffset = 0x00;        // bb_magic
     public const int LevelOffset = 0x04;        // bb_level: 0 = leaf
@@ -72,12 +78,18 @@ public readonly ref struct XfsBtreeBlock
 
     /// <summary>Parses and checks the block at AG block <paramref name="agBlock"/> of group <paramref name="agNumber"/>,
     /// read from byte <paramref name="offset"/> of the filesystem, expected at tree level <paramref name="level"/>.</summary>
-    public static XfsBtreeBlock Parse(ReadOnlySpan<byte> block, in XfsSuperblock superblock, uint agNumber, uint agBlock,
-        long offset, int level)
+    public static XfsBtreeBlock Parse(ReadOnlySpan<byte> block, in XfsSuperblock superblock, bool byCount, uint agNumber,
+        uint agBlock, long offset, int level)
     {
-        string structure = $"xfs bnobt block {agNumber}/{agBlock}";
+        string structure = $"xfs {TreeName(byCount)} block {agNumber}/{agBlock}";
         uint magic = BinaryPrimitives.ReadUInt32BigEndian(block[MagicOffset..]);
-        uint expectedMagic = superblock.HasCrc ? MagicV5 : MagicV4;
+        uint expectedMagic = (superblock.HasCrc, byCount) switch
+        {
+            (false, false) => MagicV4,
+            (true, false) => MagicV5,
+            (false, true) => ByCountMagicV4,
+            (true, true) => ByCountMagicV5,
+        };
         if (magic != expectedMagic)
         {
             Fail(structure, "bb_magic", $"0x{magic:X8}", offset + MagicOffset, $"is not 0x{expectedMagic:X8}");
@@ -119,6 +131,9 @@ public readonly ref struct XfsBtreeBlock
         }
         return parsed;
     }
+
+    /// <summary>"bnobt" or "cntbt", as xfs_db names the trees.</summary>
+    public static string TreeName(bool byCount) => byCount ? "cntbt" : "bnobt";
 
     [DoesNotReturn]
     private static void Fail(string structure, string field, object value, long offset, string problem) =>

@@ -3,8 +3,9 @@ namespace LiveImager.Formats.FileSystems.Xfs;
 /// <summary>Builds the used-block map of an XFS data section from every group's free-space B+tree by block number.</summary>
 /// <remarks>The map starts all used; only the extents of the bnobt's leaf records are cleared. Everything else stays
 /// used: the AG headers, the inode, free-inode, reverse-map and refcount B+trees, the AGFL's blocks (see
-/// <see cref="XfsAgfl"/>), the internal log, and file data. Each group's records must sum to its agf_freeblks; the
-/// records must be ascending, disjoint, inside the group, clear of its header sectors and of the log.</remarks>
+/// <see cref="XfsAgfl"/>), the internal log, and file data. Each group's records must sum to its agf_freeblks and
+/// match the by-size tree's; the records must be ascending, disjoint, inside the group, clear of its header sectors
+/// and of the log.</remarks>
 public sealed class XfsFreeSpaceReader
 {
     private readonly IBlockSource _partition;
@@ -73,80 +74,118 @@ public sealed class XfsFreeSpaceReader
         FreeListBlocks += agf.FreeListCount;
         BtreeBlocks += agf.BtreeBlocks;
 
-        uint length = agf.Length;
-        uint headerBlocks = XfsAgfl.HeaderBlocks(_superblock);
-        // Down the leftmost path to the first leaf; every block read counts against the group's size, so a loop in
-        // the pointers or siblings ends there.
-        long budget = length;
-        uint block = agf.ByBlockRoot;
-        for (int level = (int)agf.ByBlockLevel - 1; level > 0; level--)
+        long previousEnd = XfsAgfl.HeaderBlocks(_superblock);
+        var byBlock = WalkLeaves(agf, ag, byCount: false, (block, index, start, count) =>
         {
-            var node = ReadBlock(ag, block, level, ref budget);
+            CheckRecord(ag, block, false, index, start, count, previousEnd, agf.Length);
+            MarkFree(map, _superblock.LinearBlock(ag, start), count);
+            previousEnd = (long)start + count;
+        });
+        if (byBlock.Blocks != agf.FreeBlocks)
+        {
+            throw new DiskFormatException($"xfs AGF {ag}", "agf_freeblks", agf.FreeBlocks,
+                agfOffset + XfsAgf.FreeBlocksOffset, $"is not the {byBlock.Blocks} free blocks the bnobt's records hold");
+        }
+        // The by-size tree holds the same extents in another order. Comparing the two as multisets (count, sum and an
+        // order-free hash of the records) catches a record moved, resized or dropped in one tree, which the sum alone
+        // misses and which v4, without CRCs, would otherwise map silently. xfs_repair cross-checks the trees likewise.
+        var byCount = WalkLeaves(agf, ag, byCount: true, (block, index, start, count) =>
+            CheckRecord(ag, block, true, index, start, count, XfsAgfl.HeaderBlocks(_superblock), agf.Length));
+        if (byCount != byBlock)
+        {
+            throw new DiskFormatException($"xfs AGF {ag}", "free-space trees",
+                $"bnobt {byBlock.Records} records/{byBlock.Blocks} blocks, cntbt {byCount.Records}/{byCount.Blocks}", agfOffset,
+                "the by-block and by-size trees do not hold the same free extents");
+        }
+        FreeBlocks += byBlock.Blocks;
+    }
+
+    /// <summary>What a walk of one tree's leaves found: records, their blocks, and a hash that ignores their order.</summary>
+    private readonly record struct TreeSummary(long Records, long Blocks, ulong Hash);
+
+    /// <summary>Walks down the leftmost path to the first leaf, then right along the leaf siblings, calling
+    /// <paramref name="record"/> (leaf block, index, start, count) for every record.</summary>
+    /// <remarks>Every block read counts against the group's size, so a loop in the pointers or siblings ends there;
+    /// each leaf's left sibling must be the leaf before it.</remarks>
+    private TreeSummary WalkLeaves(XfsAgf agf, uint ag, bool byCount, Action<uint, int, uint, uint> record)
+    {
+        uint headerBlocks = XfsAgfl.HeaderBlocks(_superblock);
+        string tree = XfsBtreeBlock.TreeName(byCount);
+        long budget = agf.Length;
+        uint block = byCount ? agf.ByCountRoot : agf.ByBlockRoot;
+        int levels = (int)(byCount ? agf.ByCountLevel : agf.ByBlockLevel);
+        for (int level = levels - 1; level > 0; level--)
+        {
+            var node = ReadBlock(ag, block, byCount, level, ref budget);
             uint child = node.Pointer(0);
-            CheckBlockPointer(ag, block, "pointer 0", child, headerBlocks, length);
+            CheckBlockPointer(ag, block, tree, "pointer 0", child, headerBlocks, agf.Length);
             block = child;
         }
 
-        long sum = 0;
-        long previousEnd = headerBlocks;
+        long records = 0;
+        long blocks = 0;
+        ulong hash = 0;
         uint previousLeaf = XfsBtreeBlock.NoSibling;
         while (true)
         {
-            var leaf = ReadBlock(ag, block, 0, ref budget);
+            var leaf = ReadBlock(ag, block, byCount, 0, ref budget);
             if (leaf.LeftSibling != previousLeaf)
             {
-                throw new DiskFormatException($"xfs bnobt block {ag}/{block}", "bb_leftsib", leaf.LeftSibling,
+                throw new DiskFormatException($"xfs {tree} block {ag}/{block}", "bb_leftsib", leaf.LeftSibling,
                     _superblock.ByteOffset(ag, block) + XfsBtreeBlock.LeftSiblingOffset,
                     previousLeaf == XfsBtreeBlock.NoSibling ? "is not null in the leftmost leaf" : $"is not the previous leaf {previousLeaf}");
             }
             for (int i = 0; i < leaf.RecordCount; i++)
             {
                 var (start, count) = leaf.Record(i);
-                CheckRecord(ag, block, i, start, count, previousEnd, length);
-                long first = _superblock.LinearBlock(ag, start);
-                MarkFree(map, first, count);
-                sum += count;
-                previousEnd = (long)start + count;
+                record(block, i, start, count);
+                records++;
+                blocks += count;
+                hash += Mix(((ulong)start << 32) | count);
             }
             uint next = leaf.RightSibling;
             if (next == XfsBtreeBlock.NoSibling)
             {
-                break;
+                return new TreeSummary(records, blocks, hash);
             }
-            CheckBlockPointer(ag, block, "bb_rightsib", next, headerBlocks, length);
+            CheckBlockPointer(ag, block, tree, "bb_rightsib", next, headerBlocks, agf.Length);
             previousLeaf = block;
             block = next;
         }
-        if (sum != agf.FreeBlocks)
-        {
-            throw new DiskFormatException($"xfs AGF {ag}", "agf_freeblks", agf.FreeBlocks,
-                agfOffset + XfsAgf.FreeBlocksOffset, $"is not the {sum} free blocks the bnobt's records hold");
-        }
-        FreeBlocks += sum;
     }
 
-    private XfsBtreeBlock ReadBlock(uint ag, uint block, int level, ref long budget)
+    /// <summary>The splitmix64 finaliser: spreads a record's bits so that a sum of records is an order-free hash.</summary>
+    private static ulong Mix(ulong value)
+    {
+        value = (value ^ (value >> 30)) * 0xBF58476D1CE4E5B9UL;
+        value = (value ^ (value >> 27)) * 0x94D049BB133111EBUL;
+        return value ^ (value >> 31);
+    }
+
+    private XfsBtreeBlock ReadBlock(uint ag, uint block, bool byCount, int level, ref long budget)
     {
         if (--budget < 0)
         {
-            throw new DiskFormatException($"xfs bnobt of AG {ag}", "blocks visited", block, -1,
+            throw new DiskFormatException($"xfs {XfsBtreeBlock.TreeName(byCount)} of AG {ag}", "blocks visited", block, -1,
                 "exceed the group's size: the tree's pointers loop");
         }
         long offset = _superblock.ByteOffset(ag, block);
         _partition.ReadAt(offset, _block);
-        return XfsBtreeBlock.Parse(_block, _superblock, ag, block, offset, level);
+        return XfsBtreeBlock.Parse(_block, _superblock, byCount, ag, block, offset, level);
     }
 
-    private void CheckBlockPointer(uint ag, uint block, string field, uint target, uint headerBlocks, uint length)
+    private void CheckBlockPointer(uint ag, uint block, string tree, string field, uint target, uint headerBlocks, uint length)
     {
         if (target < headerBlocks || target >= length)
         {
-            throw new DiskFormatException($"xfs bnobt block {ag}/{block}", field, target,
+            throw new DiskFormatException($"xfs {tree} block {ag}/{block}", field, target,
                 _superblock.ByteOffset(ag, block), $"lies outside the group's blocks {headerBlocks}..{length - 1}");
         }
     }
 
-    private void CheckRecord(uint ag, uint block, int index, uint start, uint count, long previousEnd, uint length)
+    /// <summary>Checks one record; <paramref name="previousEnd"/> is where the previous record of the bnobt ended (records
+    /// ascend there), or the end of the header sectors for the cntbt, whose records ascend by size instead.</summary>
+    private void CheckRecord(uint ag, uint block, bool byCount, int index, uint start, uint count, long previousEnd, uint length)
     {
         string? problem = null;
         if (count == 0)
@@ -155,7 +194,7 @@ public sealed class XfsFreeSpaceReader
         }
         else if (start < previousEnd)
         {
-            problem = $"starts before {previousEnd}, the end of the header sectors or of the previous record";
+            problem = $"starts before block {previousEnd}, the end of the header sectors or of the previous record";
         }
         else if ((long)start + count > length)
         {
@@ -172,7 +211,7 @@ public sealed class XfsFreeSpaceReader
         if (problem is not null)
         {
             int headerSize = _superblock.HasCrc ? XfsBtreeBlock.V5HeaderSize : XfsBtreeBlock.V4HeaderSize;
-            throw new DiskFormatException($"xfs bnobt block {ag}/{block}", $"record {index}", $"{start}+{count}",
+            throw new DiskFormatException($"xfs {XfsBtreeBlock.TreeName(byCount)} block {ag}/{block}", $"record {index}", $"{start}+{count}",
                 _superblock.ByteOffset(ag, block) + headerSize + (index * XfsBtreeBlock.RecordSize), problem);
         }
     }
