@@ -151,6 +151,30 @@ public sealed class XfsTestVolume
         return hashes;
     }
 
+    /// <summary>The extents of <paramref name="files"/> as (filesystem-wide block, count), from xfs_db's bmap.</summary>
+    public static List<(long Block, long Count)> FileExtents(string image, IEnumerable<string> files)
+    {
+        long agBlocks = long.Parse(SuperblockField(image, "agblocks"));
+        var args = new List<string> { "-r", "-f" };
+        foreach (string file in files)
+        {
+            args.AddRange(["-c", $"path /{file}", "-c", "bmap"]);
+        }
+        args.Add(image);
+        var extents = new List<(long, long)>();
+        foreach (string line in ExternalTool.Run("xfs_db", [.. args]).Split('\n'))
+        {
+            var extent = System.Text.RegularExpressions.Regex.Match(line,
+                @"^data offset \d+ startblock \d+ \((\d+)/(\d+)\) count (\d+)");
+            if (extent.Success)
+            {
+                extents.Add(((long.Parse(extent.Groups[1].Value) * agBlocks) + long.Parse(extent.Groups[2].Value),
+                    long.Parse(extent.Groups[3].Value)));
+            }
+        }
+        return extents;
+    }
+
     /// <summary>Analyses the image (or the partition of it at <paramref name="offset"/>) as the detector would.</summary>
     public static FileSystemAnalysis Analyze(string path, long offset = 0, long length = -1)
     {
