@@ -98,7 +98,8 @@ public sealed class XfsModule : IFileSystemModule
         // kernel itself recomputes the superblock counters from them (xfs_initialize_perag_data) whenever it cannot
         // trust them. With lazy-count (always on v5) sb_fdblocks is free space + AGFL + free-space-tree blocks beyond
         // the roots, written exactly at a clean unmount, which the clean log above has proven. A filesystem that
-        // disagrees with itself there was changed behind the kernel's back: copied whole.
+        // disagrees with itself there was changed behind the kernel's back: copied whole. Without lazy-count (old v4)
+        // agf_btreeblks is not kept, so sb_fdblocks may only exceed free space + AGFL by those uncounted tree blocks.
         long expected = reader.FreeBlocks + reader.FreeListBlocks + (superblock.HasLazySbCount ? reader.BtreeBlocks : 0);
         if ((ulong)expected != superblock.FreeDataBlocks && (superblock.HasLazySbCount
             || superblock.FreeDataBlocks < (ulong)expected))

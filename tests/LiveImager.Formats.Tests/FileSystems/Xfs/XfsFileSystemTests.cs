@@ -14,6 +14,7 @@ public sealed class XfsFileSystemTests
     {
         ["v5"] = ("-d agsize=80m", 512),
         ["v4"] = ("-m crc=0 -d agsize=80m", 512),
+        ["v4-no-lazy-count"] = ("-m crc=0 -l lazy-count=0 -d agsize=80m", 512),
         ["v5-1k-blocks"] = ("-b size=1024 -d agsize=80m", 512),
         ["v5-4k-sectors"] = ("-s size=4096 -d agsize=80m", 512),
         ["v5-rmapbt"] = ("-m rmapbt=1 -d agsize=80m", 512),
