@@ -17,6 +17,7 @@ public enum FileSystemKind
     BitLocker,
     LvmPhysicalVolume,
     Btrfs,
+    Xfs,
 }
 
 /// <summary>The names of <see cref="FileSystemKind"/> in JSON, logs and the image's metadata.</summary>
@@ -37,6 +38,7 @@ public static class FileSystemKindNames
         FileSystemKind.BitLocker => "bitlocker",
         FileSystemKind.LvmPhysicalVolume => "lvm2-pv",
         FileSystemKind.Btrfs => "btrfs",
+        FileSystemKind.Xfs => "xfs",
         _ => "unknown",
     };
 }

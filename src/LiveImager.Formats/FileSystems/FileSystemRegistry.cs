@@ -14,6 +14,7 @@ public static class FileSystemRegistry
         new Ext.ExtModule(),
         // btrfs's signature is at 64 KiB; mkfs.btrfs and mke2fs each wipe the other's, so the order against ext is moot.
         new Btrfs.BtrfsModule(),
+        new Xfs.XfsModule(),
         new Ntfs.NtfsModule(),
         new ExFat.ExFatModule(),
         // FAT last among boot-sector formats: its signature is the weakest (a BPB that makes sense).
