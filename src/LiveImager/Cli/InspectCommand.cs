@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using LiveImager.Engine.Imaging;
 using LiveImager.Formats;
 
 namespace LiveImager.Cli;
@@ -40,12 +41,21 @@ internal static class InspectCommand
     {
         try
         {
+            DiskPath.Check(target, DiskRole.Inspected);
+        }
+        catch (DiskPathException e)
+        {
+            error.WriteLine($"inspect: {e.Message}");
+            return CliErrors.Usage;
+        }
+        try
+        {
             string? deviceName = BlockDeviceName(target);
             int sectorSize = deviceName is null ? sectorSizeOption ?? DefaultSectorSize : DeviceSectorSize(deviceName);
             if (deviceName is not null && sectorSizeOption is { } requested && requested != sectorSize)
             {
                 error.WriteLine($"inspect: {target} has {sectorSize}-byte logical sectors; --sector-size {requested} does not apply to a device");
-                return 1;
+                return CliErrors.Usage;
             }
             using var stream = OpenReadOnly(target);
             long length = deviceName is null ? stream.Length : DeviceBytes(deviceName);
@@ -64,12 +74,12 @@ internal static class InspectCommand
         catch (DiskFormatException e)
         {
             error.WriteLine($"inspect: {target}: the partition table cannot be trusted: {e.Message}");
-            return 2;
+            return CliErrors.Damaged;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             error.WriteLine($"inspect: {target}: {e.Message}");
-            return 1;
+            return CliErrors.Failed;
         }
     }
 
