@@ -67,6 +67,21 @@ public sealed class CliUsageTests : IDisposable
         Assert.Equal(store, StoreListing(image));
     }
 
+    /// <summary>The same rule for the disks capture and inspect read: a mistyped name is a usage error and no image is made.</summary>
+    [SkippableFact]
+    public void CaptureAndInspectOfAMistypedDiskNameAreUsageErrors()
+    {
+        string binary = PublishedBinary.Require();
+        Skip.If(File.Exists(MistypedDisk) || Directory.Exists(MistypedDisk), $"{MistypedDisk} exists on this machine");
+
+        ToolResult capture = RunInWorkingDirectory(binary, "capture", MistypedDisk, "image.lim");
+        ToolResult inspect = RunInWorkingDirectory(binary, "inspect", MistypedDisk);
+
+        AssertUsageError(capture, $"capture: {MistypedDisk} does not exist: no disk has that name");
+        AssertUsageError(inspect, $"inspect: {MistypedDisk} does not exist: no disk has that name");
+        Assert.False(File.Exists(MistypedDisk));
+    }
+
     /// <summary>An option that does not exist, or a mistyped one, after a real disk: neither becomes a second target,
     /// and the disk keeps every byte.</summary>
     [SkippableTheory]
