@@ -19,7 +19,7 @@ internal static class Program
             Log.Information("liveimager {Version} started: {Verb}", typeof(Program).Assembly.GetName().Version?.ToString(), mode);
             int exitCode = args.Length == 0
                 ? TuiApp.Run(TuiServices.ForThisBuild(logDirectory))
-                : CliApp.CreateRootCommand().Parse(args).Invoke();
+                : CliApp.Run(args);
             Log.Information("liveimager finished with exit code {ExitCode}", exitCode);
             return exitCode;
         }

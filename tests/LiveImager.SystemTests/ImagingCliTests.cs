@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using LiveImager.Engine.Tests.Support;
 using LiveImager.Formats.Tests.Support;
 using Xunit;
 
@@ -72,17 +73,19 @@ public sealed class ImagingCliTests : IDisposable
         Assert.Equal("ext4", metadata.GetProperty("partitions")[0].GetProperty("filesystem").GetString());
     }
 
-    /// <summary>restore IMAGE T1 T2 where T2 cannot be opened: T1 is restored, each --json-progress line carries the job's
-    /// figures and each target's, and the summary names each target's result.</summary>
+    /// <summary>restore IMAGE T1 T2 where T2 is a disk too small for the image: T1 is restored, each --json-progress line
+    /// carries the job's figures and each target's, and the summary names each target's result.</summary>
     [SkippableFact]
     public void RestoreOntoTwoTargetsReportsEachTargetInTheJsonProgressAndTheSummary()
     {
         string binary = PublishedBinary.Require();
+        LoopDevice.RequireRoot();
         string disk = MakeDisk(randomMiB: 4);
         string image = _scratch.File("disk.lim");
         ExternalTool.Run(binary, "capture", disk, image);
-        string good = _scratch.File("good.img");
-        string refused = _scratch.File("no-such-directory/refused.img");
+        string good = _scratch.SparseFile("good.img", 0);
+        using LoopDevice small = LoopDevice.Attach(_scratch.SparseFile("small.img", 16L << 20));
+        string refused = small.Path;
 
         ToolResult restore = ExternalTool.RunUnchecked(binary, null, "restore", image, good, refused, "--yes", "--json-progress");
 
@@ -119,16 +122,18 @@ public sealed class ImagingCliTests : IDisposable
     }
 
     /// <summary>On a terminal, restore IMAGE T1 T2 T3 draws the job's bar with a line per target under it, redrawn in
-    /// place report after report: one bar, one line per target, then each target's result.</summary>
+    /// place report after report: one bar, one line per target, then each target's result (T3 too small a disk).</summary>
     [SkippableFact]
     public void RestoreOnATerminalDrawsALinePerTargetUnderTheBar()
     {
         string binary = PublishedBinary.Require();
         TmuxSession.Require();
+        LoopDevice.RequireRoot();
         string disk = MakeDisk(randomMiB: 4);
         string image = _scratch.File("disk.lim");
         ExternalTool.Run(binary, "capture", disk, image);
-        string[] targets = [_scratch.File("t1.img"), _scratch.File("t2.img"), _scratch.File("no-such-directory/t3.img")];
+        using LoopDevice small = LoopDevice.Attach(_scratch.SparseFile("small.img", 16L << 20));
+        string[] targets = [_scratch.SparseFile("t1.img", 0), _scratch.SparseFile("t2.img", 0), small.Path];
 
         // The shell outlives the restore, so tmux leaves the screen as the restore drew it: the notice of a dead pane
         // can scroll it by a line.

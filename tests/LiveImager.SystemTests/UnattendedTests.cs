@@ -122,16 +122,18 @@ public sealed class UnattendedTests : IDisposable
         Assert.Contains("absent.lim", result.RootElement.GetProperty("error").GetString());
     }
 
-    /// <summary>No job: exit 3 and not a word, so the session starts the TUI. A bad one: exit 2, the reason, no marker.</summary>
+    /// <summary>No job: exit 3 and not a word, so the session starts the TUI. A bad one: exit 2, the reason, no marker,
+    /// and a results file on the job's store saying why.</summary>
     [SkippableFact]
     public void NothingConfiguredIsSilentAndABadConfigurationSaysWhere()
     {
         string binary = PublishedBinary.Require();
-        string conf = Conf("run = capture /dev/sda /srv/a.lim\ncolour = blue\n");
+        string store = Directory.CreateDirectory(_scratch.File("store")).FullName;
+        string conf = Conf($"run = capture /dev/sda {store}/a.lim\ncolour = blue\n");
 
         ToolResult nothing = Unattended(binary, CommandLine("boot=live quiet splash"), null, "boot");
         ToolResult bad = Unattended(binary, CommandLine("boot=live"), conf, "boot");
-        ToolResult badOption = Unattended(binary, CommandLine("liveimager.run=\"capture /dev/sda /srv/a.lim --level 99\""), null, "boot");
+        ToolResult badOption = Unattended(binary, CommandLine($"liveimager.run=\"capture /dev/sda {store}/b.lim --level 99\""), null, "boot");
 
         Assert.Equal(3, nothing.ExitCode);
         Assert.Equal("", nothing.StandardOutput + nothing.StandardError);
@@ -140,6 +142,14 @@ public sealed class UnattendedTests : IDisposable
         Assert.Equal(2, badOption.ExitCode);
         Assert.Contains("--level must be 1..19", badOption.StandardError);
         Assert.False(File.Exists(_scratch.File("boot/unattended.done")), "a job that never ran leaves no marker");
+        // Both refusals report to the store (in the same second they share one results file name).
+        foreach (string file in Directory.GetFiles(Path.Combine(store, "liveimager-results"), "*-capture.json"))
+        {
+            using JsonDocument refused = JsonDocument.Parse(File.ReadAllText(file));
+            Assert.Equal(2, refused.RootElement.GetProperty("exitCode").GetInt32());
+            Assert.StartsWith("refused, nothing was run: ", refused.RootElement.GetProperty("error").GetString());
+        }
+        Assert.False(File.Exists(Path.Combine(store, "a.lim")) || File.Exists(Path.Combine(store, "b.lim")));
     }
 
     private ToolResult Unattended(string binary, string cmdline, string? conf, string state) =>

@@ -38,16 +38,19 @@ public sealed record UnattendedConfig(string Line, IReadOnlyList<string> Argumen
     public string Verb => Arguments[0];
 
     /// <summary>The job configured, or null when neither source names one.</summary>
-    /// <exception cref="UnattendedConfigException">A source is unreadable or malformed, or the job is not allowed.</exception>
+    /// <exception cref="UnattendedConfigException">A source is unreadable or malformed (a mistyped key among them), or
+    /// the job is not allowed; it carries the job as far as it was read.</exception>
     public static UnattendedConfig? Load(KernelCommandLine commandLine, string confFile)
     {
-        Dictionary<string, (string Value, string Origin)> conf = ReadConf(confFile);
+        var problems = new List<string>();
+        Dictionary<string, (string Value, string Origin)> conf = ReadConf(confFile, problems);
         (string Value, string Origin)? run = commandLine[RunParameter] is { } cmdRun
             ? (cmdRun, $"{RunParameter} (kernel command line)")
             : conf.TryGetValue("run", out var confRun) ? confRun : null;
         if (run is null || string.IsNullOrWhiteSpace(run.Value.Value))
         {
-            return null;
+            // A mistyped 'run' key must not read as "nothing configured" and start the TUI unnoticed.
+            return problems.Count > 0 ? throw new UnattendedConfigException(string.Join("; ", problems)) : null;
         }
         (string Value, string Origin) after = commandLine[AfterParameter] is { } cmdAfter
             ? (cmdAfter, $"{AfterParameter} (kernel command line)")
@@ -56,29 +59,38 @@ public sealed record UnattendedConfig(string Line, IReadOnlyList<string> Argumen
 
         var (line, origin) = run.Value;
         IReadOnlyList<string> arguments = JobLine.Split(line, origin);
+        if (arguments.Count == 0)
+        {
+            return problems.Count > 0 ? throw new UnattendedConfigException(string.Join("; ", problems)) : null;
+        }
         if (!Verbs.Contains(arguments[0]))
         {
-            throw new UnattendedConfigException(
-                $"{origin}: '{arguments[0]}' cannot run unattended; a job is one of {string.Join(", ", Verbs)}: {line}");
+            problems.Add($"{origin}: '{arguments[0]}' cannot run unattended; a job is one of {string.Join(", ", Verbs)}: {line}");
         }
-        if (arguments[0] == "restore" && !arguments.Contains("--yes"))
+        else if (arguments[0] == "restore" && !arguments.Contains("--yes"))
         {
-            throw new UnattendedConfigException(
-                $"{origin}: an unattended restore overwrites its targets without asking; say so with --yes: {line}");
+            problems.Add($"{origin}: an unattended restore overwrites its targets without asking; say so with --yes: {line}");
         }
-        return new UnattendedConfig(line.Trim(), arguments, ParseAfter(after.Value, after.Origin), password);
+        AfterJob? afterJob = ParseAfter(after.Value);
+        if (afterJob is null)
+        {
+            problems.Add($"{after.Origin}: after = '{after.Value}' is not poweroff, reboot or shell");
+        }
+        var job = new UnattendedConfig(line.Trim(), arguments, afterJob ?? AfterJob.PowerOff, password);
+        return problems.Count > 0 ? throw new UnattendedConfigException(string.Join("; ", problems), job) : job;
     }
 
-    private static AfterJob ParseAfter(string value, string origin) => value switch
+    private static AfterJob? ParseAfter(string value) => value switch
     {
         "poweroff" => AfterJob.PowerOff,
         "reboot" => AfterJob.Reboot,
         "shell" => AfterJob.Shell,
-        _ => throw new UnattendedConfigException($"{origin}: after = '{value}' is not poweroff, reboot or shell"),
+        _ => null,
     };
 
     /// <summary>key → (value, "FILE line N"); a missing file is an empty conf.</summary>
-    private static Dictionary<string, (string Value, string Origin)> ReadConf(string path)
+    /// <param name="problems">Gets a line that is not a known 'key = value', with the closest key.</param>
+    private static Dictionary<string, (string Value, string Origin)> ReadConf(string path, List<string> problems)
     {
         var values = new Dictionary<string, (string, string)>(StringComparer.Ordinal);
         string[] lines;
@@ -109,12 +121,15 @@ public sealed record UnattendedConfig(string Line, IReadOnlyList<string> Argumen
             int equals = text.IndexOf('=');
             if (equals < 0)
             {
-                throw new UnattendedConfigException($"{origin}: expected 'key = value' (keys: {string.Join(", ", s_confKeys)})");
+                problems.Add($"{origin}: expected 'key = value' (keys: {string.Join(", ", s_confKeys)})");
+                continue;
             }
             string key = text[..equals].Trim();
             if (!s_confKeys.Contains(key))
             {
-                throw new UnattendedConfigException($"{origin}: unknown key '{key}' (keys: {string.Join(", ", s_confKeys)})");
+                string hint = Spelling.Closest(key, s_confKeys) is { } closest ? $"; did you mean '{closest}'?" : "";
+                problems.Add($"{origin}: unknown key '{key}' (keys: {string.Join(", ", s_confKeys)}){hint}");
+                continue;
             }
             values[key] = (text[(equals + 1)..].Trim(), origin);
         }

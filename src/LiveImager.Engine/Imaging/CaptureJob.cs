@@ -40,6 +40,7 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
     {
         var log = new StringBuilder();
         var created = DateTimeOffset.UtcNow;
+        DiskPath.Check(options.Source, DiskRole.Source);
         DiskInfo? sourceDisk = DiskGuard.CheckSource(options.Source, new DiskScanner());
         using BlockDevice source = BlockDevice.OpenRead(options.Source);
         log.AppendLine($"{created:O} capture of {source.Path} ({source.Length} bytes, sectors {source.LogicalSectorSize}/{source.PhysicalSectorSize}) by {ToolVersion.Name}");

@@ -45,13 +45,16 @@ internal sealed class RestoreTarget : FrameSink
     /// <summary>True when the target's size differs from the source's and its GPT backup is rewritten at the end.</summary>
     public bool RelocatesGpt { get; }
 
-    /// <summary>Opens <paramref name="path"/> and checks it can take the image, before anything is written.</summary>
+    /// <summary>Opens <paramref name="path"/> and checks it can take the image, before anything is written. A target is
+    /// never created: a missing path is a mistyped disk name far more often than a wish for a new file.</summary>
+    /// <exception cref="DiskPathException">The path breaks <see cref="DiskPath"/>'s rule.</exception>
     /// <exception cref="ImagingException">The target is in use, the boot medium, a partition, or smaller than the end
     /// of the image's last partition.</exception>
     public static RestoreTarget Open(string path, ImageMetadata metadata, bool zeroUnused, int chunkSize, DiskScanner scanner)
     {
-        DiskInfo? disk = DiskGuard.CheckTarget(path, scanner);
-        BlockDevice device = BlockDevice.OpenWrite(path, create: disk is null);
+        DiskPath.Check(path, DiskRole.RestoreTarget);
+        DiskGuard.CheckTarget(path, scanner);
+        BlockDevice device = BlockDevice.OpenWrite(path);
         try
         {
             long required = metadata.RequiredTargetBytes;

@@ -15,8 +15,14 @@ public sealed class VerifyJob(VerifyOptions options, Func<Stream>? standardInput
 {
     public event Action<ImagingProgress>? Progress;
 
+    /// <exception cref="DiskPathException">The disk to compare with breaks <see cref="DiskPath"/>'s rule; the image
+    /// was not opened.</exception>
     public VerifyResult Run(CancellationToken cancellationToken)
     {
+        if (options.Against is { } disk)
+        {
+            DiskPath.Check(disk, DiskRole.Comparison);
+        }
         using Stream input = ImageInput.Open(options.Image, standardInput);
         using var reader = new ImageReader(input);
         ImageMetadata metadata = reader.Metadata;

@@ -53,6 +53,7 @@ internal static class CaptureCommand
     private static int Run(CaptureOptions options, Func<StoreOptions> storeOptions, bool jsonProgress, TextWriter error, JobHooks? hooks) =>
         CliErrors.Run("capture", error, () =>
     {
+        DiskPath.Check(options.Source, DiskRole.Source);
         using StoreImage target = StoreImage.Open(options.Image, storeOptions(), forWriting: true);
         if (target.Path != "-")
         {

@@ -18,4 +18,18 @@ internal static class CliApp
         root.Subcommands.Add(UnattendedCommand.Create());
         return root;
     }
+
+    /// <summary>Parses <paramref name="args"/>, refuses a wrong command line with exit code 2 before anything runs,
+    /// and otherwise runs the verb.</summary>
+    public static int Run(string[] args)
+    {
+        ParseResult parse = CreateRootCommand().Parse(args, CliUsage.Configuration);
+        IReadOnlyList<string> problems = CliUsage.Problems(parse);
+        if (problems.Count > 0)
+        {
+            CliUsage.Report(parse, problems, parse.InvocationConfiguration.Error);
+            return CliErrors.Usage;
+        }
+        return parse.Invoke();
+    }
 }

@@ -2,11 +2,20 @@ using LiveImager.Engine.Imaging;
 
 namespace LiveImager.Cli;
 
-/// <summary>The imaging verbs' one way of turning a failure into a message and an exit code.</summary>
+/// <summary>The imaging verbs' one way of turning a failure into a message and an exit code. The codes are the ones
+/// docs/exit-codes.md lists for scripts.</summary>
 internal static class CliErrors
 {
+    /// <summary>The job ran and failed, or was refused (a disk in use, too small, not confirmed).</summary>
     public const int Failed = 1;
-    public const int Damaged = 2;
+
+    /// <summary>The command line was wrong (an unknown option, a missing argument, a disk name that does not exist):
+    /// nothing was opened, mounted or written. GNU tools use 2 for the same.</summary>
+    public const int Usage = 2;
+
+    /// <summary>The image is damaged or not an image.</summary>
+    public const int Damaged = 4;
+
     public const int Cancelled = 130;
 
     /// <summary>Runs <paramref name="body"/>; prints what went wrong as "VERB: message" (and hands it to an unattended
@@ -27,7 +36,7 @@ internal static class CliErrors
         {
             error.WriteLine($"{verb}: {message}");
             hooks?.Fail(message);
-            return ImagingFailure.IsDamagedImage(e) ? Damaged : Failed;
+            return e is DiskPathException ? Usage : ImagingFailure.IsDamagedImage(e) ? Damaged : Failed;
         }
     }
 }

@@ -37,28 +37,44 @@ internal static class InspectCommand
     {
         try
         {
-            DiskInspection inspection = DiskInspection.Read(target, sectorSizeOption);
-            var report = InspectReport.From(target, inspection.Layout);
-            if (json)
-            {
-                output.WriteLine(JsonSerializer.Serialize(report, InspectJsonContext.Default.InspectReport));
-            }
-            else
-            {
-                WriteText(output, report);
-            }
-            return 0;
+            DiskPath.Check(target, DiskRole.Inspected);
+        }
+        catch (DiskPathException e)
+        {
+            error.WriteLine($"inspect: {e.Message}");
+            return CliErrors.Usage;
+        }
+        DiskInspection inspection;
+        try
+        {
+            inspection = DiskInspection.Read(target, sectorSizeOption);
+        }
+        catch (ImagingException e)
+        {
+            // The only refusal before reading: a --sector-size that the device does not have.
+            error.WriteLine($"inspect: {e.Message}");
+            return CliErrors.Usage;
         }
         catch (DiskFormatException e)
         {
             error.WriteLine($"inspect: {target}: the partition table cannot be trusted: {e.Message}");
-            return 2;
+            return CliErrors.Damaged;
         }
-        catch (Exception e) when (e is ImagingException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             error.WriteLine($"inspect: {target}: {e.Message}");
-            return 1;
+            return CliErrors.Failed;
         }
+        var report = InspectReport.From(target, inspection.Layout);
+        if (json)
+        {
+            output.WriteLine(JsonSerializer.Serialize(report, InspectJsonContext.Default.InspectReport));
+        }
+        else
+        {
+            WriteText(output, report);
+        }
+        return 0;
     }
 
     private static void WriteText(TextWriter output, InspectReport report)

@@ -45,9 +45,11 @@ internal static class RestoreCommand
         JobHooks? hooks) =>
         CliErrors.Run("restore", error, () =>
     {
-        if (!yes && !Confirm(options, output, error))
+        // Before the question and before any store is mounted: a mistyped disk name is not something to confirm.
+        DiskPath.CheckAll(options.Targets, DiskRole.RestoreTarget);
+        if (!yes && Confirm(options, output, error) is int refused)
         {
-            return CliErrors.Failed;
+            return refused;
         }
         using StoreImage source = StoreImage.Open(options.Image, storeOptions(), forWriting: false);
         using var cancellation = new CliCancellation();
@@ -92,13 +94,14 @@ internal static class RestoreCommand
         return result.Succeeded ? 0 : CliErrors.Failed;
     }, hooks);
 
-    /// <summary>On a terminal, asks the user to type each target's name; elsewhere refuses without --yes.</summary>
-    private static bool Confirm(RestoreOptions options, TextWriter output, TextWriter error)
+    /// <summary>On a terminal, asks the user to type each target's name; elsewhere refuses without --yes. Returns the
+    /// exit code of a refusal, or null when every target was confirmed.</summary>
+    private static int? Confirm(RestoreOptions options, TextWriter output, TextWriter error)
     {
         if (Console.IsInputRedirected || options.Image == "-")
         {
             error.WriteLine("restore: overwriting a disk needs confirmation and there is no terminal to ask on; pass --yes");
-            return false;
+            return CliErrors.Usage;
         }
         foreach (string target in options.Targets)
         {
@@ -107,9 +110,9 @@ internal static class RestoreCommand
             if (answer != target)
             {
                 error.WriteLine($"restore: {target} was not confirmed; nothing was written");
-                return false;
+                return CliErrors.Failed;
             }
         }
-        return true;
+        return null;
     }
 }

@@ -1,8 +1,11 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using LiveImager.Engine.Deploy;
 using LiveImager.Engine.Devices;
+using LiveImager.Engine.Imaging;
 using LiveImager.Engine.Logging;
 using LiveImager.Engine.Targets;
+using Serilog;
 
 namespace LiveImager.Cli;
 
@@ -49,8 +52,7 @@ internal static class UnattendedCommand
         }
         catch (UnattendedConfigException e)
         {
-            error.WriteLine($"{Name}: {e.Message}");
-            return BadConfiguration;
+            return Refuse(e.Message, e.Job, stateDirectory, output, error);
         }
         if (config is null)
         {
@@ -58,21 +60,29 @@ internal static class UnattendedCommand
         }
 
         // The conf file's password stands in for $LIVEIMAGER_PASSWORD; it never becomes an argument or a log line.
-        Func<string, string?> environment = name =>
-            name == StoreCredentials.PasswordVariable && config.Password is { } password ? password : Environment.GetEnvironmentVariable(name);
+        Func<string, string?> environment = EnvironmentOf(config);
         var hooks = new JobHooks(environment);
-        var verbs = new RootCommand { CaptureCommand.Create(hooks), RestoreCommand.Create(hooks), VerifyCommand.Create(hooks) };
-        ParseResult job = verbs.Parse(config.Arguments.ToArray());
-        if (job.Errors.Count > 0)
+        ParseResult job = ParseJob(config, hooks);
+        IReadOnlyList<string> problems = CliUsage.Problems(job);
+        if (problems.Count > 0)
         {
-            error.WriteLine($"{Name}: the job '{config.Line}' does not parse: {string.Join("; ", job.Errors.Select(e => e.Message))}");
-            return BadConfiguration;
+            return Refuse($"the job '{config.Line}' does not parse: {string.Join("; ", problems)}", config, stateDirectory, output, error);
         }
         string image = job.GetValue<string>("image")!;
         if (image == "-")
         {
             error.WriteLine($"{Name}: the job '{config.Line}' names standard input or output as its image; name a file or store URL");
             return BadConfiguration;
+        }
+        try
+        {
+            // The verbs check the same again; here a mistyped disk name is refused before the marker is claimed.
+            DiskPath.CheckAll(Disks(config.Verb, job), config.Verb == "capture" ? DiskRole.Source
+                : config.Verb == "restore" ? DiskRole.RestoreTarget : DiskRole.Comparison);
+        }
+        catch (DiskPathException e)
+        {
+            return Refuse($"the job '{config.Line}': {e.Message}", config, stateDirectory, output, error);
         }
 
         var runner = new UnattendedRunner(stateDirectory, LogSetup.ResolveDirectory());
@@ -83,10 +93,7 @@ internal static class UnattendedCommand
         }
         output.WriteLine($"{Name}: running {config.Line}");
         UnattendedReport report = runner.Run(config, image,
-            () => new StoreOptions
-            {
-                Credentials = StoreCredentials.From(job.GetValue<string?>("--password-file"), job.GetValue<string?>("--identity-file"), environment),
-            },
+            StoreOptionsOf(job, environment),
             () => new JobOutcome(job.Invoke(), hooks.Error, hooks.Figures));
 
         UnattendedResult result = report.Result;
@@ -106,4 +113,59 @@ internal static class UnattendedCommand
         }
         return result.Ok ? 0 : 1;
     }
+
+    /// <summary>Refuses a job before it runs: the reason on the console and in the log, and, when the job names an image,
+    /// a results file (exit code 2) with the log beside it on that image's store, where the technician collects the
+    /// results of a room; nothing is claimed, so a corrected configuration runs in the same boot.</summary>
+    private static int Refuse(string reason, UnattendedConfig? config, string stateDirectory, TextWriter output, TextWriter error)
+    {
+        error.WriteLine($"{Name}: {reason}");
+        Log.Error("Unattended job refused before it ran: {Reason}", reason);
+        if (config is null || !UnattendedConfig.Verbs.Contains(config.Verb))
+        {
+            return BadConfiguration;
+        }
+        Func<string, string?> environment = EnvironmentOf(config);
+        ParseResult job = ParseJob(config, new JobHooks(environment));
+        // A mistyped option can have taken the image's place; it names no store.
+        string? image = job.CommandResult.Children.OfType<ArgumentResult>().FirstOrDefault(a => a.Argument.Name == "image")?.Tokens
+            .FirstOrDefault()?.Value;
+        if (image is null || image.StartsWith('-'))
+        {
+            return BadConfiguration;
+        }
+        var runner = new UnattendedRunner(stateDirectory, LogSetup.ResolveDirectory());
+        UnattendedReport report = runner.Run(config, image, StoreOptionsOf(job, environment),
+            () => new JobOutcome(BadConfiguration, $"refused, nothing was run: {reason}", null));
+        output.WriteLine(report.StoreProblem is null
+            ? $"{Name}: REFUSED: nothing was run; the reason is in {report.ResultFile}"
+            : $"{Name}: REFUSED: nothing was run; the reason could not go to the store ({report.StoreProblem}); it is in {report.ResultFile}");
+        return BadConfiguration;
+    }
+
+    private static Func<string, string?> EnvironmentOf(UnattendedConfig config) => name =>
+        name == StoreCredentials.PasswordVariable && config.Password is { } password ? password : Environment.GetEnvironmentVariable(name);
+
+    private static ParseResult ParseJob(UnattendedConfig config, JobHooks hooks)
+    {
+        var verbs = new RootCommand { CaptureCommand.Create(hooks), RestoreCommand.Create(hooks), VerifyCommand.Create(hooks) };
+        return verbs.Parse(config.Arguments.ToArray(), CliUsage.Configuration);
+    }
+
+    private static Func<StoreOptions> StoreOptionsOf(ParseResult job, Func<string, string?> environment) => () => new StoreOptions
+    {
+        Credentials = StoreCredentials.From(OptionValue(job, "--password-file"), OptionValue(job, "--identity-file"), environment),
+    };
+
+    /// <summary>The disks the job reads or writes: capture's source, restore's targets, verify's --against.</summary>
+    private static IEnumerable<string> Disks(string verb, ParseResult job) => verb switch
+    {
+        "capture" => [job.GetValue<string>("source")!],
+        "restore" => job.GetValue<string[]>("target") ?? [],
+        _ => OptionValue(job, "--against") is { } against ? [against] : [],
+    };
+
+    /// <summary>An option's value read without conversion, so that a job line that did not parse still names its store.</summary>
+    private static string? OptionValue(ParseResult job, string name) =>
+        job.CommandResult.Children.OfType<OptionResult>().FirstOrDefault(o => o.Option.Name == name)?.Tokens.FirstOrDefault()?.Value;
 }

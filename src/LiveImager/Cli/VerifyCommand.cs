@@ -27,6 +27,10 @@ internal static class VerifyCommand
         JobHooks? hooks) =>
         CliErrors.Run("verify", error, () =>
     {
+        if (options.Against is { } disk)
+        {
+            DiskPath.Check(disk, DiskRole.Comparison);
+        }
         using StoreImage source = StoreImage.Open(options.Image, storeOptions(), forWriting: false);
         using var cancellation = new CliCancellation();
         var view = new ProgressView(error, jsonProgress, lines: hooks is not null);

@@ -69,13 +69,36 @@ public sealed class UnattendedConfigTests : IDisposable
         Assert.Equal(AfterJob.PowerOff, UnattendedConfig.Load(KernelCommandLine.Parse("liveimager.run=\"verify /a.lim\""), _scratch.File("x"))!.After);
     }
 
+    /// <summary>A mistyped key names file and line and the key meant; the refusal carries the job, so that it can be
+    /// reported on the job's store.</summary>
     [Fact]
-    public void AnUnknownKeyNamesFileAndLine()
+    public void AnUnknownKeyNamesFileAndLineAndTheKeyMeant()
     {
         string conf = Conf("run = verify /a.lim", "# fine", "pasword = typo");
         var error = Assert.Throws<UnattendedConfigException>(() => UnattendedConfig.Load(KernelCommandLine.Empty, conf));
-        Assert.Equal($"{conf} line 3: unknown key 'pasword' (keys: run, after, password)", error.Message);
+        Assert.Equal($"{conf} line 3: unknown key 'pasword' (keys: run, after, password); did you mean 'password'?", error.Message);
         Assert.DoesNotContain("typo", error.Message);
+        Assert.Equal(["verify", "/a.lim"], error.Job?.Arguments);
+        Assert.Null(error.Job?.Password);
+    }
+
+    /// <summary>A mistyped run key is a bad configuration, not "nothing configured": the job must not silently vanish.</summary>
+    [Fact]
+    public void AMistypedRunKeyIsRefusedNotIgnored()
+    {
+        string conf = Conf("rnu = restore /srv/a.lim /dev/sda --yes");
+        var error = Assert.Throws<UnattendedConfigException>(() => UnattendedConfig.Load(KernelCommandLine.Empty, conf));
+        Assert.Equal($"{conf} line 1: unknown key 'rnu' (keys: run, after, password); did you mean 'run'?", error.Message);
+        Assert.Null(error.Job);
+    }
+
+    [Fact]
+    public void EveryBadLineIsNamed()
+    {
+        string conf = Conf("run = verify /a.lim", "colour = blue", "after: shell");
+        var error = Assert.Throws<UnattendedConfigException>(() => UnattendedConfig.Load(KernelCommandLine.Empty, conf));
+        Assert.Equal($"{conf} line 2: unknown key 'colour' (keys: run, after, password); " +
+            $"{conf} line 3: expected 'key = value' (keys: run, after, password)", error.Message);
     }
 
     [Fact]

@@ -27,7 +27,7 @@ public sealed class ImagingFileTests : IDisposable
 
         CaptureResult captured = capture.Run(CancellationToken.None);
         VerifyResult verified = new VerifyJob(new VerifyOptions(image, Against: disk.Path)).Run(CancellationToken.None);
-        string target = _scratch.File("restored.img");
+        string target = _scratch.SparseFile("restored.img", 0);
         RestoreResult restored = new RestoreJob(new RestoreOptions(image, [target])).Run(CancellationToken.None);
 
         Assert.True(File.Exists(image));
@@ -65,7 +65,7 @@ public sealed class ImagingFileTests : IDisposable
     public void CaptureToAPipeAndRestoreFromAPipe()
     {
         TestDisk disk = TestDisk.Create(_scratch, "gpt");
-        string target = _scratch.File("piped.img");
+        string target = _scratch.SparseFile("piped.img", 0);
         using var server = new AnonymousPipeServerStream(PipeDirection.Out);
         using var client = new AnonymousPipeClientStream(PipeDirection.In, server.ClientSafePipeHandle);
 
@@ -94,7 +94,7 @@ public sealed class ImagingFileTests : IDisposable
         string image = _scratch.File("split.lim");
 
         new CaptureJob(new CaptureOptions(disk.Path, image, SplitBytes: 1L << 20)).Run(CancellationToken.None);
-        string target = _scratch.File("restored.img");
+        string target = _scratch.SparseFile("restored.img", 0);
         RestoreResult result = new RestoreJob(new RestoreOptions(image, [target])).Run(CancellationToken.None);
 
         Assert.Equal(1L << 20, new FileInfo(image).Length);
@@ -114,7 +114,7 @@ public sealed class ImagingFileTests : IDisposable
         TestDisk disk = TestDisk.Create(_scratch, "gpt");
         string image = _scratch.File("disk.lim");
         new CaptureJob(new CaptureOptions(disk.Path, image)).Run(CancellationToken.None);
-        string good = _scratch.File("good.img");
+        string good = _scratch.SparseFile("good.img", 0);
         string bad = _scratch.File("no-such-directory/bad.img");
 
         RestoreResult result = new RestoreJob(new RestoreOptions(image, [good, bad])).Run(CancellationToken.None);
@@ -149,7 +149,7 @@ public sealed class ImagingFileTests : IDisposable
 
         var verify = Assert.Throws<DiskFormatException>(() => new VerifyJob(new VerifyOptions(image)).Run(CancellationToken.None));
         var restore = Assert.Throws<ImagingException>(() =>
-            new RestoreJob(new RestoreOptions(image, [_scratch.File("t.img")])).Run(CancellationToken.None));
+            new RestoreJob(new RestoreOptions(image, [_scratch.SparseFile("t.img", 0)])).Run(CancellationToken.None));
 
         string frame = $"image frame {victim.FrameNumber} (data, disk bytes {victim.DiskPosition}..{victim.DiskEnd}, image offset {victim.ImageOffset})";
         Assert.StartsWith(frame, verify.Message);

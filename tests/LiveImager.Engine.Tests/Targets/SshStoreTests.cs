@@ -39,7 +39,7 @@ public sealed class SshStoreTests(SshServerFixture server) : IDisposable
             captured = new CaptureJob(new CaptureOptions(disk.Path, target.Path)).Run(CancellationToken.None);
             Assert.Single(StoreListing.Of(target.Store!).Images, i => i.Name == "pc.lim" && i.Complete);
         }
-        string restored = _scratch.File("restored.img");
+        string restored = _scratch.SparseFile("restored.img", 0);
         RestoreResult result;
         using (StoreImage source = StoreImage.Open(url, options, forWriting: false))
         {
