@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using LiveImager.Engine.Imaging;
+using LiveImager.Engine.Tests.Support;
 using LiveImager.Formats.ImageFormat;
 using LiveImager.Formats.Tests.Support;
 using Xunit;
@@ -318,7 +318,8 @@ public sealed class OpeningTests(DemoImage demo) : IClassFixture<DemoImage>, IDi
             System.Globalization.CultureInfo.InvariantCulture);
         long partitionStart = long.Parse(start, System.Globalization.CultureInfo.InvariantCulture);
         long block = long.Parse(ExternalTool.Run("debugfs", "-R", $"bmap /{victim} 0", part).Trim(), System.Globalization.CultureInfo.InvariantCulture);
-        IndexEntry frame = Damage(image, partitionStart + (block * blockSize));
+        long position = partitionStart + (block * blockSize);
+        IndexEntry frame = FrameDamage.FlipPayloadByte(image, file => file.Index.Entries.Single(e => e.DiskPosition <= position && position < e.DiskEnd));
         HashSet<string> inFrame = FilesIn(part, (frame.DiskPosition - partitionStart) / blockSize, (frame.DiskEnd - partitionStart) / blockSize);
         string directory = _scratch.File("mnt");
         try
@@ -379,25 +380,6 @@ public sealed class OpeningTests(DemoImage demo) : IClassFixture<DemoImage>, IDi
             }
         }
         return paths;
-    }
-
-    private static IndexEntry Damage(string image, long diskPosition)
-    {
-        IndexEntry entry;
-        long payload;
-        using (var file = new ImageFile(ImageInput.OpenVolumes(image)))
-        {
-            entry = file.Index.Entries.Single(e => e.DiskPosition <= diskPosition && diskPosition < e.DiskEnd);
-            FrameHeader header = file.ReadDataHeader(entry);
-            Assert.True(header.StoredLength > 100, "the file's frame holds stored bytes");
-            payload = entry.ImageOffset + FrameHeader.Length + (header.StoredLength / 2);
-        }
-        using var stream = new FileStream(image, FileMode.Open, FileAccess.ReadWrite);
-        stream.Position = payload;
-        int old = stream.ReadByte();
-        stream.Position = payload;
-        stream.WriteByte((byte)(old ^ 0x5a));
-        return entry;
     }
 
     private static void RequireMountTools()

@@ -1,6 +1,7 @@
 using LiveImager.Engine.Imaging;
 using LiveImager.Engine.Opening;
 using LiveImager.Engine.Tests.Imaging;
+using LiveImager.Engine.Tests.Support;
 using LiveImager.Formats;
 using LiveImager.Formats.ImageFormat;
 using LiveImager.Formats.Tests.Support;
@@ -66,7 +67,7 @@ public sealed class ImageDiskTests : IDisposable
     public void ADamagedFrameFailsOnlyTheReadsThatTouchIt()
     {
         (string image, byte[] restored) = CaptureAndRestore();
-        IndexEntry damaged = DamageAStoredFrame(image);
+        IndexEntry damaged = FrameDamage.FlipPayloadByte(image, file => file.Index.Entries.Last(e => file.ReadDataHeader(e).StoredLength > 100));
         using ImageDisk disk = ImageDisk.Open(image);
 
         var e = Assert.Throws<DiskFormatException>(() => disk.Read(damaged.DiskPosition + 10, new byte[100]));
@@ -75,24 +76,6 @@ public sealed class ImageDiskTests : IDisposable
         var bytes = new byte[other.RawLength];
         disk.Read(other.DiskPosition, bytes);
         Assert.True(bytes.AsSpan().SequenceEqual(restored.AsSpan((int)other.DiskPosition, other.RawLength)));
-    }
-
-    /// <summary>Flips a byte in the payload of the last stored (not zero-run) data frame; returns its index entry.</summary>
-    internal static IndexEntry DamageAStoredFrame(string image)
-    {
-        IndexEntry entry;
-        long payload;
-        using (var file = new ImageFile(ImageInput.OpenVolumes(image)))
-        {
-            entry = file.Index.Entries.Last(e => file.ReadDataHeader(e).StoredLength > 100);
-            payload = entry.ImageOffset + FrameHeader.Length + 50;
-        }
-        using var stream = new FileStream(image, FileMode.Open, FileAccess.ReadWrite);
-        stream.Position = payload;
-        int old = stream.ReadByte();
-        stream.Position = payload;
-        stream.WriteByte((byte)(old ^ 0x5a));
-        return entry;
     }
 
     private (string Image, byte[] Restored) CaptureAndRestore()
