@@ -133,7 +133,7 @@ public static class ImageMount
 
     private static void StartServer(IReadOnlyList<string> command, string socket, string work, StateWriter state)
     {
-        Process server = StartDetached(command, work);
+        Process server = StartDetached(command, work, keepPassword: true);
         state.Add("server", server.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
         WaitFor(() => File.Exists(socket), server, "the NBD server", work);
     }
@@ -144,7 +144,7 @@ public static class ImageMount
         Directory.CreateDirectory(fuse);
         string disk = Path.Combine(fuse, DiskFile);
         state.Add("fuse", fuse);
-        Process process = StartDetached([nbdfuse, "-r", disk, $"nbd+unix:///{NbdExport.DiskName}?socket={socket}"], work);
+        Process process = StartDetached([nbdfuse, "-r", disk, $"nbd+unix:///{NbdExport.DiskName}?socket={socket}"], work, keepPassword: false);
         state.Add("fuse-process", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
         WaitFor(() => File.Exists(disk), process, "nbdfuse", work);
         return disk;
@@ -306,8 +306,9 @@ public static class ImageMount
     }
 
     /// <summary>Starts a long-running helper in a session of its own, so it outlives this process and a closed terminal;
-    /// its output goes to a log in the work directory, never to our pipes.</summary>
-    private static Process StartDetached(IReadOnlyList<string> command, string work)
+    /// its output goes to a log in the work directory, never to our pipes. Only the server, which mounts the image's
+    /// store itself, keeps a store password given in the environment.</summary>
+    private static Process StartDetached(IReadOnlyList<string> command, string work, bool keepPassword)
     {
         var info = new ProcessStartInfo("setsid") { UseShellExecute = false };
         foreach (string argument in (string[])["sh", "-c", "exec \"$@\" </dev/null >>\"$LIVEIMAGER_HELPER_LOG\" 2>&1", "sh", .. command])
@@ -315,6 +316,10 @@ public static class ImageMount
             info.ArgumentList.Add(argument);
         }
         info.Environment["LIVEIMAGER_HELPER_LOG"] = Path.Combine(work, LogFile);
+        if (!keepPassword)
+        {
+            info.Environment.Remove(StoreCredentials.PasswordVariable);
+        }
         return Process.Start(info) ?? throw new ImagingException($"cannot start {command[0]}");
     }
 
