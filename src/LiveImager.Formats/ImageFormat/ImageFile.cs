@@ -57,6 +57,17 @@ public sealed class ImageFile : IDisposable
     /// <summary>Reads, decodes and checks the data frame <paramref name="entry"/> into <paramref name="raw"/> (at least chunk size).</summary>
     public void ReadData(in IndexEntry entry, Span<byte> raw)
     {
+        FrameHeader frame = ReadDataHeader(entry);
+        var stored = new byte[frame.StoredLength];
+        ReadPayload(frame, stored);
+        _decoder.Decode(frame, stored, raw);
+    }
+
+    /// <summary>Reads the header of the data frame <paramref name="entry"/> and checks it against the entry.</summary>
+    /// <remarks>With <see cref="ReadPayload"/>, lets a caller read frames under one lock and decode them on its own
+    /// threads, each with its own <see cref="FrameDecoder"/>.</remarks>
+    public FrameHeader ReadDataHeader(in IndexEntry entry)
+    {
         var headerBytes = new byte[FrameHeader.Length];
         ReadAt(entry.ImageOffset, headerBytes, $"the header of frame {entry.FrameNumber}");
         FrameHeader frame = FrameHeader.Parse(headerBytes, entry.ImageOffset, Header.ChunkSize);
@@ -66,10 +77,13 @@ public sealed class ImageFile : IDisposable
             throw new DiskFormatException(frame.Describe(), "header", frame.Position, entry.ImageOffset,
                 $"does not match its index entry (disk {entry.DiskPosition}+{entry.RawLength}, frame {entry.FrameNumber})");
         }
-        var stored = new byte[frame.StoredLength];
-        ReadAt(entry.ImageOffset + FrameHeader.Length, stored, frame.Describe());
-        _decoder.Decode(frame, stored, raw);
+        return frame;
     }
+
+    /// <summary>Reads the stored payload of <paramref name="frame"/> into the first <see cref="FrameHeader.StoredLength"/>
+    /// bytes of <paramref name="stored"/>.</summary>
+    public void ReadPayload(in FrameHeader frame, Span<byte> stored) =>
+        ReadAt(frame.ImageOffset + FrameHeader.Length, stored[..frame.StoredLength], frame.Describe());
 
     private (FrameHeader Frame, byte[] Raw) ReadWhole(long offset, FrameType type)
     {

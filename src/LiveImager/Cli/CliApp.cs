@@ -16,6 +16,10 @@ internal static class CliApp
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(ImagesCommand.Create());
         root.Subcommands.Add(UnattendedCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
+        root.Subcommands.Add(MountCommand.Create());
+        root.Subcommands.Add(MountCommand.CreateUnmount());
         return root;
     }
 
