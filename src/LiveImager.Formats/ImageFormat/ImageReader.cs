@@ -176,12 +176,15 @@ public sealed class ImageReader : IDisposable
         }
         ImageFooter footer = ImageFooter.Parse(_headerBytes.AsSpan(0, ImageFooter.Length), offset, offset + ImageFooter.Length);
         if (footer.ImageId != Header.ImageId || footer.IndexOffset != _indexOffset || footer.LogOffset != _logOffset
-            || footer.DataFrameCount != _seen.Count || footer.DataBytes != _dataBytes || footer.IndexChecksum != _indexChecksum
-            || Metadata.DataBytes != _dataBytes)
+            || footer.DataFrameCount != _seen.Count || footer.DataBytes != _dataBytes || footer.IndexChecksum != _indexChecksum)
         {
             throw new DiskFormatException("image footer", "contents", $"id {footer.ImageId}, index {footer.IndexOffset}, {footer.DataFrameCount} frames",
-                offset, $"does not describe this image (id {Header.ImageId}, index {_indexOffset}, {_seen.Count} frames of {_dataBytes} bytes; " +
-                $"the metadata's dataBytes {Metadata.DataBytes})");
+                offset, $"does not describe this image (id {Header.ImageId}, index {_indexOffset}, {_seen.Count} frames of {_dataBytes} bytes)");
+        }
+        if (Metadata.DataBytes != _dataBytes)
+        {
+            throw new DiskFormatException("image metadata", "dataBytes", Metadata.DataBytes, ImageHeader.Length,
+                $"the data frames hold {_dataBytes} bytes");
         }
         Span<byte> extra = stackalloc byte[1];
         if (_input.Read(extra) != 0)
