@@ -46,8 +46,9 @@ public sealed class HostileInputTests : IDisposable
         string forged = _scratch.File("forged.lim");
         Forge(captured, forged, field, value);
         Assert.True(new FileInfo(forged).Length < 4096, $"the forged image is {new FileInfo(forged).Length} bytes");
+        // Not the source's bytes, so that a restore that wrote anything would show.
         string target = _scratch.File("target.img");
-        File.Copy(disk, target);
+        File.WriteAllBytes(target, Enumerable.Repeat((byte)0xA5, (int)DiskBytes).ToArray());
         byte[] before = SHA256.HashData(File.ReadAllBytes(target));
 
         string[][] verbs =
