@@ -1,6 +1,7 @@
 using System.CommandLine;
 using LiveImager.Cli;
 using LiveImager.Engine.Logging;
+using LiveImager.Engine.Targets;
 using LiveImager.Tui;
 using Serilog;
 
@@ -10,6 +11,7 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
+        PrivateFiles.RestrictUmask();
         string logDirectory = LogSetup.ResolveDirectory();
         Log.Logger = LogSetup.CreateLogger(logDirectory);
         try

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LiveImager.Engine.Targets;
 
 namespace LiveImager.Engine.Deploy;
 
@@ -23,7 +24,9 @@ public sealed class SystemdPower : IPowerAction
         {
             return;
         }
-        using Process process = Process.Start(new ProcessStartInfo("systemctl", [verb]) { UseShellExecute = false })
+        var start = new ProcessStartInfo(StoreTools.Find("systemctl") ?? "/usr/bin/systemctl", [verb]) { UseShellExecute = false };
+        StoreTools.Sanitize(start);
+        using Process process = Process.Start(start)
             ?? throw new InvalidOperationException($"systemctl {verb} could not be started");
         process.WaitForExit();
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using LiveImager.Engine.Logging;
 using LiveImager.Engine.Targets;
@@ -30,10 +31,10 @@ public sealed class UnattendedRunner(string stateDirectory, string logDirectory)
     /// <summary>Creates the marker; false when it exists, i.e. the job already ran (or started) in this boot.</summary>
     public bool TryClaim(string line)
     {
-        Directory.CreateDirectory(stateDirectory);
+        PrivateFiles.CreateDirectory(stateDirectory);
         try
         {
-            using var marker = new FileStream(MarkerPath, FileMode.CreateNew, FileAccess.Write);
+            using FileStream marker = PrivateFiles.CreateNew(MarkerPath);
             using var writer = new StreamWriter(marker);
             writer.WriteLine($"{DateTimeOffset.Now:O} {line}");
             return true;
@@ -106,17 +107,26 @@ public sealed class UnattendedRunner(string stateDirectory, string logDirectory)
         return new StoreMounter(options()).Mount(location);
     }
 
+    /// <summary>Writes the result and a copy of the log into <paramref name="directory"/> (the store's results
+    /// directory, or the log directory), each 0600, the directory 0700 and none of them through a link: the store's
+    /// server chooses what <c>liveimager-results</c> is.</summary>
     private string Write(string directory, string stem, UnattendedResult result)
     {
-        Directory.CreateDirectory(directory);
+        string fullDirectory = Path.GetFullPath(directory);
+        // The store's directory or the log directory's parent: made here only when it is the local log directory's.
+        PrivateFiles.CreateDirectory(Path.GetDirectoryName(fullDirectory)!);
+        using PrivateDirectory results = PrivateFiles.OpenDirectory(Path.GetDirectoryName(fullDirectory)!, Path.GetFileName(fullDirectory));
         string file = Path.Combine(directory, stem + ".json");
-        File.WriteAllText(file, JsonSerializer.Serialize(result, UnattendedJsonContext.Default.UnattendedResult) + "\n");
+        using (FileStream json = results.Create(stem + ".json", replace: true))
+        {
+            json.Write(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(result, UnattendedJsonContext.Default.UnattendedResult) + "\n"));
+        }
         string log = LogSetup.CurrentFile(logDirectory, DateTime.Now);
-        if (File.Exists(log) && Path.GetFullPath(directory) != Path.GetFullPath(logDirectory))
+        if (File.Exists(log) && fullDirectory != Path.GetFullPath(logDirectory))
         {
             // The sink keeps the file open for writing; share it so the copy can read it.
             using var source = new FileStream(log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            using var copy = new FileStream(Path.Combine(directory, result.Log), FileMode.Create, FileAccess.Write);
+            using FileStream copy = results.Create(result.Log, replace: true);
             source.CopyTo(copy);
         }
         Log.Information("Unattended results written to {File}", file);

@@ -12,7 +12,7 @@ internal sealed class CompareSink : FrameSink
     private readonly BlockDevice _device;
     private readonly AlignedBufferPool _pool;
     private readonly ImageMetadata _metadata;
-    private readonly Dictionary<int, byte[]> _bitmaps = [];
+    private readonly Dictionary<int, List<byte[]>> _bitmaps = [];
     private IEnumerator<(long Start, long Length)>? _runs;
     private bool _runsLeft;
 
@@ -26,24 +26,18 @@ internal sealed class CompareSink : FrameSink
     /// <summary>Bytes compared and found equal.</summary>
     public long BytesCompared { get; private set; }
 
-    /// <summary>Collects a used-map frame (called by the image reader before the first data frame).</summary>
+    /// <summary>Collects a used-map frame (called by the image reader before the first data frame). The reader has
+    /// checked that it belongs to a partition and continues its map, and that each map ends up as long as the partition's
+    /// block count needs; nothing is sized from the metadata's numbers here, only from the bytes the image holds.</summary>
     public void AddUsedMap(in FrameHeader frame, byte[] bitmap)
     {
-        uint number = frame.Tag;
-        PartitionInfo? partition = _metadata.Partitions.FirstOrDefault(p => p.Number == number);
-        if (partition is null)
+        int number = (int)frame.Tag;
+        if (!_bitmaps.TryGetValue(number, out List<byte[]>? pieces))
         {
-            return;
+            pieces = [];
+            _bitmaps[number] = pieces;
         }
-        if (!_bitmaps.TryGetValue(partition.Number, out byte[]? whole))
-        {
-            whole = new byte[(partition.BlockCount + 7) / 8];
-            _bitmaps[partition.Number] = whole;
-        }
-        if (frame.Position + bitmap.Length <= whole.Length)
-        {
-            bitmap.CopyTo(whole.AsSpan((int)frame.Position));
-        }
+        pieces.Add(bitmap);
     }
 
     public override void Write(in FrameHeader frame, Span<byte> raw)
@@ -99,11 +93,12 @@ internal sealed class CompareSink : FrameSink
         foreach (PartitionInfo partition in _metadata.Partitions)
         {
             long start = partition.StartBytes;
-            if (!_bitmaps.TryGetValue(partition.Number, out byte[]? bitmap) || partition.BlockSize <= 0)
+            if (!_bitmaps.TryGetValue(partition.Number, out List<byte[]>? pieces))
             {
                 sources.Add((start, [(start, partition.SizeBytes)]));
                 continue;
             }
+            byte[] bitmap = pieces.Count == 1 ? pieces[0] : [.. pieces.SelectMany(p => p)];
             var map = UsedBlockMap.FromBitmap(bitmap, partition.BlockCount, partition.BlockSize);
             var analysis = new FileSystemAnalysis(FileSystemKind.Unknown, null, null, map, partition.Method, []);
             sources.Add((start, analysis.UsedByteRuns(partition.SizeBytes).Select(r => (start + r.Offset, r.Length))));

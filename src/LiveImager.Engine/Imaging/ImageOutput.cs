@@ -1,3 +1,4 @@
+using LiveImager.Engine.Targets;
 using LiveImager.Formats.ImageFormat;
 using Serilog;
 
@@ -47,7 +48,8 @@ internal sealed class ImageOutput : IDisposable
 
     private static void RemoveExisting(string imagePath, bool force)
     {
-        for (int n = 1; File.Exists(VolumeLayout.VolumePath(imagePath, n)); n++)
+        // A link counts as there even when it points nowhere: it is replaced (with --force), never written through.
+        for (int n = 1; File.Exists(VolumeLayout.VolumePath(imagePath, n)) || new FileInfo(VolumeLayout.VolumePath(imagePath, n)).LinkTarget is not null; n++)
         {
             string volume = VolumeLayout.VolumePath(imagePath, n);
             if (!force)
@@ -61,7 +63,9 @@ internal sealed class ImageOutput : IDisposable
     private FileStream CreatePartialVolume(string path)
     {
         _partialVolumes.Add(path);
-        return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 0);
+        // 0600 from creation: a whole-disk image holds password hashes and mail. A link in the image's place (a store's
+        // server may put one there) is refused, never written through; --force removed it above, not its target.
+        return PrivateFiles.CreateNew(path);
     }
 
     /// <summary>Flushes <paramref name="stream"/> to stable storage: fsync for a file (a volume, or the one image file);

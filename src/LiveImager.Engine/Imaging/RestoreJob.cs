@@ -58,6 +58,13 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
         using Stream input = ImageInput.Open(options.Image, standardInput);
         using var reader = new ImageReader(input);
         ImageMetadata metadata = reader.Metadata;
+        if (options.Image != "-")
+        {
+            // A file is checked whole before any target is opened (DESIGN.md invariant 9): the footer, the index, and
+            // the metadata against the used maps and the data the image holds, so a forged number stops the restore
+            // here rather than after the first write.
+            using var whole = new ImageFile(ImageInput.OpenVolumes(options.Image));
+        }
 
         var results = new Dictionary<string, RestoreTargetResult>();
         var targets = new List<RestoreTarget>();

@@ -1,7 +1,10 @@
 using System.Globalization;
+using System.Text;
 using LiveImager.Engine.Devices;
+using LiveImager.Engine.Targets;
 using Serilog;
 using Serilog.Core;
+using Serilog.Sinks.File;
 
 namespace LiveImager.Engine.Logging;
 
@@ -50,7 +53,7 @@ public static class LogSetup
             .Enrich.WithProperty("ProcessId", Environment.ProcessId);
         try
         {
-            Directory.CreateDirectory(directory);
+            PrivateFiles.CreateDirectory(directory);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -61,7 +64,19 @@ public static class LogSetup
                 Path.Combine(directory, FileNamePattern),
                 rollingInterval: RollingInterval.Day,
                 retainedFileCountLimit: 31,
+                hooks: new PrivateLogFile(),
                 outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] ({ProcessId}) {Message:lj}{NewLine}{Exception}")
             .CreateLogger();
+    }
+}
+
+/// <summary>Makes each log file the sink opens 0600 before its first line: the log names disks, serials and stores.
+/// The binary's umask (<see cref="PrivateFiles.RestrictUmask"/>) already creates it so; this holds for any caller.</summary>
+internal sealed class PrivateLogFile : FileLifecycleHooks
+{
+    public override Stream OnFileOpened(string path, Stream underlyingStream, Encoding encoding)
+    {
+        PrivateFiles.Restrict(path, underlyingStream);
+        return underlyingStream;
     }
 }

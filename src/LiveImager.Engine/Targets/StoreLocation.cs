@@ -28,8 +28,27 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
     private static readonly string[] s_smbVersions = ["3.1.1", "3.11", "3.02", "3.0", "2.1", "2.0", "1.0"];
     private static readonly string[] s_nfsVersions = ["4.2", "4.1", "4", "4.0", "3"];
 
-    /// <summary>True when <paramref name="text"/> names a network or device store rather than a local path.</summary>
-    public static bool IsUrl(string text) => text.Contains("://", StringComparison.Ordinal);
+    /// <summary>The schemes <see cref="Parse"/> knows; any of them followed by ':' makes the text a URL, never a local path.</summary>
+    private static readonly string[] s_schemes = ["smb", "cifs", "nfs", "ssh", "sftp", "dev"];
+
+    /// <summary>True when <paramref name="text"/> names a network or device store rather than a local path: it holds
+    /// "://", or starts with a known scheme and ':' (<c>smb:/host/share</c>, one slash short), or with any scheme and
+    /// ":/" (<c>ftp:/x</c>). Such text is parsed as a URL and refused if it is not a good one, so a mistyped URL never
+    /// becomes a local directory named "smb:". A local path that really starts so is written <c>./smb:…</c>.</summary>
+    public static bool IsUrl(string text) => text.Contains("://", StringComparison.Ordinal) || SchemeOf(text) is not null;
+
+    /// <summary>The scheme a URL-like <paramref name="text"/> starts with (RFC 3986 3.1: a letter, then letters, digits,
+    /// '+', '-', '.'), when it is a known one or followed by '/'; otherwise null.</summary>
+    private static string? SchemeOf(string text)
+    {
+        int colon = text.IndexOf(':');
+        if (colon < 1 || !char.IsAsciiLetter(text[0]) || !text[1..colon].All(c => char.IsAsciiLetterOrDigit(c) || c is '+' or '-' or '.'))
+        {
+            return null;
+        }
+        string scheme = text[..colon].ToLowerInvariant();
+        return s_schemes.Contains(scheme) || text.AsSpan(colon + 1).StartsWith("/") ? scheme : null;
+    }
 
     /// <summary>Parses a location; throws <see cref="StoreException"/> (<see cref="StoreProblem.BadLocation"/>)
     /// naming what is wrong.</summary>
@@ -43,13 +62,26 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
         {
             throw Bad(text, "the location holds a control character");
         }
-        int schemeEnd = text.IndexOf("://", StringComparison.Ordinal);
-        if (schemeEnd < 0)
+        if (!IsUrl(text))
         {
             return new StoreLocation(StoreKind.Local, System.IO.Path.GetFullPath(text));
         }
-        string scheme = text[..schemeEnd].ToLowerInvariant();
-        string rest = text[(schemeEnd + 3)..];
+        int colon = text.IndexOf(':');
+        string scheme = text[..colon].ToLowerInvariant();
+        if (scheme.Length == 0)
+        {
+            throw Bad(text, "the scheme before :// is missing");
+        }
+        if (!s_schemes.Contains(scheme))
+        {
+            throw Bad(text, $"the scheme '{scheme}' is not supported");
+        }
+        if (!text.AsSpan(colon + 1).StartsWith("//"))
+        {
+            throw Bad(text, $"'{scheme}:' must be followed by two slashes, as in {FormOf(scheme)}");
+        }
+        string rest = text[(colon + 3)..];
+        CheckCharacters(text, rest);
         string? version = null;
         string? hostKey = null;
         int query = rest.IndexOf('?');
@@ -63,10 +95,35 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
             "dev" => ParseDevice(text, rest),
             "smb" or "cifs" => ParseSmb(text, rest, version),
             "nfs" => ParseNfs(text, rest, version),
-            "ssh" or "sftp" => ParseSsh(text, rest) with { HostKey = hostKey },
-            "" => throw Bad(text, "the scheme before :// is missing"),
-            _ => throw Bad(text, $"the scheme '{scheme}' is not supported"),
+            _ => ParseSsh(text, rest) with { HostKey = hostKey },
         };
+    }
+
+    /// <summary>The one accepted form for <paramref name="scheme"/>, for messages.</summary>
+    private static string FormOf(string scheme) => scheme switch
+    {
+        "smb" or "cifs" => "smb://[domain;]user@host[:port]/share/path",
+        "nfs" => "nfs://host[:port]/export/path",
+        "ssh" or "sftp" => "ssh://user@host[:port]/path",
+        _ => "dev:///dev/sdb1/path",
+    };
+
+    /// <summary>Refuses characters a URL cannot hold as typed (RFC 3986 2, 3): spaces and <c>\ " &lt; &gt; ^ ` { | }</c>,
+    /// and a '%' not followed by two hex digits. They are written percent-encoded (a space is %20).</summary>
+    private static void CheckCharacters(string text, string rest)
+    {
+        for (int i = 0; i < rest.Length; i++)
+        {
+            char c = rest[i];
+            if (char.IsWhiteSpace(c) || c is '\\' or '"' or '<' or '>' or '^' or '`' or '{' or '|' or '}')
+            {
+                throw Bad(text, $"the character '{c}' does not belong in a URL; write it percent-encoded (a space is %20)");
+            }
+            if (c == '%' && (i + 2 >= rest.Length || !char.IsAsciiHexDigit(rest[i + 1]) || !char.IsAsciiHexDigit(rest[i + 2])))
+            {
+                throw Bad(text, "a '%' must be followed by two hex digits (%25 for '%' itself)");
+            }
+        }
     }
 
     /// <summary>Splits a location naming an image file into its directory's location and the file name.</summary>
@@ -94,6 +151,27 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
         _ => $"dev://{Device}{(Path == "/" ? "" : Path)}",
     };
 
+    /// <summary>The location as a URL that <see cref="Parse"/> reads back to this location: every field
+    /// percent-encoded, the query kept. The TUI's forms build their location so, to be checked by the same parser.</summary>
+    public string ToUrl()
+    {
+        string query = Version is not null ? $"?vers={Version}" : HostKey is not null ? $"?hostkey={HostKey}" : "";
+        return Kind switch
+        {
+            StoreKind.Local => Path,
+            StoreKind.Smb => $"smb://{(Domain is null ? "" : Escape(Domain) + ";")}{(User is null ? "" : Escape(User) + "@")}{HostPart}/" +
+                $"{Escape(Share ?? "")}{(Path == "/" ? "" : EscapePath(Path))}{query}",
+            StoreKind.Nfs => $"nfs://{HostPart}{EscapePath(Path)}{query}",
+            StoreKind.Ssh => $"ssh://{Escape(User ?? "")}@{HostPart}{EscapePath(Path)}{query}",
+            _ => $"dev://{EscapePath(Device ?? "")}{(Path == "/" ? "" : EscapePath(Path))}",
+        };
+    }
+
+    /// <summary><paramref name="path"/> with each segment percent-encoded, the '/' between them kept.</summary>
+    public static string EscapePath(string path) => string.Join('/', path.Split('/').Select(Escape));
+
+    private static string Escape(string field) => Uri.EscapeDataString(field);
+
     private string HostPart => (Host!.Contains(':') ? $"[{Host}]" : Host) + (Port is { } p ? $":{p}" : "");
 
     private static StoreLocation ParseDevice(string text, string rest)
@@ -102,7 +180,7 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
         {
             throw Bad(text, "a dev:// location names a partition: dev:///dev/sdb1/path (three slashes)");
         }
-        string[] segments = rest.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        string[] segments = Segments(text, rest[1..]);
         // /dev/disk/by-label/NAME is four segments deep; /dev/sdb1 two.
         int deviceSegments = segments.Length > 1 && segments[1] == "disk" ? 4 : 2;
         if (segments.Length < deviceSegments)
@@ -110,7 +188,7 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
             throw Bad(text, "the partition's name is missing after /dev/");
         }
         string device = "/" + string.Join('/', segments[..deviceSegments]);
-        return new StoreLocation(StoreKind.Device, JoinPath(text, segments[deviceSegments..]), Device: device);
+        return new StoreLocation(StoreKind.Device, JoinPath(segments[deviceSegments..]), Device: device);
     }
 
     private static StoreLocation ParseSmb(string text, string rest, string? version)
@@ -131,11 +209,18 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
         {
             throw Bad(text, "the user name before '@' is empty");
         }
+        CheckLogin(text, "domain", domain);
+        CheckLogin(text, "user name", user);
         if (path.Length == 0)
         {
             throw Bad(text, "the share is missing: smb://user@host[:port]/share/path");
         }
-        return new StoreLocation(StoreKind.Smb, JoinPath(text, path[1..]), host, port, user, domain, path[0], Version: version);
+        if (path[0].Contains(','))
+        {
+            // mount.cifs copies the share into its unc= option: a comma would start options of the URL's choosing.
+            throw Bad(text, $"the share name '{path[0]}' may not hold ','");
+        }
+        return new StoreLocation(StoreKind.Smb, JoinPath(path[1..]), host, port, user, domain, path[0], Version: version);
     }
 
     private static StoreLocation ParseNfs(string text, string rest, string? version)
@@ -149,7 +234,7 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
         {
             throw Bad(text, "the export's path is missing: nfs://host[:port]/export/path");
         }
-        return new StoreLocation(StoreKind.Nfs, JoinPath(text, path), host, port, Version: version);
+        return new StoreLocation(StoreKind.Nfs, JoinPath(path), host, port, Version: version);
     }
 
     private static StoreLocation ParseSsh(string text, string rest)
@@ -159,14 +244,15 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
         {
             throw Bad(text, "the user name is missing: ssh://user@host[:port]/path");
         }
-        return new StoreLocation(StoreKind.Ssh, JoinPath(text, path), host, port, user);
+        CheckLogin(text, "user name", user);
+        return new StoreLocation(StoreKind.Ssh, JoinPath(path), host, port, user);
     }
 
     private static (string? UserInfo, string Host, int? Port, string[] Path) SplitAuthority(string text, string rest)
     {
         int slash = rest.IndexOf('/');
         string authority = slash < 0 ? rest : rest[..slash];
-        string[] path = slash < 0 ? [] : rest[(slash + 1)..].Split('/', StringSplitOptions.RemoveEmptyEntries);
+        string[] path = slash < 0 ? [] : Segments(text, rest[(slash + 1)..]);
         string? userInfo = null;
         int at = authority.LastIndexOf('@');
         if (at >= 0)
@@ -215,20 +301,60 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
         {
             throw Bad(text, $"the host name '{host}' holds a character a host name cannot have");
         }
-        return (userInfo, host, port, path.Select(p => Unescape(text, p)).ToArray());
+        if (host.StartsWith('-'))
+        {
+            // It reaches ssh, sshfs and mount as an argument: never as an option.
+            throw Bad(text, $"the host name '{host}' may not start with '-'");
+        }
+        return (userInfo, host, port, path);
     }
 
-    private static string JoinPath(string text, string[] segments)
+    /// <summary>A user or domain name goes to tools as an argument or into a credentials file: never an option.</summary>
+    private static void CheckLogin(string text, string field, string? value)
     {
-        foreach (string segment in segments)
+        if (value is not null && (value.StartsWith('-') || value.Contains(',')))
         {
+            throw Bad(text, $"the {field} '{value}' may not start with '-' or hold ','");
+        }
+    }
+
+    /// <summary>The decoded segments of <paramref name="path"/> (the text after the first '/', split on '/', one
+    /// trailing '/' allowed). Decoding comes first and every decoded segment is checked, so no escape (<c>%2F</c>,
+    /// <c>%2e%2e</c>) can smuggle in a '/', '.', '..' or an empty segment that the mounter would join onto its
+    /// mount point.</summary>
+    private static string[] Segments(string text, string path)
+    {
+        if (path.Length == 0)
+        {
+            return [];
+        }
+        string[] raw = path.Split('/');
+        if (raw.Length > 1 && raw[^1].Length == 0)
+        {
+            raw = raw[..^1];
+        }
+        var segments = new string[raw.Length];
+        for (int i = 0; i < raw.Length; i++)
+        {
+            string segment = Unescape(text, raw[i]);
+            if (segment.Length == 0)
+            {
+                throw Bad(text, "the path holds an empty segment ('//')");
+            }
             if (segment is "." or "..")
             {
                 throw Bad(text, $"the path may not hold '{segment}'");
             }
+            if (segment.Contains('/'))
+            {
+                throw Bad(text, $"the path segment '{raw[i]}' decodes to '{segment}': a '/' may not be escaped");
+            }
+            segments[i] = segment;
         }
-        return "/" + string.Join('/', segments);
+        return segments;
     }
+
+    private static string JoinPath(string[] segments) => "/" + string.Join('/', segments);
 
     /// <summary>The query's options, joined by '&amp;': <c>vers=</c> (smb://, nfs://) and <c>hostkey=</c> (ssh://).</summary>
     private static (string? Version, string? HostKey) ParseQuery(string text, string scheme, string query)

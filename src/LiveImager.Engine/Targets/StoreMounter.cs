@@ -59,7 +59,7 @@ public sealed class StoreMounter(StoreOptions options)
             Log.Information("Mounted {Location} at {MountPoint}", location.ToString(), mountPoint);
             // SSH and NFS mount the location's directory itself; SMB and partitions their root.
             string directory = location.Kind is StoreKind.Smb or StoreKind.Device
-                ? Path.Combine(mountPoint, location.Path.TrimStart('/'))
+                ? Beneath(mountPoint, location)
                 : mountPoint;
             if (!Directory.Exists(directory))
             {
@@ -79,6 +79,27 @@ public sealed class StoreMounter(StoreOptions options)
             }
             throw;
         }
+    }
+
+    /// <summary>The location's directory inside the share or partition mounted at <paramref name="mountPoint"/>, checked
+    /// to stay beneath it: the joined path, and no link on the way to it (a server's symlink is resolved here, on the
+    /// live system, and could lead anywhere in it).</summary>
+    private static string Beneath(string mountPoint, StoreLocation location)
+    {
+        string directory = Path.GetFullPath(Path.Combine(mountPoint, location.Path.TrimStart('/')));
+        if (directory != mountPoint && !directory.StartsWith(mountPoint + "/", StringComparison.Ordinal))
+        {
+            throw new StoreException(StoreProblem.Refused, $"{location} leads outside the store's root");
+        }
+        for (string part = directory; part.Length > mountPoint.Length; part = Path.GetDirectoryName(part)!)
+        {
+            if (new DirectoryInfo(part).LinkTarget is not null)
+            {
+                throw new StoreException(StoreProblem.Refused,
+                    $"{location}: {Path.GetRelativePath(mountPoint, part)} is a symbolic link on the server; give the directory it points to");
+            }
+        }
+        return directory;
     }
 
     /// <summary>Throws <see cref="StoreProblem.HostUnreachable"/> unless <paramref name="host"/> accepts a TCP connection

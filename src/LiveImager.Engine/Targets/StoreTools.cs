@@ -7,14 +7,25 @@ public static class StoreTools
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(90);
 
-    /// <summary>The tool's full path on PATH or in the sbin directories, or null.</summary>
-    public static string? Find(string tool)
+    /// <summary>Where tools are looked for, and the PATH their children get: the standard system directories only, never
+    /// the inherited PATH, which may hold empty or relative entries (the working directory) or a directory on a stick.</summary>
+    public static IReadOnlyList<string> SystemDirectories { get; } = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+
+    /// <summary>Environment variables that carry secrets to this process; no child ever inherits them.</summary>
+    public static IReadOnlyList<string> SecretVariables { get; } = [StoreCredentials.PasswordVariable];
+
+    /// <summary>The tool's full path in <see cref="SystemDirectories"/>, or null.</summary>
+    public static string? Find(string tool) => tool.Contains('/') ? null
+        : SystemDirectories.Select(dir => Path.Combine(dir, tool)).FirstOrDefault(File.Exists);
+
+    /// <summary>Prepares a child's environment: secrets removed, PATH the system directories, messages in English.</summary>
+    public static void Sanitize(ProcessStartInfo info)
     {
-        string path = Environment.GetEnvironmentVariable("PATH") ?? string.Empty;
-        return path.Split(':').Concat(["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"])
-            .Where(dir => dir.Length > 0)
-            .Select(dir => Path.Combine(dir, tool))
-            .FirstOrDefault(File.Exists);
+        foreach (string secret in SecretVariables)
+        {
+            info.Environment.Remove(secret);
+        }
+        info.Environment["PATH"] = string.Join(':', SystemDirectories);
     }
 
     /// <summary>Runs <paramref name="command"/> and waits for it (sshfs returns once mounted, its daemon detached).</summary>
@@ -33,6 +44,7 @@ public static class StoreTools
         {
             info.ArgumentList.Add(argument);
         }
+        Sanitize(info);
         // Tools print their errors in English only when asked to, and the error mapping reads English.
         info.Environment["LC_ALL"] = "C";
         using Process process = Process.Start(info) ?? throw new StoreException(StoreProblem.Unsupported, $"cannot start {program}");

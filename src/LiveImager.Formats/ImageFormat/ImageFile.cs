@@ -32,6 +32,12 @@ public sealed class ImageFile : IDisposable
         }
         (FrameHeader metadataFrame, byte[] metadata) = ReadWhole(ImageHeader.Length, FrameType.Metadata);
         Metadata = ImageMetadata.Parse(metadata, metadataFrame.ImageOffset);
+        if (Metadata.DataBytes != Footer.DataBytes)
+        {
+            throw new DiskFormatException("image metadata", "dataBytes", Metadata.DataBytes, metadataFrame.ImageOffset,
+                $"the footer counts {Footer.DataBytes} bytes of data frames");
+        }
+        CheckUsedMaps(metadataFrame.ImageOffset + FrameHeader.Length + metadataFrame.StoredLength);
         (FrameHeader indexFrame, byte[] index) = ReadWhole(Footer.IndexOffset, FrameType.Index);
         if (indexFrame.RawChecksum != Footer.IndexChecksum)
         {
@@ -84,6 +90,35 @@ public sealed class ImageFile : IDisposable
     /// bytes of <paramref name="stored"/>.</summary>
     public void ReadPayload(in FrameHeader frame, Span<byte> stored) =>
         ReadAt(frame.ImageOffset + FrameHeader.Length, stored[..frame.StoredLength], frame.Describe());
+
+    /// <summary>Reads the used-map frames from <paramref name="offset"/> and checks them against the metadata, as the
+    /// streaming reader does: one chunk-sized buffer, a frame at a time.</summary>
+    private void CheckUsedMaps(long offset)
+    {
+        var tally = new UsedMapTally(Metadata);
+        var headerBytes = new byte[FrameHeader.Length];
+        var raw = new byte[Header.ChunkSize];
+        while (true)
+        {
+            ReadAt(offset, headerBytes, "the frame after the metadata");
+            if (ImageFooter.StartsWithMagic(headerBytes))
+            {
+                break;
+            }
+            FrameHeader frame = FrameHeader.Parse(headerBytes, offset, Header.ChunkSize);
+            if (frame.Type != FrameType.UsedMap)
+            {
+                break;
+            }
+            tally.Precheck(frame);
+            var stored = new byte[frame.StoredLength];
+            ReadAt(offset + FrameHeader.Length, stored, frame.Describe());
+            _decoder.Decode(frame, stored, raw);
+            tally.Add(frame, raw.AsSpan(0, frame.RawLength));
+            offset += FrameHeader.Length + frame.StoredLength;
+        }
+        tally.Complete(offset);
+    }
 
     private (FrameHeader Frame, byte[] Raw) ReadWhole(long offset, FrameType type)
     {

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace LiveImager.Formats.ImageFormat;
 
 /// <summary>What the metadata frame says about the source disk, its table, partitions and copied regions.</summary>
-public sealed record ImageMetadata
+public sealed partial record ImageMetadata
 {
     /// <summary>Most partitions an image may describe: GPT's usual 128 entries many times over.</summary>
     public const int MaxPartitions = 1024;
@@ -48,42 +48,6 @@ public sealed record ImageMetadata
         }
         metadata.Validate(frameOffset);
         return metadata;
-    }
-
-    private void Validate(long frameOffset)
-    {
-        const string structure = "image metadata";
-        if (Source.SizeBytes <= 0 || Source.LogicalSectorSize < 512 || Source.LogicalSectorSize > 65536)
-        {
-            throw new DiskFormatException(structure, "source", $"{Source.SizeBytes} bytes, sector {Source.LogicalSectorSize}", frameOffset,
-                "the source disk's size and sector size must be positive and sane");
-        }
-        if (Partitions.Count > MaxPartitions || Regions.Count > MaxRegions)
-        {
-            throw new DiskFormatException(structure, "partitions/regions", $"{Partitions.Count}/{Regions.Count}", frameOffset,
-                $"at most {MaxPartitions} partitions and {MaxRegions} regions");
-        }
-        foreach (PartitionInfo p in Partitions)
-        {
-            if (p.StartBytes < 0 || p.SizeBytes < 0 || p.StartBytes + p.SizeBytes > Source.SizeBytes || p.BlockSize < 0
-                || p.UsedBlocks < 0 || p.UsedBlocks > p.BlockCount)
-            {
-                throw new DiskFormatException(structure, $"partition {p.Number}", $"{p.StartBytes}+{p.SizeBytes}", frameOffset,
-                    $"lies outside the {Source.SizeBytes}-byte source disk or has impossible block counts");
-            }
-        }
-        foreach (RegionInfo r in Regions)
-        {
-            if (r.StartBytes < 0 || r.SizeBytes < 0 || r.StartBytes + r.SizeBytes > Source.SizeBytes)
-            {
-                throw new DiskFormatException(structure, $"region {r.Kind}", $"{r.StartBytes}+{r.SizeBytes}", frameOffset,
-                    $"lies outside the {Source.SizeBytes}-byte source disk");
-            }
-        }
-        if (DataBytes < 0 || DataBytes > Source.SizeBytes)
-        {
-            throw new DiskFormatException(structure, "dataBytes", DataBytes, frameOffset, $"must be 0..{Source.SizeBytes}");
-        }
     }
 }
 

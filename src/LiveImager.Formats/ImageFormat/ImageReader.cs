@@ -18,6 +18,7 @@ public sealed class ImageReader : IDisposable
     private long _logOffset = -1;
     private long _indexOffset = -1;
     private ulong _indexChecksum;
+    private UsedMapTally? _usedMaps;
 
     public ImageReader(Stream input)
     {
@@ -30,6 +31,7 @@ public sealed class ImageReader : IDisposable
             throw new DiskFormatException(frame.Describe(), "type", frame.Type, frame.ImageOffset, "the first frame must be the metadata");
         }
         Metadata = ImageMetadata.Parse(ReadWhole(frame), frame.ImageOffset);
+        _usedMaps = new UsedMapTally(Metadata);
     }
 
     public ImageHeader Header { get; }
@@ -59,10 +61,17 @@ public sealed class ImageReader : IDisposable
                 header = default;
                 return false;
             }
+            if (frame.Type != FrameType.UsedMap && _usedMaps is not null)
+            {
+                _usedMaps.Complete(frame.ImageOffset);
+                _usedMaps = null;
+            }
             switch (frame.Type)
             {
-                case FrameType.UsedMap when _seen.Count == 0 && _logOffset < 0:
+                case FrameType.UsedMap when _usedMaps is not null:
+                    _usedMaps.Precheck(frame);
                     byte[] map = ReadWhole(frame);
+                    _usedMaps.Add(frame, map);
                     UsedMapRead?.Invoke(frame, map);
                     break;
                 case FrameType.Data when _logOffset < 0:
@@ -171,6 +180,11 @@ public sealed class ImageReader : IDisposable
         {
             throw new DiskFormatException("image footer", "contents", $"id {footer.ImageId}, index {footer.IndexOffset}, {footer.DataFrameCount} frames",
                 offset, $"does not describe this image (id {Header.ImageId}, index {_indexOffset}, {_seen.Count} frames of {_dataBytes} bytes)");
+        }
+        if (Metadata.DataBytes != _dataBytes)
+        {
+            throw new DiskFormatException("image metadata", "dataBytes", Metadata.DataBytes, ImageHeader.Length,
+                $"the data frames hold {_dataBytes} bytes");
         }
         Span<byte> extra = stackalloc byte[1];
         if (_input.Read(extra) != 0)

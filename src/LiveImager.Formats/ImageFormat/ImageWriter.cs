@@ -35,10 +35,13 @@ public sealed class ImageWriter
     /// <summary>Raw bytes of the data frames written so far.</summary>
     public long DataBytes => _dataBytes;
 
-    public void WriteMetadata(ImageMetadata metadata, FrameEncoder encoder)
+    public void WriteMetadata(ImageMetadata metadata, FrameEncoder encoder) => WriteMetadata(metadata.ToJsonBytes(), encoder);
+
+    /// <summary>Writes metadata JSON as given, unchecked: for tests that forge an image's metadata.</summary>
+    internal void WriteMetadata(byte[] json, FrameEncoder encoder)
     {
         Expect(Stage.Metadata, "the metadata");
-        WriteWhole(FrameType.Metadata, metadata.ToJsonBytes(), FrameHeader.MaxTextLength, encoder);
+        WriteWhole(FrameType.Metadata, json, FrameHeader.MaxTextLength, encoder);
         _stage = Stage.UsedMaps;
     }
 

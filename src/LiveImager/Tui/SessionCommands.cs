@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LiveImager.Engine.Targets;
 
 namespace LiveImager.Tui;
 
@@ -12,7 +13,9 @@ internal static class SessionCommands
         Console.WriteLine("LiveImager: type 'exit' to return to the menu.");
         try
         {
-            using Process? process = Process.Start(new ProcessStartInfo(shell, "-l") { UseShellExecute = false });
+            var start = new ProcessStartInfo(shell, "-l") { UseShellExecute = false };
+            StoreTools.Sanitize(start);
+            using Process? process = Process.Start(start);
             process?.WaitForExit();
         }
         catch (System.ComponentModel.Win32Exception ex)
@@ -27,7 +30,9 @@ internal static class SessionCommands
     {
         try
         {
-            using Process? process = Process.Start(new ProcessStartInfo("systemctl", verb) { UseShellExecute = false });
+            var start = new ProcessStartInfo(StoreTools.Find("systemctl") ?? "/usr/bin/systemctl", verb) { UseShellExecute = false };
+            StoreTools.Sanitize(start);
+            using Process? process = Process.Start(start);
             process?.WaitForExit();
             return process?.ExitCode ?? 1;
         }

@@ -143,6 +143,30 @@ public sealed class StoreLocationTests
     [InlineData("ssh://u@h/x?hostkey=SHA256:tooshort", "hostkey=SHA256:tooshort is not a SHA256 fingerprint")]
     [InlineData("ssh://u@h/x?vers=3", "vers= applies to smb:// and nfs:// only")]
     [InlineData("ssh://u@h/a%0Ab", "an escaped control character")]
+    [InlineData("ssh://u@h/a%00b", "an escaped control character")]
+    [InlineData("smb:/host/share/x.lim", "'smb:' must be followed by two slashes, as in smb://[domain;]user@host[:port]/share/path")]
+    [InlineData("smb:host/share", "'smb:' must be followed by two slashes")]
+    [InlineData("nfs:x", "'nfs:' must be followed by two slashes, as in nfs://host[:port]/export/path")]
+    [InlineData("ssh:/u@h/x", "'ssh:' must be followed by two slashes")]
+    [InlineData("dev:/dev/sdb1", "'dev:' must be followed by two slashes")]
+    [InlineData("ftp:/h/x", "the scheme 'ftp' is not supported")]
+    [InlineData("smb:///share/x", "the host name is missing")]
+    [InlineData("smb://u@h//x", "the path holds an empty segment")]
+    [InlineData("smb://u@h/s//x", "the path holds an empty segment")]
+    [InlineData("smb://u@h/s/a b", "the character ' ' does not belong in a URL")]
+    [InlineData("smb://u@h\\s/x", "the character '\\' does not belong in a URL")]
+    [InlineData("smb://u@h/s/x|y", "the character '|' does not belong in a URL")]
+    [InlineData("smb://u@h/s/100%", "a '%' must be followed by two hex digits")]
+    [InlineData("smb://anna@nas/img,ip=10.9.9.9,sec=none/dir", "the share name 'img,ip=10.9.9.9,sec=none' may not hold ','")]
+    [InlineData("smb://anna@nas/img%2Cip=10.9.9.9/dir", "the share name 'img,ip=10.9.9.9' may not hold ','")]
+    [InlineData("smb://-oProxyCommand@nas/s", "the user name '-oProxyCommand' may not start with '-'")]
+    [InlineData("smb://-x;anna@nas/s", "the domain '-x' may not start with '-'")]
+    [InlineData("ssh://%2Do@h/x", "the user name '-o' may not start with '-'")]
+    [InlineData("ssh://u@-oProxyCommand=x/x", "the host name '-oProxyCommand=x' holds a character")]
+    [InlineData("ssh://u@-evil/x", "the host name '-evil' may not start with '-'")]
+    [InlineData("nfs://h/.", "the path may not hold '.'")]
+    [InlineData("smb://u@h/../x", "the path may not hold '..'")]
+    [InlineData("dev:///dev/../etc/x", "the path may not hold '..'")]
     public void BadLocationsNameWhatIsWrong(string url, string reason)
     {
         var e = Assert.Throws<StoreException>(() => StoreLocation.Parse(url));
@@ -150,6 +174,80 @@ public sealed class StoreLocationTests
         Assert.Equal(StoreProblem.BadLocation, e.Problem);
         Assert.Contains(reason, e.Message);
         Assert.Contains("Give a local path, smb://", e.Message);
+    }
+
+    /// <summary>Issue #24, hole 1: the segments were decoded after the '..' test, so an escaped '/' made '..'
+    /// segments that the mounter joined onto its mount point (a capture wrote into the live system's /etc).</summary>
+    [Theory]
+    [InlineData("smb://anna@nas/images/..%2F..%2F..%2F..%2Fetc/pc.lim")]
+    [InlineData("smb://anna@nas/images/..%2f..%2fetc/pc.lim")]
+    [InlineData("smb://anna@nas/images/%2e%2e/%2E%2E/etc/pc.lim")]
+    [InlineData("smb://anna@nas/images/.%2e/etc/pc.lim")]
+    [InlineData("smb://anna@nas/images/%2e%2e%2F.%2E%2fetc/pc.lim")]
+    [InlineData("smb://anna@nas/%2e%2e/etc")]
+    [InlineData("dev:///dev/sdb1/..%2F..%2Fetc/pc.lim")]
+    [InlineData("dev:///dev/%2e%2e/sda")]
+    [InlineData("ssh://u@h/srv/%2e%2e/%2e%2e/etc")]
+    [InlineData("nfs://h/export/..%2Fetc")]
+    public void EscapedDotsAndSlashesAreRefusedBeforeAnyMount(string url)
+    {
+        var e = Assert.Throws<StoreException>(() => StoreLocation.Parse(url));
+
+        Assert.Equal(StoreProblem.BadLocation, e.Problem);
+        Assert.Matches("may not hold '\\.\\.?'|a '/' may not be escaped", e.Message);
+    }
+
+    [Theory]
+    [InlineData("smb:/host/share/x.lim")]
+    [InlineData("nfs:host/x")]
+    [InlineData("ftp:/x")]
+    [InlineData("SSH:x")]
+    public void AMistypedUrlIsNeverALocalPath(string text)
+    {
+        Assert.True(StoreLocation.IsUrl(text));
+        Assert.Throws<StoreException>(() => StoreLocation.Parse(text));
+    }
+
+    [Theory]
+    [InlineData("backup:2024.lim")]
+    [InlineData("./smb:/host")]
+    [InlineData("/srv/images")]
+    public void ALocalPathMayHoldAColonWhereNoSchemeCanBe(string text)
+    {
+        Assert.False(StoreLocation.IsUrl(text));
+        Assert.Equal(StoreKind.Local, StoreLocation.Parse(text).Kind);
+    }
+
+    [Fact]
+    public void ATrailingSlashIsAllowed()
+    {
+        Assert.Equal("/pc", StoreLocation.Parse("smb://u@h/s/pc/").Path);
+        Assert.Equal("/export", StoreLocation.Parse("nfs://h/export/").Path);
+    }
+
+    [Theory]
+    [InlineData("smb://OFFICE;anna@nas.local/backups/pc%20one/100%25?vers=3.0")]
+    [InlineData("smb://192.168.1.5/public")]
+    [InlineData("nfs://[fd00::5]:2049/x/a%3Fb")]
+    [InlineData("ssh://backup@nas:2222/srv/images?hostkey=SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8")]
+    [InlineData("dev:///dev/disk/by-label/USB/img")]
+    public void ToUrlParsesBackToTheSameLocation(string url)
+    {
+        StoreLocation location = StoreLocation.Parse(url);
+
+        Assert.Equal(location, StoreLocation.Parse(location.ToUrl()));
+    }
+
+    [Fact]
+    public void FieldsFromAFormAreCheckedByTheSameParser()
+    {
+        var form = new StoreLocation(StoreKind.Smb, "/x", "nas", User: "anna", Share: "img,ip=10.9.9.9");
+
+        var e = Assert.Throws<StoreException>(() => StoreLocation.Parse(form.ToUrl()));
+
+        Assert.Contains("may not hold ','", e.Message);
+        Assert.Equal("/../etc", StoreLocation.EscapePath("/../etc"));
+        Assert.Throws<StoreException>(() => StoreLocation.Parse((form with { Share = "s", Path = "/a/../../etc" }).ToUrl()));
     }
 
     [Fact]

@@ -51,12 +51,13 @@ public sealed class TestImage
         };
     }
 
-    /// <summary>Writes the image to <paramref name="output"/>; returns the encodings chosen, in data frame order.</summary>
-    public List<FrameEncoding> WriteTo(Stream output, string log = "captured for a test\n")
+    /// <summary>Writes the image to <paramref name="output"/>; returns the encodings chosen, in data frame order;
+    /// <paramref name="metadataJson"/>, when given, replaces the metadata frame's JSON (a forged image).</summary>
+    public List<FrameEncoding> WriteTo(Stream output, string log = "captured for a test\n", byte[]? metadataJson = null)
     {
         var writer = new ImageWriter(output, Header);
         using var encoder = new FrameEncoder(3);
-        writer.WriteMetadata(Metadata, encoder);
+        writer.WriteMetadata(metadataJson ?? Metadata.ToJsonBytes(), encoder);
         writer.WriteUsedMap(1, UsedMap, encoder);
         var stored = new byte[ChunkSize];
         var encodings = new List<FrameEncoding>();

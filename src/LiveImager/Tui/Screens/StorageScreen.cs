@@ -108,12 +108,12 @@ internal sealed class StorageScreen : Screen
     private StoreLocation Build() => Kind switch
     {
         StoreKind.Local => StoreLocation.Parse(Value(0)),
-        StoreKind.Device => StoreLocation.Parse(new StoreLocation(StoreKind.Device, Rooted(Value(1)), Device: Value(0)).ToString()),
+        StoreKind.Device => StoreLocation.Parse(new StoreLocation(StoreKind.Device, Rooted(Value(1)), Device: Value(0)).ToUrl()),
         StoreKind.Smb => StoreLocation.Parse(new StoreLocation(StoreKind.Smb, Rooted(Value(2)), Value(0), User: Optional(3),
-            Domain: Optional(5), Share: Value(1).Trim('/')).ToString()),
-        StoreKind.Nfs => StoreLocation.Parse(new StoreLocation(StoreKind.Nfs, Rooted(Value(1)), Value(0)).ToString()),
+            Domain: Optional(5), Share: Value(1).Trim('/')).ToUrl()),
+        StoreKind.Nfs => StoreLocation.Parse(new StoreLocation(StoreKind.Nfs, Rooted(Value(1)), Value(0)).ToUrl()),
         // The Engine's parser checks the pinned key as it would in a typed URL, before anything is mounted.
-        _ => StoreLocation.Parse($"ssh://{Value(0)}{Rooted(Value(1))}{(Optional(4) is string pin ? "?hostkey=" + pin : "")}"),
+        _ => StoreLocation.Parse($"ssh://{Value(0)}{StoreLocation.EscapePath(Rooted(Value(1)))}{(Optional(4) is string pin ? "?hostkey=" + pin : "")}"),
     };
 
     private static string Rooted(string path) => "/" + path.TrimStart('/');
