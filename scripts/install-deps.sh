@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(e2fsprogs dosfstools exfatprogs exfat-fuse ntfs-3g mtools fdisk gdisk util-linux partclone zstd tmux jq xorriso
-          openssh-server openssh-client sshfs fuse3 time cryptsetup-bin lvm2)
+          openssh-server openssh-client sshfs fuse3 time cryptsetup-bin lvm2 xfsprogs)
 
 # One package per line, so that further live-test cases can append theirs.
 live_packages=(

@@ -9,7 +9,7 @@ public static class FileSystemRegistry
         // Opaque volumes first: a BitLocker boot sector also carries a FAT32-like BPB ("NO NAME", "FAT32   ").
         new Opaque.LuksModule(),
         new Opaque.BitLockerModule(),
-        new Opaque.LvmModule(),
+        new Lvm.LvmModule(),
         new Swap.SwapModule(),
         new Ext.ExtModule(),
         new Ntfs.NtfsModule(),
