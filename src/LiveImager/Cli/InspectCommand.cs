@@ -129,6 +129,15 @@ internal static class InspectCommand
             {
                 output.WriteLine($"  warning      {warning}");
             }
+            foreach (var lv in p.LogicalVolumes)
+            {
+                output.WriteLine($"  lv {lv.Name}: {Size(lv.SizeBytes)}, {lv.FileSystem}, used {Size(lv.UsedBytes)}" +
+                    (lv.WholeCopyReason is null ? string.Empty : $", whole copy: {lv.WholeCopyReason}"));
+                foreach (string segment in lv.Segments)
+                {
+                    output.WriteLine($"    {segment}");
+                }
+            }
         }
         if (report.Regions.Count > 0)
         {
