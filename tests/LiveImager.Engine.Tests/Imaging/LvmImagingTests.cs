@@ -40,6 +40,7 @@ public sealed class LvmImagingTests(ITestOutputHelper output) : IDisposable
             }
 
             var capture = new CaptureJob(new CaptureOptions(disk.Loops[0], image)).Run(CancellationToken.None);
+            Assert.Contains($"  lv root: {48 * MiB} bytes, ext4, ", capture.Log);
             using (var target = LoopDevice.Attach(restoredFile))
             {
                 var restore = new RestoreJob(new RestoreOptions(image, [target.Path])).Run(CancellationToken.None);
