@@ -20,6 +20,8 @@ public sealed class LvmModule : IFileSystemModule
 
     private const int MaxMetadataAreas = 8;
 
+    private const long MinStripeBytes = 4096;
+
     public FileSystemKind Probe(ReadOnlySpan<byte> head) =>
         LvmLabel.FindSector(head) >= 0 ? FileSystemKind.LvmPhysicalVolume : FileSystemKind.Unknown;
 
@@ -32,11 +34,12 @@ public sealed class LvmModule : IFileSystemModule
             return FileSystemAnalysis.WholeCopy(FileSystemKind.LvmPhysicalVolume, partition.Length,
                 "LVM2 physical volume without a metadata area (its VG is described on another PV)", uuid: label.Uuid);
         }
-        var vg = ReadNewestMetadata(partition, label, warnings);
+        var vg = ReadNewestMetadata(partition, label, warnings, out bool ignored);
         if (vg is null)
         {
             return FileSystemAnalysis.WholeCopy(FileSystemKind.LvmPhysicalVolume, partition.Length,
-                "LVM2 physical volume in no volume group", uuid: label.Uuid, warnings: warnings);
+                ignored ? "LVM2 physical volume whose metadata areas are ignored (its VG is described on another PV)"
+                    : "LVM2 physical volume in no volume group", uuid: label.Uuid, warnings: warnings);
         }
         var pv = vg.PhysicalVolumes.FirstOrDefault(p => SameUuid(p.Id, label.Uuid!))
             ?? throw new DiskFormatException("LVM2 metadata text", $"{vg.Name}/physical_volumes", label.Uuid, -1,
@@ -65,8 +68,9 @@ public sealed class LvmModule : IFileSystemModule
 
     /// <summary>The VG from the metadata area with the highest seqno; null when every area is empty (an orphan PV).
     /// An area that fails its checks is skipped with a warning while another one holds good metadata.</summary>
-    private static LvmVolumeGroup? ReadNewestMetadata(IBlockSource partition, LvmLabel label, List<string> warnings)
+    private static LvmVolumeGroup? ReadNewestMetadata(IBlockSource partition, LvmLabel label, List<string> warnings, out bool ignored)
     {
+        ignored = false;
         LvmVolumeGroup? newest = null;
         DiskFormatException? firstError = null;
         var sequenceNumbers = new List<long>();
@@ -74,7 +78,8 @@ public sealed class LvmModule : IFileSystemModule
         {
             try
             {
-                var vg = ReadMetadataArea(partition, area);
+                var vg = ReadMetadataArea(partition, area, out bool areaIgnored);
+                ignored |= areaIgnored;
                 if (vg is null)
                 {
                     continue;
@@ -102,8 +107,9 @@ public sealed class LvmModule : IFileSystemModule
         return newest;
     }
 
-    private static LvmVolumeGroup? ReadMetadataArea(IBlockSource partition, LvmDiskLocation area)
+    private static LvmVolumeGroup? ReadMetadataArea(IBlockSource partition, LvmDiskLocation area, out bool ignored)
     {
+        ignored = false;
         if (area.Size < LvmMetadataAreaHeader.Length || area.Offset > (ulong)partition.Length
             || area.Size > (ulong)partition.Length - area.Offset)
         {
@@ -114,6 +120,7 @@ public sealed class LvmModule : IFileSystemModule
         partition.ReadAt((long)area.Offset, headerBytes);
         var header = LvmMetadataAreaHeader.Parse(headerBytes, (long)area.Offset);
         header.Validate(area.Size, MaxTextBytes);
+        ignored = header.IsIgnored;
         if (header.IsEmpty || header.IsIgnored)
         {
             return null;
@@ -299,6 +306,11 @@ public sealed class LvmModule : IFileSystemModule
             {
                 long areaBytes = segment.AreaExtents * _extentBytes;
                 long stripeBytes = segment.StripeSectors * LvmLabel.SectorSize;
+                // LVM's own rule (a power of two of at least a page); it also bounds the chunks a read is split into.
+                if (stripeBytes < MinStripeBytes || !long.IsPow2(stripeBytes))
+                {
+                    return $"stripe size {stripeBytes} is not a power of two of at least {MinStripeBytes}";
+                }
                 if (areaBytes % stripeBytes != 0)
                 {
                     return $"stripe size {stripeBytes} does not divide the stripes' {areaBytes} bytes";

@@ -151,6 +151,20 @@ public sealed class LvmCorruptionTests : IClassFixture<LvmCorruptionTests.Volume
     }
 
     [SkippableFact]
+    public void AStripeSizeLvmWouldNotMakeCopiesThatVolumeWhole()
+    {
+        var bytes = Require();
+        RewriteText(bytes, text => ReplaceFirst(ReplaceFirst(text, "stripe_count = 1", "stripe_count = 2\nstripe_size = 3"),
+            "\"pv0\", 0", "\"pv0\", 0, \"pv0\", 2"));
+
+        var analysis = Analyze(bytes);
+
+        var lv = Assert.Single(analysis.LogicalVolumes);
+        Assert.Equal("stripe size 1536 is not a power of two of at least 4096", lv.WholeCopyReason);
+        Assert.Equal("extents 0-3: striped 2x1KiB pv0:0-1 pv0:2-3", Assert.Single(lv.Segments));
+    }
+
+    [SkippableFact]
     public void TheNewestOfTwoMetadataAreasIsUsedAndABadOneIsSkipped()
     {
         Require();
@@ -168,6 +182,30 @@ public sealed class LvmCorruptionTests : IClassFixture<LvmCorruptionTests.Volume
         var skipped = Analyze(bad);
         Assert.Equal(["first", "second"], skipped.LogicalVolumes.Select(l => l.Name).Order());
         Assert.Contains(skipped.Warnings, w => w.StartsWith("metadata area at byte 4096 skipped: LVM2 metadata area header: raw_locn checksum", StringComparison.Ordinal));
+    }
+
+    /// <summary>LVM's metadata area is a ring buffer: text that reaches its end goes on after the header. The same
+    /// text moved to wrap there (its checksum unchanged) reads as before.</summary>
+    [SkippableFact]
+    public void MetadataTextThatWrapsRoundTheRingBufferIsRead()
+    {
+        var bytes = Require();
+        const int area = 4096;
+        var (offset, size) = TextLocation(bytes);
+        long areaSize = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(area + 0x20));
+        byte[] text = bytes.AsSpan(offset, size).ToArray();
+        bytes.AsSpan(offset, size).Clear();
+        int wrapAt = 300;
+        long newOffset = areaSize - wrapAt;
+        text.AsSpan(0, wrapAt).CopyTo(bytes.AsSpan((int)(area + newOffset)));
+        text.AsSpan(wrapAt).CopyTo(bytes.AsSpan(area + 512));
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(area + 0x28), newOffset);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(area), LvmChecksum.Compute(bytes.AsSpan(area + 4, 512 - 4)));
+
+        var analysis = Analyze(bytes);
+
+        Assert.False(analysis.IsWholeCopy, string.Join("; ", analysis.Warnings));
+        Assert.Null(Assert.Single(analysis.LogicalVolumes).WholeCopyReason);
     }
 
     /// <summary>Random bytes over the metadata text, with its checksums made right again so the parser sees them.</summary>

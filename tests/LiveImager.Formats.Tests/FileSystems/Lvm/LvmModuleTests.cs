@@ -174,21 +174,29 @@ public sealed class LvmModuleTests(ITestOutputHelper output)
         Assert.True(analysis.Map.UsedBytes < pvBytes / 2, $"{analysis.Map.UsedBytes} of {pvBytes} bytes used");
     }
 
-    /// <summary>A PV in no VG, and a PV made without a metadata area: nothing says where LVs lie, so all is copied.</summary>
+    /// <summary>A PV in no VG, and a PV whose metadata area LVM is told to ignore: nothing on either says where LVs
+    /// lie, so all of each is copied.</summary>
     [SkippableFact]
-    public void APhysicalVolumeWithoutAVolumeGroupIsCopiedWhole()
+    public void APhysicalVolumeWithoutItsVolumeGroupsMetadataIsCopiedWhole()
     {
         LvmTestDisk.Require();
         using var scratch = new ScratchDirectory();
-        using var disk = LvmTestDisk.Create(scratch, 32 * MiB, 32 * MiB);
+        using var disk = LvmTestDisk.Create(scratch, 32 * MiB, 32 * MiB, 32 * MiB);
         disk.Lvm("vgreduce", disk.VolumeGroup, disk.Loops[1]);
+        disk.Lvm("pvchange", "--metadataignore", "y", disk.Loops[2]);
 
         var orphan = Analyze(disk.Files[1]);
+        var ignored = Analyze(disk.Files[2]);
+        var described = Analyze(disk.Files[0]);
 
         Assert.Equal(FileSystemKind.LvmPhysicalVolume, orphan.Kind);
         Assert.Equal("whole copy: LVM2 physical volume in no volume group", orphan.Method);
         Assert.Equal(orphan.Map.BlockCount, orphan.Map.UsedCount);
         Assert.Equal(Blkid(disk.Files[1]), orphan.Uuid);
+        Assert.Equal("whole copy: LVM2 physical volume whose metadata areas are ignored (its VG is described on another PV)", ignored.Method);
+        Assert.Equal(ignored.Map.BlockCount, ignored.Map.UsedCount);
+        Assert.False(described.IsWholeCopy, described.Method);
+        Assert.Empty(described.LogicalVolumes);
     }
 
     internal static FileSystemAnalysis Analyze(string path)
