@@ -241,6 +241,11 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
             {
                 log.AppendLine($"  warning: {warning}");
             }
+            foreach (var lv in analysis.LogicalVolumes)
+            {
+                log.AppendLine($"  lv {lv.Name}: {lv.SizeBytes} bytes, {Formats.FileSystems.FileSystemKindNames.ToName(lv.FileSystem)}, {lv.UsedBytes} bytes used" +
+                    (lv.WholeCopyReason is null ? string.Empty : $" (whole copy: {lv.WholeCopyReason})"));
+            }
         }
         foreach (var region in layout.CopiedRegions)
         {

@@ -16,6 +16,9 @@ public sealed record FileSystemAnalysis(
     string Method,
     IReadOnlyList<string> Warnings)
 {
+    /// <summary>For a volume manager's physical volume (LVM2): each logical volume on it, how it was mapped; empty otherwise.</summary>
+    public IReadOnlyList<LogicalVolumeAnalysis> LogicalVolumes { get; init; } = [];
+
     /// <summary>Block size used by <see cref="Map"/>, in bytes.</summary>
     public int BlockSize => Map.BlockSize;
 

@@ -9,7 +9,7 @@ public static class FileSystemRegistry
         // Opaque volumes first: a BitLocker boot sector also carries a FAT32-like BPB ("NO NAME", "FAT32   ").
         new Opaque.LuksModule(),
         new Opaque.BitLockerModule(),
-        new Opaque.LvmModule(),
+        new Lvm.LvmModule(),
         new Swap.SwapModule(),
         new Ext.ExtModule(),
         // btrfs's signature is at 64 KiB; mkfs.btrfs and mke2fs each wipe the other's, so the order against ext is moot.

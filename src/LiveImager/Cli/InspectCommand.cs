@@ -106,6 +106,15 @@ internal static class InspectCommand
             {
                 output.WriteLine($"  warning      {warning}");
             }
+            foreach (var lv in p.LogicalVolumes)
+            {
+                output.WriteLine($"  lv {lv.Name}: {ByteSize.Exact(lv.SizeBytes)}, {lv.FileSystem}, used {ByteSize.Exact(lv.UsedBytes)}" +
+                    (lv.WholeCopyReason is null ? string.Empty : $", whole copy: {lv.WholeCopyReason}"));
+                foreach (string segment in lv.Segments)
+                {
+                    output.WriteLine($"    {segment}");
+                }
+            }
         }
         if (report.Regions.Count > 0)
         {

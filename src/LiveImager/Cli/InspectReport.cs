@@ -61,16 +61,28 @@ internal sealed record InspectPartition(
     long UsedBlocks,
     long UsedBytes,
     string Method,
-    IReadOnlyList<string> Warnings)
+    IReadOnlyList<string> Warnings,
+    IReadOnlyList<InspectLogicalVolume> LogicalVolumes)
 {
     public static InspectPartition From(PartitionLayout layout)
     {
         var (partition, analysis) = (layout.Partition, layout.Analysis);
         return new InspectPartition(partition.Number, partition.StartBytes, partition.SizeBytes, partition.Type,
             partition.Name, partition.Uuid, analysis.Kind.ToName(), analysis.Label, analysis.Uuid, analysis.BlockSize,
-            analysis.Map.BlockCount, analysis.Map.UsedCount, layout.UsedBytes, analysis.Method, analysis.Warnings);
+            analysis.Map.BlockCount, analysis.Map.UsedCount, layout.UsedBytes, analysis.Method, analysis.Warnings,
+            analysis.LogicalVolumes.Select(lv => new InspectLogicalVolume(lv.Name, lv.SizeBytes, lv.Segments,
+                lv.FileSystem.ToName(), lv.UsedBytes, lv.WholeCopyReason)).ToList());
     }
 }
+
+/// <summary>One LVM2 logical volume of an <see cref="InspectPartition"/> holding a physical volume.</summary>
+internal sealed record InspectLogicalVolume(
+    string Name,
+    long SizeBytes,
+    IReadOnlyList<string> Segments,
+    string FileSystem,
+    long UsedBytes,
+    string? WholeCopyReason);
 
 /// <summary>A byte range outside the partitions, in <see cref="InspectReport"/>.</summary>
 internal sealed record InspectRegion(string Kind, long StartBytes, long SizeBytes);

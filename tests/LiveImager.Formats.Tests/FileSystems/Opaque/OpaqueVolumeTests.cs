@@ -4,7 +4,7 @@ using Xunit;
 
 namespace LiveImager.Formats.Tests.FileSystems.Opaque;
 
-/// <summary>Volumes whose contents cannot be mapped (encrypted, or a container of other volumes): each is named, with
+/// <summary>Volumes whose contents cannot be mapped (encrypted, or an LVM PV in no VG): each is named, with
 /// its UUID as blkid prints it, and copied whole with the reason.</summary>
 public sealed class OpaqueVolumeTests
 {
@@ -80,7 +80,8 @@ public sealed class OpaqueVolumeTests
         Assert.Equal(analysis.Map.BlockCount, analysis.Map.UsedCount);
     }
 
-    /// <summary>A real PV: pvcreate refuses plain files, so it writes through a loop device (no device-mapper needed).</summary>
+    /// <summary>A real PV in no VG: pvcreate refuses plain files, so it writes through a loop device (no device-mapper
+    /// needed). VGs and their LVs are tested in Lvm/LvmModuleTests.</summary>
     [SkippableFact]
     public void LvmPhysicalVolumeIsNamedAndCopiedWhole()
     {
@@ -103,7 +104,7 @@ public sealed class OpaqueVolumeTests
 
         Assert.Equal("LVM2_member", Blkid(image, "TYPE"));
         Assert.Equal(FileSystemKind.LvmPhysicalVolume, analysis.Kind);
-        Assert.Equal("whole copy: LVM2 physical volume", analysis.Method);
+        Assert.Equal("whole copy: LVM2 physical volume in no volume group", analysis.Method);
         Assert.Equal(Blkid(image, "UUID"), analysis.Uuid);
         Assert.Equal("Wm3Ya1-Q7rS-2bXc-8dEf-Gh4i-Jk5L-mN6oPq", analysis.Uuid);
         Assert.Equal(analysis.Map.BlockCount, analysis.Map.UsedCount);
