@@ -1,5 +1,6 @@
 using LiveImager.Engine.Devices;
 using LiveImager.Formats;
+using LiveImager.Formats.FileSystems.Ext;
 using LiveImager.Formats.ImageFormat;
 using LiveImager.Formats.Partitions;
 using Serilog;
@@ -7,7 +8,8 @@ using Serilog;
 namespace LiveImager.Engine.Imaging;
 
 /// <summary>One disk or file a restore writes: frames at their offsets with O_DIRECT, zero-run frames and (on request)
-/// unused space zeroed by the kernel rather than written, unused space discarded on request, and the GPT backup moved to the end of a disk of another size.</summary>
+/// unused space zeroed by the kernel rather than written, unused space discarded on request, the partitions' restore
+/// fix-ups, and the GPT backup moved to the end of a disk of another size.</summary>
 internal sealed class RestoreTarget : FrameSink
 {
     /// <summary>The most bytes one zeroing call covers and the most left pending: a cancel is not held up by a call
@@ -165,6 +167,7 @@ internal sealed class RestoreTarget : FrameSink
             Log.Information("Restore onto {Target}: zeroed {Zeroed}", Name,
                 string.Join(", ", _zeroed.Select(z => $"{z.Value} bytes by {z.Key}")));
         }
+        ApplyFixups();
         if (RelocatesGpt)
         {
             WriteRelocatedGpt();
@@ -187,6 +190,27 @@ internal sealed class RestoreTarget : FrameSink
         catch (DeviceException e)
         {
             return $"the kernel did not re-read the partition table ({e.Message}); unplug and replug the disk or run partprobe";
+        }
+    }
+
+    /// <summary>The restore steps the image names per partition, after every byte is written: today clearing
+    /// INODE_ZEROED where an ext inode table's unused end was not copied (<see cref="ExtInodeTableFixup"/>).</summary>
+    private void ApplyFixups()
+    {
+        foreach (Formats.ImageFormat.PartitionInfo partition in _metadata.Partitions)
+        {
+            if (!(partition.Fixups ?? []).Contains(ExtInodeTableFixup.Name))
+            {
+                continue;
+            }
+            long blocks = 0;
+            foreach (var (offset, block) in ExtInodeTableFixup.Patches(_device.Slice(partition.StartBytes, partition.SizeBytes)))
+            {
+                _device.WriteAt(partition.StartBytes + offset, block);
+                blocks++;
+            }
+            Log.Information("Restore onto {Target}: partition {Partition}: INODE_ZEROED cleared in {Blocks} group descriptor block(s), " +
+                "the kernel zeroes the unused inode-table ends after the first mount", Name, partition.Number, blocks);
         }
     }
 
