@@ -193,15 +193,15 @@ scale_files() {
   done
 }
 scale_filesystem() {
-  local file=$1 bytes=$2 dev status=0
+  local file=$1 bytes=$2 fsdev status=0
   truncate -s "$bytes" "$file"
   mke2fs -q -F -t ext4 -E lazy_itable_init=1,nodiscard "$file"
-  attach dev "$file"
+  attach fsdev "$file"
   mkdir -p "$work/mnt"
-  mount -o noinit_itable "$dev" "$work/mnt"
+  mount -o noinit_itable "$fsdev" "$work/mnt"
   cp -a "$work/files/." "$work/mnt/" || status=$?
   umount "$work/mnt"
-  detach "$dev"
+  detach "$fsdev"
   return "$status"
 }
 li_scale_capture() {
