@@ -11,6 +11,8 @@
 #        BENCH_DIR=/var/tmp   where the disks and images go (needs about 4 x BENCH_SIZE free)
 #        BENCH_ZSTD_LEVEL=3   zstd level for dd and partclone;  BENCH_LIVEIMAGER_ARGS="" extra capture arguments
 #        BENCH_KEEP=1         keep the work directory (disks, images, logs) for a look afterwards
+#        BENCH_SCALE=1        instead: the same files on a 4 GiB and a 1 TiB ext4, LiveImager and partclone.extfs |
+#                             zstd on each (BENCH_SCALE_DATA=512M of files; needs about 20 GiB free in BENCH_DIR)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,7 +21,7 @@ size=${BENCH_SIZE:-2G}
 level=${BENCH_ZSTD_LEVEL:-3}
 
 [ "$(id -u)" -eq 0 ] || { echo "bench: needs root (loop devices, partx, drop_caches)" >&2; exit 1; }
-for tool in losetup partx sfdisk blkid mkswap zstd partclone.vfat partclone.ext4 partclone.ntfs partclone.dd; do
+for tool in losetup partx sfdisk blkid mkswap zstd partclone.vfat partclone.ext4 partclone.ntfs partclone.dd partclone.extfs mke2fs e2fsck; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing (run scripts/install-deps.sh)" >&2; exit 1; }
 done
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time is missing (apt-get install time)" >&2; exit 1; }
@@ -169,6 +171,97 @@ li_restore() {
   sync "$target"
 }
 export -f dd_capture dd_restore pc_capture pc_restore li_capture li_restore
+
+# --- BENCH_SCALE=1: time and size should follow the data, not the filesystem's size (issue #11). The same files
+# go onto a 4 GiB and a 1 TiB ext4 (sparse files; mke2fs -E lazy_itable_init=1,nodiscard, filled through a
+# noinit_itable mount, so most inode tables are never written, as on a fresh install), each captured and restored
+# by LiveImager and by partclone.extfs | zstd, each restore checked with e2fsck -fn.
+scale_files() {
+  local dir=$1 budget=$2 done=0 file size n=0
+  mkdir -p "$dir/usr" "$dir/random"
+  # Two thirds real files from /usr, in a fixed order, then a third random in files of 1-16 MiB.
+  while IFS= read -r -d '' file; do
+    size=$(stat -c %s "$file")
+    [ $((done + size)) -le $((budget * 2 / 3)) ] || break
+    cp --parents "$file" "$dir/usr" 2>/dev/null || continue
+    done=$((done + size))
+  done < <(find /usr/share /usr/lib -xdev -type f -size -64M -print0 2>/dev/null | sort -z)
+  while [ "$done" -lt "$budget" ]; do
+    size=$(((n % 16 + 1) << 20))
+    head -c "$size" /dev/urandom >"$dir/random/file$n"
+    done=$((done + size)) n=$((n + 1))
+  done
+}
+scale_filesystem() {
+  local file=$1 bytes=$2 fsdev status=0
+  truncate -s "$bytes" "$file"
+  mke2fs -q -F -t ext4 -E lazy_itable_init=1,nodiscard "$file"
+  attach fsdev "$file"
+  mkdir -p "$work/mnt"
+  mount -o noinit_itable "$fsdev" "$work/mnt"
+  cp -a "$work/files/." "$work/mnt/" || status=$?
+  umount "$work/mnt"
+  detach "$fsdev"
+  return "$status"
+}
+li_scale_capture() {
+  # shellcheck disable=SC2086 # BENCH_LIVEIMAGER_ARGS is a list of words
+  "$bin" capture "$src" "$work/li-$scale.img" ${BENCH_LIVEIMAGER_ARGS:-}
+  sync "$work"/li-"$scale".img*
+}
+li_scale_restore() {
+  "$bin" restore "$work/li-$scale.img" "$target" --yes
+  sync "$target"
+}
+pc_scale_capture() {
+  partclone.extfs -q -z 10485760 -L "$work/pc-$scale.capture.log" -c -s "$src" -o - | zstd -q "-$level" -T0 -o "$work/pc-$scale.zst"
+  sync "$work/pc-$scale.zst"
+}
+pc_scale_restore() {
+  zstd -q -d -c "$work/pc-$scale.zst" | partclone.extfs -q -z 10485760 -L "$work/pc-$scale.restore.log" -r -s - -o "$target"
+  sync "$target"
+}
+export -f li_scale_capture li_scale_restore pc_scale_capture pc_scale_restore
+# Measures one method's capture and restore of the filesystem in $src and adds its row to $rows.
+rows=()
+scale_row() {
+  local method=$1 tag=$2 capture=$3 restore=$4 image=$5 cap_s cap_rss fsck bytes
+  measure "$work/scale.log" "$capture"
+  cap_s=$secs cap_rss=$rss
+  new_target "$tag-$scale"
+  measure "$work/scale.log" "$restore"
+  if e2fsck -fn "$target" >>"$work/scale.log" 2>&1; then fsck=pass; else fsck=FAIL; fi
+  drop_target
+  # shellcheck disable=SC2086 # $image may be a glob (split volumes)
+  bytes=$(du -cb $image | tail -1 | cut -f1)
+  rows+=("$(printf '%-6s %-22s %10s %10s %11s %8sM %8sM  %s' "$scale" "$method" "$cap_s" "$secs" \
+    "$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1048576 }')" $((cap_rss / 1024)) $((rss / 1024)) "$fsck")")
+  # shellcheck disable=SC2086
+  rm -f $image
+}
+if [ "${BENCH_SCALE:-0}" = 1 ]; then
+  [ -x "$bin" ] || { echo "bench: $bin is not built" >&2; exit 1; }
+  bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+  data=${BENCH_SCALE_DATA:-512M}
+  echo "bench: $data of files in $work"
+  scale_files "$work/files" "$(numfmt --from=iec "$data")"
+  for scale in 4G 1T; do
+    echo "bench: ext4 of $scale"
+    scale_filesystem "$work/ext4-$scale.img" "$(numfmt --from=iec "$scale")"
+    disk_bytes=$(stat -c %s "$work/ext4-$scale.img")
+    attach src -r "$work/ext4-$scale.img"
+    export bin src level work target scale
+    scale_row liveimager li li_scale_capture li_scale_restore "$work/li-$scale.img*"
+    scale_row "partclone | zstd -$level" pc pc_scale_capture pc_scale_restore "$work/pc-$scale.zst"
+    detach "$src"
+    rm -f "$work/ext4-$scale.img"
+  done
+  echo
+  echo "the same $data of files on ext4 of each size, $(nproc) cores; page cache dropped before every capture and restore"
+  printf '%-6s %-22s %10s %10s %11s %9s %9s  %s\n' size method "capture s" "restore s" "image MiB" "cap RSS" "rst RSS" "e2fsck -fn"
+  printf '%s\n' "${rows[@]}"
+  exit 0
+fi
 
 results=()
 # One row per method, fields separated by tabs: name, capture s, restore s, image bytes, capture RSS, restore RSS, check.

@@ -26,6 +26,8 @@ public sealed unsafe class BlockDevice : IBlockSource, IDisposable
     private readonly int _directGranularity;
     private readonly Lock _bounceLock = new();
     private byte* _bounce;
+    private byte* _zeros;
+    private bool _zeroCallUnsupported;
     private long _length;
 
     private BlockDevice(string path, SafeFileDescriptorHandle handle, bool direct)
@@ -318,6 +320,91 @@ public sealed unsafe class BlockDevice : IBlockSource, IDisposable
         }
     }
 
+    /// <summary>Makes <paramref name="length"/> bytes from <paramref name="offset"/> read as zeros without moving zeros
+    /// through memory where the kernel can: BLKZEROOUT on a device (WRITE ZEROES where the device has it, else the
+    /// kernel writes zero pages itself), a punched hole in a file; zeros written from an aligned buffer only when the
+    /// call is not supported. A file grows to cover the range.</summary>
+    /// <remarks>BLKDISCARD is never used for this: since Linux 4.12 no device promises that discarded blocks read as
+    /// zeros (discard_zeroes_data is always 0), and BLKZEROOUT already unmaps where that is safe. Not thread-safe
+    /// against another <see cref="Zero"/> call; the hot-path writes may run alongside.</remarks>
+    /// <returns>How the middle of the range was zeroed.</returns>
+    public ZeroMethod Zero(long offset, long length)
+    {
+        CheckWriteRange(offset, length);
+        if (length == 0)
+        {
+            return ZeroMethod.None;
+        }
+        long end = offset + length;
+        if (!IsBlockDevice)
+        {
+            if (end > Length)
+            {
+                // The file's new bytes are a hole already.
+                SetLength(end);
+            }
+            if (!_zeroCallUnsupported)
+            {
+                if (Interop.fallocate(_handle, Interop.FALLOC_FL_PUNCH_HOLE | Interop.FALLOC_FL_KEEP_SIZE, offset, length) == 0)
+                {
+                    return ZeroMethod.PunchHole;
+                }
+                NoteUnsupported("fallocate(PUNCH_HOLE)");
+            }
+            WriteZeros(offset, length);
+            return ZeroMethod.Written;
+        }
+        // BLKZEROOUT takes whole logical sectors; partial sectors at the edges (none on the restore path, whose frames
+        // are sector-aligned) are written.
+        long first = RoundUp(offset, LogicalSectorSize);
+        long last = end / LogicalSectorSize * LogicalSectorSize;
+        if (last <= first || _zeroCallUnsupported)
+        {
+            WriteZeros(offset, length);
+            return ZeroMethod.Written;
+        }
+        ulong* range = stackalloc ulong[2] { (ulong)first, (ulong)(last - first) };
+        if (Interop.ioctl(_handle, Interop.BLKZEROOUT, range) != 0)
+        {
+            NoteUnsupported("BLKZEROOUT");
+            WriteZeros(offset, length);
+            return ZeroMethod.Written;
+        }
+        WriteZeros(offset, first - offset);
+        WriteZeros(last, end - last);
+        return ZeroMethod.ZeroOut;
+    }
+
+    /// <summary>After a failed zeroing call: remembers that the device or filesystem does not support it (so the
+    /// fallback is taken at once from now on), or throws for any other error.</summary>
+    private void NoteUnsupported(string operation)
+    {
+        int errno = Marshal.GetLastPInvokeError();
+        if (errno is not (Interop.EOPNOTSUPP or Interop.EINVAL or Interop.ENOTTY))
+        {
+            throw Interop.GetExceptionForErrno(errno, Path, operation);
+        }
+        _zeroCallUnsupported = true;
+    }
+
+    private void WriteZeros(long offset, long length)
+    {
+        if (_zeros is null)
+        {
+            ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+            _zeros = (byte*)NativeMemory.AlignedAlloc(BounceSize, (nuint)Math.Max(MinimumAlignment, Alignment));
+            NativeMemory.Clear(_zeros, BounceSize);
+        }
+        while (length > 0)
+        {
+            // Pieces end on BounceSize boundaries, so every piece but the edges is aligned and goes straight to pwrite.
+            int piece = (int)Math.Min(BounceSize - offset % BounceSize, length);
+            WriteAt(offset, new ReadOnlySpan<byte>(_zeros, piece));
+            offset += piece;
+            length -= piece;
+        }
+    }
+
     public void Dispose()
     {
         _handle.Dispose();
@@ -327,6 +414,11 @@ public sealed unsafe class BlockDevice : IBlockSource, IDisposable
             {
                 NativeMemory.AlignedFree(_bounce);
                 _bounce = null;
+            }
+            if (_zeros is not null)
+            {
+                NativeMemory.AlignedFree(_zeros);
+                _zeros = null;
             }
         }
     }

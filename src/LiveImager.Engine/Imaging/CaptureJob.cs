@@ -56,7 +56,7 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
             StoreSpace.Require(Path.GetDirectoryName(Path.GetFullPath(options.Image))!, dataBytes);
         }
         var header = new ImageHeader(options.SplitBytes > 0 ? ImageHeaderFlags.Split : ImageHeaderFlags.None, Guid.NewGuid(),
-            chunkSize, options.SplitBytes, created.ToUnixTimeMilliseconds());
+            chunkSize, options.SplitBytes, created.ToUnixTimeMilliseconds(), layout.ImageVersion);
         var disk = new SourceDisk
         {
             Path = source.Path,
@@ -237,6 +237,11 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
         {
             log.AppendLine($"partition {entry.Number}: {entry.StartBytes}+{entry.SizeBytes} type {entry.Type}: {analysis.Kind.ToString().ToLowerInvariant()}, " +
                 $"{analysis.Map.UsedCount}/{analysis.Map.BlockCount} blocks of {analysis.BlockSize} used ({analysis.Method})");
+            if (analysis.UnusedMetadataBytes > 0)
+            {
+                log.AppendLine($"  {analysis.UnusedMetadataBytes} bytes of inode tables past bg_itable_unused not read" +
+                    (analysis.RestoreFixups.Count > 0 ? $"; restore applies {string.Join(", ", analysis.RestoreFixups)}" : string.Empty));
+            }
             foreach (string warning in analysis.Warnings)
             {
                 log.AppendLine($"  warning: {warning}");

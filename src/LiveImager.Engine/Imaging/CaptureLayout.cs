@@ -73,6 +73,10 @@ public sealed class CaptureLayout
         return 0;
     }
 
+    /// <summary>The image version this layout needs: 2 when a partition needs a restore fix-up, which a version 1
+    /// reader would not apply; otherwise 1, which every LiveImager reads.</summary>
+    public ushort ImageVersion => Partitions.Any(p => p.Analysis.RestoreFixups.Count > 0) ? (ushort)2 : (ushort)1;
+
     /// <summary>The image metadata for this layout.</summary>
     public ImageMetadata ToMetadata(SourceDisk source, long dataBytes, string tool, DateTimeOffset created) => new()
     {
@@ -102,6 +106,8 @@ public sealed class CaptureLayout
             UsedBlocks = p.Analysis.Map.UsedCount,
             Method = p.Analysis.Method,
             Warnings = p.Analysis.Warnings,
+            UnusedMetadataBytes = p.Analysis.UnusedMetadataBytes,
+            Fixups = p.Analysis.RestoreFixups,
         })],
         Regions = [.. CopiedRegions.Select(r => new RegionInfo { Kind = RegionName(r.Kind), StartBytes = r.StartBytes, SizeBytes = r.SizeBytes })],
         DataBytes = dataBytes,

@@ -1,24 +1,34 @@
 using LiveImager.Engine.Devices;
 using LiveImager.Formats;
+using LiveImager.Formats.FileSystems.Ext;
 using LiveImager.Formats.ImageFormat;
 using LiveImager.Formats.Partitions;
+using Serilog;
 
 namespace LiveImager.Engine.Imaging;
 
-/// <summary>One disk or file a restore writes: frames at their offsets with O_DIRECT, unused space discarded or
-/// zeroed on request, and the GPT backup moved to the end of a disk of another size.</summary>
+/// <summary>One disk or file a restore writes: frames at their offsets with O_DIRECT, zero-run frames and (on request)
+/// unused space zeroed by the kernel rather than written, unused space discarded on request, the partitions' restore
+/// fix-ups, and the GPT backup moved to the end of a disk of another size.</summary>
 internal sealed class RestoreTarget : FrameSink
 {
+    /// <summary>The most bytes one zeroing call covers and the most left pending: a cancel is not held up by a call
+    /// that zeroes a whole disk on a device without WRITE ZEROES, and a target that cannot take the zeros fails while
+    /// the image is read, as with written data, not only when it is finished.</summary>
+    private const long MaxZeroCall = 64L << 20;
+
     private readonly BlockDevice _device;
     private readonly ImageMetadata _metadata;
     private readonly bool _zeroUnused;
     private readonly long _writableEnd;
     private readonly long _gptBackupStart;
-    private readonly byte[]? _zeros;
+    private readonly Dictionary<ZeroMethod, long> _zeroed = [];
     private long _lastEnd;
+    private long _zeroStart;
+    private long _zeroEnd;
     private volatile RestoreTargetState _state;
 
-    private RestoreTarget(BlockDevice device, ImageMetadata metadata, bool zeroUnused, int chunkSize) : base(device.Path)
+    private RestoreTarget(BlockDevice device, ImageMetadata metadata, bool zeroUnused) : base(device.Path)
     {
         _device = device;
         _metadata = metadata;
@@ -29,10 +39,6 @@ internal sealed class RestoreTarget : FrameSink
             ? metadata.Regions.Where(r => r.Kind == RegionKinds.GptBackup).Select(r => r.StartBytes).DefaultIfEmpty(long.MaxValue).Min()
             : long.MaxValue;
         _writableEnd = Math.Min(device.Length, _gptBackupStart);
-        if (zeroUnused)
-        {
-            _zeros = GC.AllocateArray<byte>(chunkSize, pinned: true);
-        }
     }
 
     /// <summary>Where this target stands; a failure outranks the stage the job has moved it to. Read from other threads.</summary>
@@ -68,7 +74,7 @@ internal sealed class RestoreTarget : FrameSink
                     $"{path} is {device.Length} bytes ({device.Length / 1048576} MiB) but the image needs at least {required} bytes " +
                     $"({(required + 1048575) / 1048576} MiB, the end of its last partition; the source disk was {metadata.Source.SizeBytes} bytes); nothing was written");
             }
-            return new RestoreTarget(device, metadata, zeroUnused, chunkSize);
+            return new RestoreTarget(device, metadata, zeroUnused);
         }
         catch
         {
@@ -89,10 +95,22 @@ internal sealed class RestoreTarget : FrameSink
         }
         ZeroUpTo(frame.Position);
         int length = (int)(end - frame.Position);
-        _device.WriteAligned(frame.Position, raw[..Aligned(length)]);
+        if (frame.Encoding == FrameEncoding.ZeroRun)
+        {
+            // Zeros are never moved as bytes: the run joins the pending range that the kernel zeroes.
+            AddZeros(frame.Position, frame.Position + Aligned(length));
+        }
+        else
+        {
+            FlushZeros();
+            _device.WriteAligned(frame.Position, raw[..Aligned(length)]);
+        }
         _lastEnd = end;
         BytesDone += length;
     }
+
+    /// <summary>Bytes zeroed so far, by how (flushed ranges only).</summary>
+    public IReadOnlyDictionary<ZeroMethod, long> Zeroed => _zeroed;
 
     /// <summary>A length rounded up to whole logical sectors; the tail of the last frame of a disk is whole sectors
     /// already, and a file takes any length.</summary>
@@ -100,18 +118,43 @@ internal sealed class RestoreTarget : FrameSink
         ? (length + _device.LogicalSectorSize - 1) / _device.LogicalSectorSize * _device.LogicalSectorSize
         : length;
 
+    /// <summary>With --zero-unused, the bytes between the last frame and <paramref name="position"/> join the pending
+    /// zero range.</summary>
     private void ZeroUpTo(long position)
     {
-        if (_zeros is null)
+        if (_zeroUnused && _lastEnd < position)
         {
-            return;
+            AddZeros(_lastEnd, position);
+            _lastEnd = position;
         }
-        while (_lastEnd < position)
+    }
+
+    /// <summary>Adds [start, end) to the pending zero range, first zeroing the pending range when the two do not touch:
+    /// consecutive zero runs and gaps become one call.</summary>
+    private void AddZeros(long start, long end)
+    {
+        if (start != _zeroEnd)
         {
-            int piece = (int)Math.Min(_zeros.Length - _lastEnd % _zeros.Length, position - _lastEnd);
-            _device.WriteAt(_lastEnd, _zeros.AsSpan(0, piece));
-            _lastEnd += piece;
+            FlushZeros();
+            _zeroStart = start;
         }
+        _zeroEnd = end;
+        if (_zeroEnd - _zeroStart >= MaxZeroCall)
+        {
+            FlushZeros();
+        }
+    }
+
+    private void FlushZeros()
+    {
+        while (_zeroEnd > _zeroStart)
+        {
+            long length = Math.Min(MaxZeroCall, _zeroEnd - _zeroStart);
+            ZeroMethod method = _device.Zero(_zeroStart, length);
+            _zeroed[method] = _zeroed.GetValueOrDefault(method) + length;
+            _zeroStart += length;
+        }
+        _zeroStart = _zeroEnd = 0;
     }
 
     /// <summary>The first bytes of the disk up to the end of the primary GPT entry array, kept from the frames that
@@ -120,10 +163,14 @@ internal sealed class RestoreTarget : FrameSink
 
     public override void Complete()
     {
-        if (_zeroUnused)
+        ZeroUpTo(_writableEnd);
+        FlushZeros();
+        if (_zeroed.Count > 0)
         {
-            ZeroUpTo(_writableEnd);
+            Log.Information("Restore onto {Target}: zeroed {Zeroed}", Name,
+                string.Join(", ", _zeroed.Select(z => $"{z.Value} bytes by {z.Key}")));
         }
+        ApplyFixups();
         if (RelocatesGpt)
         {
             WriteRelocatedGpt();
@@ -146,6 +193,27 @@ internal sealed class RestoreTarget : FrameSink
         catch (DeviceException e)
         {
             return $"the kernel did not re-read the partition table ({e.Message}); unplug and replug the disk or run partprobe";
+        }
+    }
+
+    /// <summary>The restore steps the image names per partition, after every byte is written: today clearing
+    /// INODE_ZEROED where an ext inode table's unused end was not copied (<see cref="ExtInodeTableFixup"/>).</summary>
+    private void ApplyFixups()
+    {
+        foreach (Formats.ImageFormat.PartitionInfo partition in _metadata.Partitions)
+        {
+            if (!(partition.Fixups ?? []).Contains(ExtInodeTableFixup.Name))
+            {
+                continue;
+            }
+            long blocks = 0;
+            foreach (var (offset, block) in ExtInodeTableFixup.Patches(_device.Slice(partition.StartBytes, partition.SizeBytes)))
+            {
+                _device.WriteAt(partition.StartBytes + offset, block);
+                blocks++;
+            }
+            Log.Information("Restore onto {Target}: partition {Partition}: INODE_ZEROED cleared in {Blocks} group descriptor block(s), " +
+                "the kernel zeroes the unused inode-table ends after the first mount", Name, partition.Number, blocks);
         }
     }
 

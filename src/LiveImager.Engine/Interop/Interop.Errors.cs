@@ -16,12 +16,14 @@ internal static partial class Interop
     internal const int ENOTDIR = 20;
     internal const int ENODEV = 19;
     internal const int EINVAL = 22;
+    internal const int ENOTTY = 25;
     internal const int EFBIG = 27;
     internal const int ENOSPC = 28;
     internal const int EROFS = 30;
 
     // <asm-generic/errno.h>
     internal const int ELOOP = 40;
+    internal const int EOPNOTSUPP = 95;
 
     /// <summary>Returns <paramref name="result"/> when the call succeeded; otherwise throws the typed exception for errno.</summary>
     internal static long CheckIo(long result, string path, string operation)

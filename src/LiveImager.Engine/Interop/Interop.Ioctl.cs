@@ -26,6 +26,7 @@ internal static partial class Interop
     internal static readonly nuint BLKGETSIZE64 = _IOR<nuint>(0x12, 114);
     internal static readonly nuint BLKDISCARD = _IO(0x12, 119);
     internal static readonly nuint BLKPBSZGET = _IO(0x12, 123);
+    internal static readonly nuint BLKZEROOUT = _IO(0x12, 127);
 
     /// <summary>ioctl(2) with a pointer argument (or none: pass null).</summary>
     [LibraryImport(Libc, EntryPoint = "ioctl", SetLastError = true)]

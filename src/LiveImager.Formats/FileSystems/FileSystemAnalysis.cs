@@ -19,6 +19,14 @@ public sealed record FileSystemAnalysis(
     /// <summary>For a volume manager's physical volume (LVM2): each logical volume on it, how it was mapped; empty otherwise.</summary>
     public IReadOnlyList<LogicalVolumeAnalysis> LogicalVolumes { get; init; } = [];
 
+    /// <summary>Bytes the filesystem marks in use but its own counters prove never initialised, left out of
+    /// <see cref="Map"/>: the ends of ext4 inode tables past bg_itable_unused.</summary>
+    public long UnusedMetadataBytes { get; init; }
+
+    /// <summary>What a restore must do to the restored partition so the bytes left out stay harmless, by name (one of
+    /// <see cref="Ext.ExtInodeTableFixup.Name"/>); empty when the image's bytes suffice.</summary>
+    public IReadOnlyList<string> RestoreFixups { get; init; } = [];
+
     /// <summary>Block size used by <see cref="Map"/>, in bytes.</summary>
     public int BlockSize => Map.BlockSize;
 

@@ -8,7 +8,7 @@ public readonly record struct ImageHeader(ImageHeaderFlags Flags, Guid ImageId, 
     long CreatedUnixMilliseconds, ushort Version = ImageHeader.CurrentVersion)
 {
     public const int Length = 0x40;
-    public const ushort CurrentVersion = 1;
+    public const ushort CurrentVersion = 2;
     public const int MinChunkSize = 64 * 1024;
     public const int MaxChunkSize = 64 * 1024 * 1024;
     public const int DefaultChunkSize = 4 * 1024 * 1024;

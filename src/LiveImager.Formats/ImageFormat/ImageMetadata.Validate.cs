@@ -83,6 +83,10 @@ public sealed partial record ImageMetadata
                 $"must be 0..{blocksInPartition}: that many {p.BlockSize}-byte blocks fill the {p.SizeBytes}-byte partition");
             Check(p.UsedBlocks >= 0 && p.UsedBlocks <= p.BlockCount, $"{name}.usedBlocks", p.UsedBlocks, frameOffset,
                 $"must be 0..{p.BlockCount} (blockCount)");
+            if ((p.Fixups ?? []).FirstOrDefault(f => !PartitionInfo.KnownFixups.Contains(f)) is { } unknown)
+            {
+                Check(false, $"{name}.fixups", unknown, frameOffset, "names a restore step this LiveImager does not know; a newer LiveImager wrote this image");
+            }
             extents.Add((p.StartBytes, p.StartBytes + p.SizeBytes, $"{name}.startBytes"));
         }
         for (int i = 0; i < Regions.Count; i++)

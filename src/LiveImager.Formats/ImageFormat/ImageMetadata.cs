@@ -91,6 +91,17 @@ public sealed record PartitionInfo
     /// <summary>How the used blocks were found, for a person ("ext4 block bitmaps", "whole copy: unknown filesystem").</summary>
     public required string Method { get; init; }
     public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>Bytes the filesystem marks in use but proves never initialised, not copied (ext4 inode tables past
+    /// bg_itable_unused); version 2.</summary>
+    public long UnusedMetadataBytes { get; init; }
+
+    /// <summary>What a restore must do to this partition after writing it, by name (<see cref="KnownFixups"/>);
+    /// version 2. A reader refuses an image naming one it does not know.</summary>
+    public IReadOnlyList<string> Fixups { get; init; } = [];
+
+    /// <summary>The fix-ups this version applies.</summary>
+    public static IReadOnlyList<string> KnownFixups { get; } = [FileSystems.Ext.ExtInodeTableFixup.Name];
 }
 
 /// <summary>A byte range outside the partitions that the image holds.</summary>

@@ -59,6 +59,11 @@ internal static class InfoCommand
             output.WriteLine($"Partition {p.Number}: start {p.StartBytes}, {ByteSize.Format(p.SizeBytes)}, type {p.Type}, {p.Filesystem}" +
                 $"{(p.Label is null ? string.Empty : $" \"{p.Label}\"")}{(p.Uuid is null ? string.Empty : $" {p.Uuid}")}: " +
                 $"{p.UsedBlocks}/{p.BlockCount} blocks of {p.BlockSize} used ({p.Method})");
+            if (p.UnusedMetadataBytes > 0)
+            {
+                output.WriteLine($"  left out: {ByteSize.Format(p.UnusedMetadataBytes)} of never-used inode tables" +
+                    ((p.Fixups ?? []).Count > 0 ? $"; restore applies {string.Join(", ", p.Fixups!)}" : string.Empty));
+            }
             foreach (string warning in p.Warnings)
             {
                 output.WriteLine($"  warning:  {warning}");

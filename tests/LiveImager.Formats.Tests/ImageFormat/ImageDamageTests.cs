@@ -108,11 +108,25 @@ public sealed class ImageDamageTests
     public void NewerVersionIsRefusedByName()
     {
         byte[] newer = (byte[])_bytes.Clone();
-        (_image.Header with { Version = 2 }).Write(newer);
+        (_image.Header with { Version = 3 }).Write(newer);
 
         var e = Assert.Throws<DiskFormatException>(() => new ImageReader(new MemoryStream(newer)));
 
-        Assert.Equal("image header: version = 2 at byte 8: this LiveImager reads image versions 1..1; a newer LiveImager wrote this image", e.Message);
+        Assert.Equal("image header: version = 3 at byte 8: this LiveImager reads image versions 1..2; a newer LiveImager wrote this image", e.Message);
+    }
+
+    [Fact]
+    public void AnUnknownRestoreFixupIsRefusedByName()
+    {
+        byte[] json = (_image.Metadata with
+        {
+            Partitions = [_image.Metadata.Partitions[0] with { Fixups = ["defragment-the-future"] }],
+        }).ToJsonBytes();
+
+        var e = Assert.Throws<DiskFormatException>(() => ImageMetadata.Parse(json, 64));
+
+        Assert.Equal("image metadata: partition 1 fixups = defragment-the-future at byte 64: names a restore step this LiveImager " +
+            "does not know; a newer LiveImager wrote this image", e.Message);
     }
 
     [Fact]

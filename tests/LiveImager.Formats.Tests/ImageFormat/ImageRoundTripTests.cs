@@ -35,7 +35,8 @@ public sealed class ImageRoundTripTests
         Assert.Equal(image.UsedMap, map);
         Assert.Equal("log line\n", reader.Log);
         Assert.Equal(image.Metadata.Source, reader.Metadata.Source);
-        Assert.Equal(image.Metadata.Partitions[0] with { Warnings = [] }, reader.Metadata.Partitions[0] with { Warnings = [] });
+        Assert.Equal(image.Metadata.Partitions[0] with { Warnings = [], Fixups = [] }, reader.Metadata.Partitions[0] with { Warnings = [], Fixups = [] });
+        Assert.Equal(image.Metadata.Partitions[0].Fixups, reader.Metadata.Partitions[0].Fixups);
         Assert.Equal(image.Metadata.DataBytes, reader.Footer!.Value.DataBytes);
         Assert.Equal(5, reader.Footer.Value.DataFrameCount);
         Assert.Equal(memory.Length, reader.Position);

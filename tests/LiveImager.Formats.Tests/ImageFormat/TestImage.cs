@@ -45,6 +45,7 @@ public sealed class TestImage
             {
                 Number = 1, StartBytes = 65536, SizeBytes = 8 * 65536, Type = "0fc63daf-8483-4772-8e79-3d69d8477de4", Filesystem = "ext4",
                 Label = "root", BlockSize = 4096, BlockCount = 24, UsedBlocks = 4, Method = "ext4 block bitmaps",
+                UnusedMetadataBytes = 8192, Fixups = [LiveImager.Formats.FileSystems.Ext.ExtInodeTableFixup.Name],
             }],
             Regions = [new RegionInfo { Kind = RegionKinds.PartitionTable, StartBytes = 0, SizeBytes = 17408 }],
             DataBytes = Chunks.Values.Sum(c => (long)c.Length),

@@ -4,9 +4,10 @@ using System.Numerics;
 namespace LiveImager.Formats.FileSystems.Ext;
 
 /// <summary>Builds the used-cluster map of a validated ext filesystem from its group descriptors and block bitmaps.</summary>
-/// <remarks>Three passes over the descriptor table, read one block at a time so memory does not grow with the group
-/// count: (1) clear what each group's bitmap proves free, (2) mark every group's own metadata used again, (3) compare
-/// each group's free count, then the total, with what the descriptors and the superblock record.</remarks>
+/// <remarks>Passes over the descriptor table, read one block at a time so memory does not grow with the group count:
+/// (1) clear what each group's bitmap proves free, (2) mark every group's own metadata used again, (3) compare each
+/// group's free count, then the total, with what the descriptors and the superblock record, (4) with descriptor
+/// checksums, leave out the end of each inode table that bg_itable_unused says never held an inode.</remarks>
 internal sealed class ExtBitmapReader
 {
     /// <summary>Groups named in the warning about BLOCK_UNINIT groups whose checksum fails; the rest are counted.</summary>
@@ -39,6 +40,13 @@ internal sealed class ExtBitmapReader
     /// <summary>The first <see cref="MaxGroupsNamed"/> of those groups.</summary>
     public IReadOnlyList<long> FirstUntrustedUninitGroups => _firstUntrusted;
 
+    /// <summary>Bytes of inode tables past bg_itable_unused left out of the map (pass 4).</summary>
+    public long UnusedInodeTableBytes { get; private set; }
+
+    /// <summary>Groups whose unused inode-table end was left out although their descriptor says the table was zeroed
+    /// (EXT4_BG_INODE_ZEROED): a restore clears that flag (<see cref="ExtInodeTableFixup"/>).</summary>
+    public long ZeroedGroupsLeftOut { get; private set; }
+
     /// <summary>The map: all used, less what the bitmaps prove free; throws <see cref="DiskFormatException"/> when the
     /// metadata is corrupt or the counts disagree.</summary>
     public UsedBlockMap Map()
@@ -66,11 +74,68 @@ internal sealed class ExtBitmapReader
         {
             if (!IsUntrusted(entry.Group))
             {
-                MarkGroupMetadata(entry);
+                MarkGroupMetadata(entry, _superblock.InodeTableBlocks);
             }
         }
         CheckFreeCounts();
+        LeaveOutUnusedInodeTables();
         return _map;
+    }
+
+    /// <summary>Pass 4: marks free the inode-table blocks past the last inode a group ever used.</summary>
+    /// <remarks>Only with descriptor checksums (uninit_bg or metadata_csum): then the kernel keeps bg_itable_unused
+    /// (it only ever lowers it as it hands out inodes past it) and e2fsck reads no inode past it, and only for groups
+    /// whose checksum verifies, as e2fsprogs trusts the flags. A 1 TiB filesystem has 16 GiB of inode tables, nearly
+    /// all of them never used. Runs after the free counts are checked, which count whole tables as used.</remarks>
+    private void LeaveOutUnusedInodeTables()
+    {
+        if (!_superblock.HasGroupDescCsum)
+        {
+            return;
+        }
+        foreach (var entry in Descriptors())
+        {
+            var descriptor = entry.Descriptor;
+            if (IsUntrusted(entry.Group) || !entry.ChecksumVerifies)
+            {
+                continue;
+            }
+            if (descriptor.ItableUnused > _superblock.InodesPerGroup)
+            {
+                Fail(entry, "bg_itable_unused", descriptor.ItableUnused, ExtGroupDescriptor.ItableUnusedLoOffset,
+                    $"exceeds the {_superblock.InodesPerGroup} inodes per group");
+            }
+            long unused = descriptor.UnusedInodeTableBlocks(_superblock);
+            if (unused == 0)
+            {
+                continue;
+            }
+            long end = (long)descriptor.InodeTable + _superblock.InodeTableBlocks;
+            // Whole clusters only: under bigalloc a cluster may also hold the next group's table.
+            long firstCluster = (end - unused + (1L << _superblock.ClusterBits) - 1) >> _superblock.ClusterBits;
+            long endCluster = end >> _superblock.ClusterBits;
+            if (endCluster > firstCluster)
+            {
+                _map.MarkFree(firstCluster, endCluster - firstCluster);
+                UnusedInodeTableBytes += (endCluster - firstCluster) * _superblock.ClusterSize;
+                if (descriptor.IsInodeZeroed)
+                {
+                    ZeroedGroupsLeftOut++;
+                }
+            }
+        }
+        // A sound filesystem keeps every table apart from all other metadata; one that does not must lose nothing to
+        // the pass above, so the other metadata is marked used again (a file's blocks cannot lie in an inode table:
+        // the kernel's block_validity refuses such a file).
+        foreach (var entry in Descriptors())
+        {
+            if (!IsUntrusted(entry.Group))
+            {
+                MarkGroupMetadata(entry, inodeTableBlocks: _superblock.InodeTableBlocks - (entry.ChecksumVerifies
+                    ? entry.Descriptor.UnusedInodeTableBlocks(_superblock)
+                    : 0));
+            }
+        }
     }
 
     /// <summary>Checks the descriptor and returns whether the group's bitmap must be read; a BLOCK_UNINIT group's
@@ -197,8 +262,9 @@ internal sealed class ExtBitmapReader
     }
 
     /// <summary>Marks used the group's superblock copy, descriptor and reserved descriptor blocks, bitmaps and inode
-    /// table, wherever they lie: always true of a sound filesystem, and what makes a BLOCK_UNINIT group's map.</summary>
-    private void MarkGroupMetadata(in DescriptorEntry entry)
+    /// table's first <paramref name="inodeTableBlocks"/> blocks, wherever they lie: always true of a sound filesystem,
+    /// and what makes a BLOCK_UNINIT group's map.</summary>
+    private void MarkGroupMetadata(in DescriptorEntry entry, long inodeTableBlocks)
     {
         long groupFirst = _layout.GroupFirstBlock(entry.Group);
         // Group 0 of a bigalloc filesystem with 1 KiB blocks begins with the boot block, before its superblock.
@@ -206,7 +272,7 @@ internal sealed class ExtBitmapReader
         MarkBlocksUsed(groupFirst, bootBlocks + _layout.BaseMetaBlocks(entry.Group));
         MarkBlocksUsed((long)entry.Descriptor.BlockBitmap, 1);
         MarkBlocksUsed((long)entry.Descriptor.InodeBitmap, 1);
-        MarkBlocksUsed((long)entry.Descriptor.InodeTable, _superblock.InodeTableBlocks);
+        MarkBlocksUsed((long)entry.Descriptor.InodeTable, inodeTableBlocks);
     }
 
     private void MarkBlocksUsed(long firstBlock, long blocks)

@@ -5,7 +5,8 @@ namespace LiveImager.Formats.FileSystems.Ext;
 /// <summary>ext2, ext3 and ext4: used blocks from the block bitmap of every group (the cluster bitmap under bigalloc).</summary>
 /// <remarks>As e2fsprogs reads bitmaps (lib/ext2fs/rw_bitmaps.c): a BLOCK_UNINIT group's bitmap was never written, so
 /// it is computed (its own metadata used, the rest free), and only when the group descriptor's checksum verifies.
-/// The result is cross-checked against every group's free count and the superblock's.</remarks>
+/// The result is cross-checked against every group's free count and the superblock's. With descriptor checksums, the
+/// end of each inode table past bg_itable_unused is left out, as e2image does; see docs/used-blocks.md.</remarks>
 public sealed class ExtModule : IFileSystemModule
 {
     public FileSystemKind Probe(ReadOnlySpan<byte> head)
@@ -81,6 +82,10 @@ public sealed class ExtModule : IFileSystemModule
                 + $"does not verify are copied whole (group {named}{(more > 0 ? $" and {more} more" : string.Empty)})");
         }
         string unit = superblock.IsBigalloc ? "cluster" : "block";
-        return new FileSystemAnalysis(kind, label, uuid, map, $"{name} {unit} bitmaps", warnings);
+        return new FileSystemAnalysis(kind, label, uuid, map, $"{name} {unit} bitmaps", warnings)
+        {
+            UnusedMetadataBytes = mapper.UnusedInodeTableBytes,
+            RestoreFixups = mapper.ZeroedGroupsLeftOut > 0 ? [ExtInodeTableFixup.Name] : [],
+        };
     }
 }
