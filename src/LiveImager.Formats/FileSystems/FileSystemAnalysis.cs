@@ -36,14 +36,24 @@ public sealed record FileSystemAnalysis(
     /// <summary>The prefix of <see cref="Method"/> for a whole copy.</summary>
     public const string WholeCopyPrefix = "whole copy: ";
 
-    /// <summary>Block size of a whole-copy map.</summary>
+    /// <summary>Block size of a whole-copy map of a partition up to <see cref="WholeCopyMaxBlocks"/> of them (64 GiB).</summary>
     public const int WholeCopyBlockSize = 4096;
+
+    /// <summary>The most blocks a whole-copy map has (2 MiB of bits): a larger partition gets larger blocks, so a
+    /// map that says "everything" never costs memory in proportion to the partition, nor fails past 16 TiB.</summary>
+    public const long WholeCopyMaxBlocks = 1L << 24;
 
     /// <summary>A map with every block used, for a partition of <paramref name="partitionBytes"/> bytes.</summary>
     public static FileSystemAnalysis WholeCopy(FileSystemKind kind, long partitionBytes, string reason,
-        string? label = null, string? uuid = null, IReadOnlyList<string>? warnings = null) =>
-        new(kind, label, uuid, new UsedBlockMap(partitionBytes / WholeCopyBlockSize, WholeCopyBlockSize),
-            WholeCopyPrefix + reason, warnings ?? []);
+        string? label = null, string? uuid = null, IReadOnlyList<string>? warnings = null)
+    {
+        int blockSize = WholeCopyBlockSize;
+        while (partitionBytes / blockSize > WholeCopyMaxBlocks)
+        {
+            blockSize *= 2;
+        }
+        return new(kind, label, uuid, new UsedBlockMap(partitionBytes / blockSize, blockSize), WholeCopyPrefix + reason, warnings ?? []);
+    }
 
     /// <summary>The partition's bytes to copy, as (offset, length) runs from the partition's start, ascending.</summary>
     /// <remarks>The map's used blocks, then everything from the end of the map to the end of the partition: what lies

@@ -96,4 +96,18 @@ public class FileSystemAnalysisTests
         Assert.Equal([(0L, 5000L)], analysis.UsedByteRuns(5000));
         Assert.True(analysis.IsWholeCopy);
     }
+
+    [Theory]
+    [InlineData(64L << 30, 4096)]
+    [InlineData((1L << 40) + 12345, 65536)]
+    [InlineData(20L << 40, 1 << 20)]
+    public void AWholeCopyOfAnyPartitionKeepsItsMapSmallAndCoversEveryByte(long partitionBytes, int blockSize)
+    {
+        // A whole copy of a partition past 16 TiB used to exceed the map's block limit and throw.
+        var analysis = FileSystemAnalysis.WholeCopy(FileSystemKind.Unknown, partitionBytes, "unknown filesystem");
+
+        Assert.Equal(blockSize, analysis.BlockSize);
+        Assert.True(analysis.Map.BlockCount <= FileSystemAnalysis.WholeCopyMaxBlocks);
+        Assert.Equal([(0L, partitionBytes)], analysis.UsedByteRuns(partitionBytes));
+    }
 }
