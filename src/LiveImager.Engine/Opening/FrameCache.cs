@@ -30,6 +30,20 @@ internal sealed class FrameCache(int capacity, int chunkSize)
         }
     }
 
+    /// <summary>Forgets every cached frame (their buffers become spares): after what a frame decodes to has changed.</summary>
+    public void Clear()
+    {
+        lock (_lock)
+        {
+            foreach ((int _, byte[] raw) in _recent)
+            {
+                _spare.Push(raw);
+            }
+            _recent.Clear();
+            _byFrame.Clear();
+        }
+    }
+
     /// <summary>A buffer to decode into: an evicted one when there is one.</summary>
     public byte[] Rent()
     {

@@ -2,13 +2,15 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using LiveImager.Engine.Imaging;
 using LiveImager.Formats;
+using LiveImager.Formats.FileSystems.Ext;
 using LiveImager.Formats.ImageFormat;
 
 namespace LiveImager.Engine.Opening;
 
 /// <summary>The disk an image holds, read at any offset without restoring it: bytes a data frame covers come from that
-/// frame (found through the index, decoded and checked, kept in a bounded cache), every other byte is zero, as a
-/// restore leaves it.</summary>
+/// frame (found through the index, decoded and checked, kept in a bounded cache), every other byte is zero, and the
+/// restore steps the metadata names (<see cref="PartitionInfo.Fixups"/>) are applied as a restore applies them, so an
+/// opened image reads exactly as a restore onto a blank disk.</summary>
 /// <remarks>Thread-safe: frames are read from the image under one lock and decoded on the callers' threads.</remarks>
 public sealed class ImageDisk : IDisposable
 {
@@ -20,6 +22,7 @@ public sealed class ImageDisk : IDisposable
     private readonly IndexEntry[] _frames;
     private readonly FrameCache _cache;
     private readonly ConcurrentBag<FrameDecoder> _decoders = [];
+    private readonly List<(long DiskOffset, byte[] Block)> _patches = [];
     private long _framesDecoded;
 
     private ImageDisk(string name, Stream volumes, long cacheBytes)
@@ -36,6 +39,16 @@ public sealed class ImageDisk : IDisposable
         }
         ChunkSize = _file.Header.ChunkSize;
         _cache = new FrameCache((int)Math.Max(2, cacheBytes / ChunkSize), ChunkSize);
+        // Worked out from the image's own bytes before any is served: a few descriptor blocks per partition.
+        var unpatched = new DiskSource(this);
+        foreach (PartitionInfo partition in Metadata.Partitions.Where(p => (p.Fixups ?? []).Contains(ExtInodeTableFixup.Name)))
+        {
+            foreach (var (offset, block) in ExtInodeTableFixup.Patches(unpatched.Slice(partition.StartBytes, partition.SizeBytes)))
+            {
+                _patches.Add((partition.StartBytes + offset, block));
+            }
+        }
+        _cache.Clear();
     }
 
     /// <summary>Opens the image at <paramref name="path"/> (split volumes included) and checks its header, footer,
@@ -127,6 +140,7 @@ public sealed class ImageDisk : IDisposable
         {
             FrameHeader header = ReadStored(_frames[frame], stored);
             Decode(header, stored, raw);
+            ApplyPatches(_frames[frame], raw);
         }
         finally
         {
@@ -152,6 +166,28 @@ public sealed class ImageDisk : IDisposable
         }
         raw.AsSpan(offset, destination.Length).CopyTo(destination);
         _cache.Add(frame, raw);
+    }
+
+    /// <summary>Lays the restore steps' blocks over a decoded frame.</summary>
+    private void ApplyPatches(in IndexEntry entry, Span<byte> raw)
+    {
+        foreach (var (diskOffset, block) in _patches)
+        {
+            long start = Math.Max(diskOffset, entry.DiskPosition);
+            long end = Math.Min(diskOffset + block.Length, entry.DiskEnd);
+            if (start < end)
+            {
+                block.AsSpan((int)(start - diskOffset), (int)(end - start)).CopyTo(raw[(int)(start - entry.DiskPosition)..]);
+            }
+        }
+    }
+
+    /// <summary>The disk as an <see cref="IBlockSource"/>, for the parsers that find the restore steps' blocks.</summary>
+    private sealed class DiskSource(ImageDisk disk) : IBlockSource
+    {
+        public long Length => disk.Size;
+
+        public void ReadAt(long offset, Span<byte> destination) => disk.Read(offset, destination);
     }
 
     private FrameHeader ReadStored(in IndexEntry entry, byte[] stored)

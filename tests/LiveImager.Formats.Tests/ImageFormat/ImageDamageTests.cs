@@ -125,7 +125,7 @@ public sealed class ImageDamageTests
 
         var e = Assert.Throws<DiskFormatException>(() => ImageMetadata.Parse(json, 64));
 
-        Assert.Equal("image metadata: partition 1 fixups = defragment-the-future at byte 64: names a restore step this LiveImager " +
+        Assert.Equal("image metadata: partitions[0].fixups = defragment-the-future at byte 64: names a restore step this LiveImager " +
             "does not know; a newer LiveImager wrote this image", e.Message);
     }
 
