@@ -74,6 +74,10 @@ internal sealed class RestoreTarget : FrameSink
         }
     }
 
+    /// <summary>Frames never overlap, so several writes go to the device at once; zeroing the gaps between frames
+    /// (<c>--zero-unused</c>) needs them in order, one at a time.</summary>
+    public override int Writers => _zeros is null ? StageSizing.IoWorkers : 1;
+
     /// <summary>Discards the whole target (BLKDISCARD, or punched holes in a file) before the frames are written.</summary>
     public void DiscardAll() => _device.Discard(0, _device.Length);
 
@@ -88,7 +92,7 @@ internal sealed class RestoreTarget : FrameSink
         int length = (int)(end - frame.Position);
         _device.WriteAligned(frame.Position, raw[..Aligned(length)]);
         _lastEnd = end;
-        BytesDone += length;
+        CountDone(length);
     }
 
     /// <summary>A length rounded up to whole logical sectors; the tail of the last frame of a disk is whole sectors
