@@ -16,8 +16,8 @@ public sealed record CaptureOptions(string Source, string Image, int Level = Cap
 {
     /// <summary>Adaptive: zstd level 3 while every core compresses, up to 6 while the cores wait on the disk or the
     /// store (see <see cref="CompressionLevels"/>). Level 1 was the default until it measured 1.035× the size of
-    /// partclone | zstd -3 on make bench's disk; level 3 with incompressible chunks skipped is no larger and still well
-    /// over 4× faster than partclone | zstd there (docs/bench.md).</summary>
+    /// partclone | zstd -3 on make bench's disk; level 3 makes 0.99× its size, at about 2.7× level 1's CPU in
+    /// ZstdSharp, so the capture is then 1.4–2.2× faster than partclone | zstd there, not 4× (docs/bench.md).</summary>
     public const int AdaptiveLevel = CompressionLevels.Adaptive;
 
     public const int DefaultLevel = AdaptiveLevel;
