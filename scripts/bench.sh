@@ -2,14 +2,18 @@
 # Benchmark (not a test): LiveImager against `dd | zstd` and Clonezilla's way (`sfdisk -d` + `partclone.<fs> -c |
 # zstd` per partition) on one realistic disk behind a read-only loop device. Each capture and each restore runs
 # with the page cache dropped first; every restore goes to a fresh blank loop disk, which check-test-disk.sh then
-# checks (fsck and per-file sha256). Prints a table and LiveImager's ratios against partclone | zstd.
-# See docs/bench.md for how to run it and read it. Needs root (loop devices, partx, drop_caches).
+# checks (fsck and per-file sha256). Prints a table and LiveImager's ratios against partclone | zstd. Then two rows
+# for LiveImager alone: the I/O ceiling (incompressible data on a RAM-backed loop device, captured to /dev/null and
+# restored from a RAM-backed image, against dd with O_DIRECT on the same devices), and the peak memory of capture,
+# restore and verify of a 16 TiB sparse disk holding a small ext4.
+# See docs/bench.md for how to run it and read it. Needs root (loop devices, partx, drop_caches, a tmpfs mount).
 #
 # usage: bench.sh [BIN]       BIN defaults to artifacts/liveimager; its row says "not built" until it has the
 #                             capture and restore verbs
 # env:   BENCH_SIZE=2G        size of the test disk
 #        BENCH_DIR=/var/tmp   where the disks and images go (needs about 4 x BENCH_SIZE free)
 #        BENCH_ZSTD_LEVEL=3   zstd level for dd and partclone;  BENCH_LIVEIMAGER_ARGS="" extra capture arguments
+#        BENCH_IO_SIZE=1G     size of the RAM-backed device of the I/O ceiling row (RAM use: 3 x this)
 #        BENCH_KEEP=1         keep the work directory (disks, images, logs) for a look afterwards
 #        BENCH_SCALE=1        instead: the same files on a 4 GiB and a 1 TiB ext4, LiveImager and partclone.extfs |
 #                             zstd on each (BENCH_SCALE_DATA=512M of files; needs about 20 GiB free in BENCH_DIR)
@@ -21,13 +25,14 @@ size=${BENCH_SIZE:-2G}
 level=${BENCH_ZSTD_LEVEL:-3}
 
 [ "$(id -u)" -eq 0 ] || { echo "bench: needs root (loop devices, partx, drop_caches)" >&2; exit 1; }
-for tool in losetup partx sfdisk blkid mkswap zstd partclone.vfat partclone.ext4 partclone.ntfs partclone.dd partclone.extfs mke2fs e2fsck; do
+for tool in losetup partx sfdisk sgdisk mkfs.ext4 blkid mkswap zstd partclone.vfat partclone.ext4 partclone.ntfs partclone.dd partclone.extfs mke2fs e2fsck; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing (run scripts/install-deps.sh)" >&2; exit 1; }
 done
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time is missing (apt-get install time)" >&2; exit 1; }
 
 work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/liveimager-bench.XXXXXX")
 loops=()
+ram=
 
 # Detaches a loop device this run attached, after checking it still backs a file of ours: a number given back
 # to the kernel may already belong to someone else.
@@ -44,6 +49,7 @@ detach() {
 cleanup() {
   local status=$?
   for dev in "${loops[@]}"; do detach "$dev"; done
+  if [ -n "$ram" ] && grep -q " $ram tmpfs " /proc/self/mounts; then umount "$ram"; fi
   if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: kept $work"; else rm -rf "$work"; fi
   exit "$status"
 }
@@ -170,7 +176,25 @@ li_restore() {
   "$bin" restore "$work/li.img" "$target" --yes
   sync "$target"
 }
-export -f dd_capture dd_restore pc_capture pc_restore li_capture li_restore
+# The I/O ceiling: incompressible bytes on a RAM-backed loop device ($io_src), so that neither the disk nor the
+# compressor is the limit, only the read and write path itself.
+io_dd_read() { dd if="$io_src" of=/dev/null bs=4M iflag=direct status=none; }
+io_li_read() { "$bin" capture "$io_src" - >/dev/null; }
+io_dd_write() {
+  dd if="$ram/io-source.bin" of="$io_dst" bs=4M oflag=direct status=none
+  sync "$io_dst"
+}
+io_li_write() {
+  "$bin" restore "$ram/io.lim" "$io_dst" --yes
+  sync "$io_dst"
+}
+
+# A 16 TiB sparse disk (a file on the tmpfs, which takes files of any size): GPT, one small ext4, nothing else.
+big_capture() { "$bin" capture "$ram/big.img" "$ram/big.lim"; }
+big_restore() { "$bin" restore "$ram/big.lim" "$ram/big-restored.img" --yes; }
+big_verify() { "$bin" verify "$ram/big.lim" --against "$ram/big.img"; }
+export -f dd_capture dd_restore pc_capture pc_restore li_capture li_restore io_dd_read io_li_read io_dd_write io_li_write \
+  big_capture big_restore big_verify
 
 # --- BENCH_SCALE=1: time and size should follow the data, not the filesystem's size (issue #11). The same files
 # go onto a 4 GiB and a 1 TiB ext4 (sparse files; mke2fs -E lazy_itable_init=1,nodiscard, filled through a
@@ -309,8 +333,79 @@ if [ -x "$bin" ] && "$here/has-verb.sh" "$bin" capture && "$here/has-verb.sh" "$
   check_target "$work/li.check"
   record "liveimager" "$cap_s" "$secs" "$(du -cb "$work"/li.img* | tail -1 | cut -f1)" "$cap_rss" "$rss" "$verdict"
   drop_target
+  bin_ok=1
 else
   record "liveimager" "not built" "" "" "" "" ""
+fi
+
+# --- LiveImager alone: the I/O ceiling and memory at 16 TiB.
+extra=()
+if [ "${bin_ok:-0}" = 1 ]; then
+  io_size=${BENCH_IO_SIZE:-1G}
+  io_bytes=$(numfmt --from=iec "$io_size")
+  ram=$work/ram
+  mkdir -p "$ram"
+  mount -t tmpfs -o "size=$((3 * io_bytes + (1 << 30)))" liveimager-bench "$ram"
+  echo "bench: I/O ceiling on a $io_size RAM-backed loop device"
+  head -c "$io_bytes" /dev/urandom >"$ram/io-source.bin"
+  truncate -s "$io_bytes" "$ram/io-target.bin"
+  io_src='' io_dst=''
+  attach io_src -r "$ram/io-source.bin"
+  attach io_dst "$ram/io-target.bin"
+  export io_src io_dst ram
+  rate() { awk -v b="$io_bytes" -v s="$1" 'BEGIN { printf "%.0f", b / 1048576 / s }'; }
+  measure "$work/io.log" io_dd_read
+  dd_read=$(rate "$secs")
+  measure "$work/io.log" io_li_read
+  li_read=$(rate "$secs")
+  "$bin" capture "$io_src" "$ram/io.lim" >>"$work/io.log" 2>&1
+  measure "$work/io.log" io_dd_write
+  dd_write=$(rate "$secs")
+  measure "$work/io.log" io_li_write
+  li_write=$(rate "$secs")
+  io_check=pass
+  cmp -s "$ram/io-source.bin" "$io_dst" || io_check="FAIL: the restored device differs from the data"
+  detach "$io_src"
+  detach "$io_dst"
+  rm -f "$ram"/io-*
+  extra+=("$(awk -v dr="$dd_read" -v lr="$li_read" -v dw="$dd_write" -v lw="$li_write" -v s="$io_size" -v c="$io_check" 'BEGIN {
+    printf "I/O ceiling (%s of random bytes on a RAM-backed loop device):\n", s
+    printf "  read   dd iflag=direct bs=4M %6d MiB/s   liveimager capture to /dev/null %6d MiB/s  (%3.0f%% of dd)\n", dr, lr, 100 * lr / dr
+    printf "  write  dd oflag=direct bs=4M %6d MiB/s   liveimager restore from RAM     %6d MiB/s  (%3.0f%% of dd)  restored: %s\n", dw, lw, 100 * lw / dw, c }')")
+
+  echo "bench: a 16 TiB sparse disk with a small ext4"
+  big_bytes=$((16 << 40))
+  mkdir -p "$work/big-files"
+  cp -a /usr/share/doc "$work/big-files/doc" 2>/dev/null || true
+  head -c 32M /dev/urandom >"$work/big-files/random.bin"
+  truncate -s 256M "$ram/big-ext4.img"
+  mkfs.ext4 -q -F -L big -d "$work/big-files" "$ram/big-ext4.img"
+  truncate -s "$big_bytes" "$ram/big.img"
+  sgdisk -o -n 1:2048:+256M -t 1:8300 "$ram/big.img" >/dev/null
+  dd if="$ram/big-ext4.img" of="$ram/big.img" bs=1M seek=1 conv=notrunc,sparse status=none
+  rm -f "$ram/big-ext4.img"
+  big_used=$(du -sm "$work/big-files" | cut -f1)
+  measure "$work/big.log" big_capture
+  big_cap_s=$secs big_cap_rss=$rss
+  measure "$work/big.log" big_restore
+  big_rst_s=$secs big_rst_rss=$rss
+  measure "$work/big.log" big_verify
+  big_ver_s=$secs big_ver_rss=$rss
+  # The partition and the GPT backup at the end must come back; the holes between are not read (16 TiB of them).
+  big_check=pass
+  if ! cmp -s -n $((258 << 20)) "$ram/big.img" "$ram/big-restored.img" ||
+    ! cmp -s -i $((big_bytes - (1 << 20))) "$ram/big.img" "$ram/big-restored.img"; then
+    big_check="FAIL: the restored disk differs"
+  fi
+  extra+=("$(awk -v u="$big_used" -v cs="$big_cap_s" -v cr="$big_cap_rss" -v rs="$big_rst_s" -v rr="$big_rst_rss" \
+    -v vs="$big_ver_s" -v vr="$big_ver_rss" -v im="$(stat -c %s "$ram/big.lim")" -v c="$big_check" 'BEGIN {
+    m = cr; if (rr > m) m = rr; if (vr > m) m = vr
+    printf "16 TiB sparse disk (GPT, one 256 MiB ext4 holding %d MiB of files), image %.1f MiB:\n", u, im / 1048576
+    printf "  capture %.2f s %d MiB RSS, restore %.2f s %d MiB RSS, verify --against %.2f s %d MiB RSS; peak %d MiB (%s 256 MiB)  restored: %s\n",
+      cs, cr / 1024, rs, rr / 1024, vs, vr / 1024, m / 1024, m <= 262144 ? "within" : "OVER", c }')")
+  rm -f "$ram"/big*
+  umount "$ram"
+  ram=
 fi
 
 # --- Report.
@@ -339,6 +434,10 @@ for row in "${results[@]}"; do
   fi
   awk -v n="$name" -v pcs="$pc_cs" -v prs="$pc_rs" -v pb="$pc_b" -v cs="$cs" -v rs="$rs" -v b="$bytes" \
     'BEGIN { printf "  %-20s capture %.2fx faster, image %.2fx the size, restore %.2fx faster\n", n, pcs / cs, b / pb, prs / rs }'
+done
+for row in "${extra[@]}"; do
+  echo
+  echo "$row"
 done
 echo
 for check in "$work"/*.check; do

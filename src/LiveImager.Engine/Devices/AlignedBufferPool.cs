@@ -12,6 +12,7 @@ public sealed unsafe class AlignedBufferPool : IDisposable
     private readonly SemaphoreSlim _available;
     private readonly ConcurrentBag<nint> _free = [];
     private readonly int _alignment;
+    private int _rented;
     private bool _disposed;
 
     public AlignedBufferPool(int bufferCount, int bufferSize, int alignment = 4096)
@@ -38,6 +39,10 @@ public sealed unsafe class AlignedBufferPool : IDisposable
     /// <summary>The size of every buffer, a multiple of the alignment.</summary>
     public int BufferSize { get; }
 
+    /// <summary>Buffers rented and not yet returned: 0 once a job is over, whether it finished, failed or was
+    /// cancelled (every stage returns what it holds).</summary>
+    public int Rented => Volatile.Read(ref _rented);
+
     /// <summary>Takes a buffer, waiting while all are rented; dispose the buffer to give it back.</summary>
     public AlignedBuffer Rent(CancellationToken cancellationToken = default)
     {
@@ -45,13 +50,23 @@ public sealed unsafe class AlignedBufferPool : IDisposable
         _available.Wait(cancellationToken);
         if (!_free.TryTake(out nint block))
         {
-            block = (nint)NativeMemory.AlignedAlloc((nuint)BufferSize, (nuint)_alignment);
+            try
+            {
+                block = (nint)NativeMemory.AlignedAlloc((nuint)BufferSize, (nuint)_alignment);
+            }
+            catch
+            {
+                _available.Release();
+                throw;
+            }
         }
+        Interlocked.Increment(ref _rented);
         return new AlignedBuffer(this, (byte*)block, BufferSize);
     }
 
     internal void Return(byte* block)
     {
+        Interlocked.Decrement(ref _rented);
         lock (_free)
         {
             if (_disposed)

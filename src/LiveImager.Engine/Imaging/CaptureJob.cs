@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text;
 using LiveImager.Engine.Devices;
 using LiveImager.Engine.Targets;
@@ -11,14 +10,17 @@ namespace LiveImager.Engine.Imaging;
 /// <param name="Image">The image path, or "-" for standard output.</param>
 /// <param name="SplitBytes">Volume size for <c>--split</c>; 0 for one file.</param>
 /// <param name="CheckFreeSpace">Refuse before writing when the store's free space is below the worst-case image size.</param>
+/// <param name="Level">zstd level 1..19, or <see cref="AdaptiveLevel"/>.</param>
 public sealed record CaptureOptions(string Source, string Image, int Level = CaptureOptions.DefaultLevel, long SplitBytes = 0, bool Force = false,
     bool CheckFreeSpace = true)
 {
-    /// <summary>zstd level 1. Measured on this project's 2-core machine (a 1 GiB make-test-disk.sh disk, 494 MiB used):
-    /// level 1 captured in 7.7 s to 237.2 MB, level 3 in 13.9 s to 228.6 MB; partclone | zstd -3 of the same
-    /// partitions made 229.0 MB. Level 1 is 1.8× faster for an image 1.04× partclone's, inside the 1.05× budget,
-    /// and capture is bound by compression, so level 1 is the default; <c>--level 3</c> buys the last 4%.</summary>
-    public const int DefaultLevel = 1;
+    /// <summary>Adaptive: zstd level 3 while every core compresses, up to 6 while the cores wait on the disk or the
+    /// store (see <see cref="CompressionLevels"/>). Level 1 was the default until it measured 1.035× the size of
+    /// partclone | zstd -3 on make bench's disk; level 3 makes 0.99× its size, at about 2.7× level 1's CPU in
+    /// ZstdSharp, so the capture is then 1.4–2.2× faster than partclone | zstd there, not 4× (docs/bench.md).</summary>
+    public const int AdaptiveLevel = CompressionLevels.Adaptive;
+
+    public const int DefaultLevel = AdaptiveLevel;
 }
 
 /// <summary>How a capture went.</summary>
@@ -26,13 +28,11 @@ public sealed record CaptureResult(string Image, long DataBytes, long ImageBytes
 
 /// <summary>Captures a disk (or disk image file) into an image: reads only the used bytes in large aligned reads,
 /// compresses them on all cores, and writes the frames in order.</summary>
-/// <remarks>Stages: one reader (aligned O_DIRECT reads into pool buffers), one compressor per core, one ordered
-/// writer, joined by bounded queues. Memory is the buffer pool, whatever the disk's size (DESIGN.md invariant 5).</remarks>
+/// <remarks>One <see cref="OrderedStage"/>: workers (a core each, and a few more to keep reads in flight) read
+/// aligned O_DIRECT chunks into pool buffers and compress them; one thread writes the frames in disk order. Memory is
+/// the buffer pool, whatever the disk's size (DESIGN.md invariant 5).</remarks>
 public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOutput = null)
 {
-    /// <summary>Most buffers in flight: each holds a chunk and its compressed copy (8 MiB), so at most 192 MiB.</summary>
-    private const int MaxBuffers = 24;
-
     /// <summary>Raised a few times a second from the writer stage; handlers must not block.</summary>
     public event Action<ImagingProgress>? Progress;
 
@@ -44,8 +44,10 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
         DiskInfo? sourceDisk = DiskGuard.CheckSource(options.Source, new DiskScanner());
         using BlockDevice source = BlockDevice.OpenRead(options.Source);
         log.AppendLine($"{created:O} capture of {source.Path} ({source.Length} bytes, sectors {source.LogicalSectorSize}/{source.PhysicalSectorSize}) by {ToolVersion.Name}");
+        var levels = new CompressionLevels(options.Level, StageSizing.CpuWorkers);
         Log.Information("Capture of {Source} ({SizeBytes} bytes, model {Model}, serial {Serial}) to {Image}, zstd level {Level}",
-            source.Path, source.Length, sourceDisk?.Model, sourceDisk?.Serial, options.Image, options.Level);
+            source.Path, source.Length, sourceDisk?.Model, sourceDisk?.Serial, options.Image,
+            levels.IsAdaptive ? $"{levels.Lowest}..{levels.Highest} (adaptive)" : $"{levels.Lowest}");
         CaptureLayout layout = CaptureLayout.Inspect(source, source.LogicalSectorSize);
         Describe(layout, log);
         int chunkSize = ImageHeader.DefaultChunkSize;
@@ -66,7 +68,10 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
             LogicalSectorSize = source.LogicalSectorSize,
             PhysicalSectorSize = source.PhysicalSectorSize,
         };
-        ImageMetadata metadata = layout.ToMetadata(disk, dataBytes, ToolVersion.Name, created);
+        ImageMetadata metadata = layout.ToMetadata(disk, dataBytes, ToolVersion.Name, created) with
+        {
+            Compression = new CompressionInfo { LowestLevel = levels.Lowest, HighestLevel = levels.Highest, Adaptive = levels.IsAdaptive },
+        };
 
         using var output = new ImageOutput(options.Image, options.SplitBytes, options.Force, header.ImageId,
             standardOutput ?? Console.OpenStandardOutput);
@@ -74,14 +79,15 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
         try
         {
             var writer = new ImageWriter(output.Stream, header);
-            using var encoder = new FrameEncoder(options.Level);
+            using var encoder = new FrameEncoder(levels.Lowest);
             writer.WriteMetadata(metadata, encoder);
             foreach (var (entry, analysis) in layout.Partitions)
             {
                 writer.WriteUsedMap(entry.Number, analysis.Map.ToBitmap(), encoder);
             }
-            long frames = RunPipeline(source, layout, writer, meter, cancellationToken);
+            long frames = RunPipeline(source, layout, writer, levels, meter, cancellationToken);
             log.AppendLine($"{DateTimeOffset.UtcNow:O} read {meter.Done} bytes in {frames} frames in {meter.Elapsed.TotalSeconds:F1} s; image {writer.Position} bytes before the index");
+            log.AppendLine($"{CompressionPrefix}{levels.Describe()}");
             writer.Finish(log.ToString(), encoder);
             output.Commit();
             Log.Information("Captured {Source} to {Image}: {DataBytes} bytes read in {Frames} frames, image {ImageBytes} bytes, {Seconds:F1} s",
@@ -100,104 +106,50 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
         }
     }
 
-    private long RunPipeline(BlockDevice source, CaptureLayout layout, ImageWriter writer, ProgressMeter meter, CancellationToken cancellationToken)
+    /// <summary>Starts the capture log's line that says which zstd levels were used (<c>info</c> shows it).</summary>
+    public const string CompressionPrefix = "compression: ";
+
+    private long RunPipeline(BlockDevice source, CaptureLayout layout, ImageWriter writer, CompressionLevels levels, ProgressMeter meter,
+        CancellationToken cancellationToken)
     {
         int chunkSize = writer.Header.ChunkSize;
-        int workers = Math.Clamp(Environment.ProcessorCount, 1, 16);
-        int bufferCount = Math.Min(MaxBuffers, 2 * workers + 4);
-        using var pool = new AlignedBufferPool(bufferCount, 2 * chunkSize, source.Alignment);
+        // Workers read and compress: the cores compress while the extra ones wait on the disk, so several reads are
+        // in flight on a fast disk and no core waits on a slow one.
+        int workers = StageSizing.CpuWorkers + StageSizing.IoWorkers;
+        int bufferBytes = 2 * chunkSize;
+        using var pool = new AlignedBufferPool(StageSizing.Buffers(2 * workers + 2, bufferBytes), bufferBytes, source.Alignment);
         using var pipeline = new Pipeline(cancellationToken);
-        // Bounded queues between thread stages; the pool bounds how many items exist at all.
-        using var toCompress = new BlockingCollection<CaptureItem>(bufferCount);
-        using var toWrite = new BlockingCollection<CaptureItem>(bufferCount);
-        long frames = 0;
-        int compressorsLeft = workers;
-        try
-        {
-            pipeline.Start("reader", () =>
+        using IEnumerator<FramePlan> plans = layout.Frames(chunkSize, source.Alignment).GetEnumerator();
+        long frames = OrderedStage.Run(pipeline, pool, workers,
+            () => new FrameEncoder(levels.Lowest),
+            buffer => plans.MoveNext() ? new CaptureItem(plans.Current, buffer) : null,
+            (item, encoder) =>
             {
+                Read(source, item);
+                Span<byte> buffer = item.Buffer.Span;
+                int level = levels.Begin();
                 try
                 {
-                    long sequence = 0;
-                    foreach (FramePlan plan in layout.Frames(chunkSize, source.Alignment))
+                    if (encoder.Level != level)
                     {
-                        var item = new CaptureItem(sequence++, plan, pool.Rent(pipeline.Token));
-                        try
-                        {
-                            Read(source, item);
-                        }
-                        catch
-                        {
-                            item.Buffer.Dispose();
-                            throw;
-                        }
-                        toCompress.Add(item, pipeline.Token);
+                        encoder.Level = level;
                     }
+                    // Incompressible data stays where it was read and is written from there (no copy).
+                    item.Payload = encoder.EncodeKeepingRaw(buffer[..item.Plan.Length], buffer[chunkSize..]);
                 }
                 finally
                 {
-                    toCompress.CompleteAdding();
+                    levels.End(level, item.Payload.Encoding == FrameEncoding.Raw);
                 }
-            });
-            for (int i = 0; i < workers; i++)
+            },
+            item =>
             {
-                pipeline.Start("compressor", () =>
-                {
-                    try
-                    {
-                        using var encoder = new FrameEncoder(options.Level);
-                        foreach (CaptureItem item in toCompress.GetConsumingEnumerable(pipeline.Token))
-                        {
-                            Span<byte> buffer = item.Buffer.Span;
-                            item.Payload = encoder.Encode(buffer[..item.Plan.Length], buffer[chunkSize..]);
-                            toWrite.Add(item, pipeline.Token);
-                        }
-                    }
-                    finally
-                    {
-                        if (Interlocked.Decrement(ref compressorsLeft) == 0)
-                        {
-                            toWrite.CompleteAdding();
-                        }
-                    }
-                });
-            }
-            pipeline.Start("writer", () =>
-            {
-                var waiting = new Dictionary<long, CaptureItem>();
-                try
-                {
-                    long next = 0;
-                    foreach (CaptureItem item in toWrite.GetConsumingEnumerable(pipeline.Token))
-                    {
-                        waiting.Add(item.Sequence, item);
-                        while (waiting.Remove(next, out CaptureItem? ready))
-                        {
-                            using (ready.Buffer)
-                            {
-                                writer.WriteData(ready.Plan.Position, ready.Payload, ready.Buffer.Span[chunkSize..]);
-                            }
-                            meter.Add(ready.Plan.Length, layout.PartitionAt(ready.Plan.Position));
-                            next++;
-                        }
-                    }
-                    frames = next;
-                }
-                finally
-                {
-                    foreach (CaptureItem left in waiting.Values)
-                    {
-                        left.Buffer.Dispose();
-                    }
-                }
+                Span<byte> buffer = item.Buffer.Span;
+                ReadOnlySpan<byte> payload = item.Payload.Encoding == FrameEncoding.Raw ? buffer[..item.Plan.Length] : buffer[chunkSize..];
+                writer.WriteData(item.Plan.Position, item.Payload, payload);
+                meter.Add(item.Plan.Length, layout.PartitionAt(item.Plan.Position));
+                return true;
             });
-            pipeline.Wait();
-        }
-        finally
-        {
-            Drain(toCompress);
-            Drain(toWrite);
-        }
         meter.Add(0, 0, final: true);
         return frames;
     }
@@ -215,14 +167,6 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
         foreach (var (offset, length) in plan.Gaps)
         {
             buffer.Slice(offset, length).Clear();
-        }
-    }
-
-    private static void Drain(BlockingCollection<CaptureItem> queue)
-    {
-        while (queue.TryTake(out CaptureItem? item))
-        {
-            item.Buffer.Dispose();
         }
     }
 
@@ -263,11 +207,9 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
         }
     }
 
-    private sealed class CaptureItem(long sequence, FramePlan plan, AlignedBuffer buffer)
+    private sealed class CaptureItem(FramePlan plan, AlignedBuffer buffer) : OrderedItem(buffer)
     {
-        public long Sequence { get; } = sequence;
         public FramePlan Plan { get; } = plan;
-        public AlignedBuffer Buffer { get; } = buffer;
         public EncodedPayload Payload { get; set; }
     }
 }

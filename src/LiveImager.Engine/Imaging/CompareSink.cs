@@ -7,28 +7,37 @@ namespace LiveImager.Engine.Imaging;
 
 /// <summary>Compares decoded frames with a disk (<c>verify --against</c>), byte for byte, where the image's used-block
 /// maps and regions say the bytes matter; unused bytes (zeroed in the image, stale on the disk) are not compared.</summary>
+/// <remarks>With an image file the used maps are streamed: each partition's map is read again from the image, one
+/// piece (at most a chunk) at a time, as the comparison reaches that partition, so memory stays the same whatever the
+/// filesystem's size. An image read from a pipe can be read only once: its maps are kept as they pass (one bit per
+/// block, 32 MiB per TiB of a 4 KiB-block filesystem).</remarks>
 internal sealed class CompareSink : FrameSink
 {
     private readonly BlockDevice _device;
     private readonly AlignedBufferPool _pool;
     private readonly ImageMetadata _metadata;
+    private readonly Func<Stream>? _openImage;
     private readonly Dictionary<int, List<byte[]>> _bitmaps = [];
     private IEnumerator<(long Start, long Length)>? _runs;
     private bool _runsLeft;
 
-    public CompareSink(string path, ImageMetadata metadata, int chunkSize) : base(path)
+    /// <param name="openImage">Opens the image again from its start, to stream the used maps; null for a pipe, whose
+    /// maps come through <see cref="AddUsedMap"/>.</param>
+    public CompareSink(string path, ImageMetadata metadata, int chunkSize, Func<Stream>? openImage) : base(path)
     {
         _device = BlockDevice.OpenRead(path);
         _pool = new AlignedBufferPool(1, chunkSize, _device.Alignment);
         _metadata = metadata;
+        _openImage = openImage;
     }
 
     /// <summary>Bytes compared and found equal.</summary>
     public long BytesCompared { get; private set; }
 
-    /// <summary>Collects a used-map frame (called by the image reader before the first data frame). The reader has
-    /// checked that it belongs to a partition and continues its map, and that each map ends up as long as the partition's
-    /// block count needs; nothing is sized from the metadata's numbers here, only from the bytes the image holds.</summary>
+    /// <summary>Keeps a used-map frame of an image read from a pipe (called by the image reader before the first data
+    /// frame). The reader has checked that it belongs to a partition and continues its map, and that each map ends up as
+    /// long as the partition's block count needs; nothing is sized from the metadata's numbers here, only from the bytes
+    /// the image holds.</summary>
     public void AddUsedMap(in FrameHeader frame, byte[] bitmap)
     {
         int number = (int)frame.Tag;
@@ -80,7 +89,7 @@ internal sealed class CompareSink : FrameSink
             }
             _runsLeft = _runs.MoveNext();
         }
-        BytesDone += frame.RawLength;
+        CountDone(frame.RawLength);
     }
 
     private IEnumerable<(long Start, long Length)> UsedRuns()
@@ -93,17 +102,82 @@ internal sealed class CompareSink : FrameSink
         foreach (PartitionInfo partition in _metadata.Partitions)
         {
             long start = partition.StartBytes;
-            if (!_bitmaps.TryGetValue(partition.Number, out List<byte[]>? pieces))
+            IEnumerable<(long, long)> runs;
+            if (partition.BlockSize <= 0)
             {
-                sources.Add((start, [(start, partition.SizeBytes)]));
-                continue;
+                runs = [(start, partition.SizeBytes)];
             }
-            byte[] bitmap = pieces.Count == 1 ? pieces[0] : [.. pieces.SelectMany(p => p)];
-            var map = UsedBlockMap.FromBitmap(bitmap, partition.BlockCount, partition.BlockSize);
-            var analysis = new FileSystemAnalysis(FileSystemKind.Unknown, null, null, map, partition.Method, []);
-            sources.Add((start, analysis.UsedByteRuns(partition.SizeBytes).Select(r => (start + r.Offset, r.Length))));
+            else if (_openImage is not null)
+            {
+                runs = StreamedRuns(partition);
+            }
+            else if (_bitmaps.TryGetValue(partition.Number, out List<byte[]>? pieces))
+            {
+                byte[] bitmap = pieces.Count == 1 ? pieces[0] : [.. pieces.SelectMany(p => p)];
+                var map = UsedBlockMap.FromBitmap(bitmap, partition.BlockCount, partition.BlockSize);
+                var analysis = new FileSystemAnalysis(FileSystemKind.Unknown, null, null, map, partition.Method, []);
+                runs = analysis.UsedByteRuns(partition.SizeBytes).Select(r => (start + r.Offset, r.Length));
+            }
+            else
+            {
+                runs = [(start, partition.SizeBytes)];
+            }
+            sources.Add((start, runs));
         }
         return sources.OrderBy(s => s.Start).SelectMany(s => s.Runs);
+    }
+
+    /// <summary>A partition's used byte runs, from its map read piece by piece from a fresh read of the image (the maps
+    /// are in partition-number order, the comparison goes in disk order); the whole partition when the image has no
+    /// map for it. As when a capture reads the map, bytes past the map's end are used.</summary>
+    private IEnumerable<(long Start, long Length)> StreamedRuns(PartitionInfo partition)
+    {
+        long start = partition.StartBytes;
+        long mapBytes = Math.Min(partition.BlockCount * partition.BlockSize, partition.SizeBytes);
+        using Stream image = _openImage!();
+        using var reader = new ImageReader(image);
+        byte[] piece = new byte[reader.Header.ChunkSize];
+        bool found = false;
+        while (reader.TryReadUsedMap(piece, out FrameHeader frame))
+        {
+            if (frame.Tag != partition.Number)
+            {
+                if (found)
+                {
+                    break;
+                }
+                continue;
+            }
+            found = true;
+            if (frame.Position >= (partition.BlockCount + 7) / 8)
+            {
+                continue;
+            }
+            long firstBlock = frame.Position * 8;
+            long blocks = Math.Min((long)frame.RawLength * 8, partition.BlockCount - firstBlock);
+            if (blocks <= 0)
+            {
+                continue;
+            }
+            var map = UsedBlockMap.FromBitmap(piece.AsSpan(0, (int)((blocks + 7) / 8)), blocks, partition.BlockSize);
+            foreach (var (first, count) in map.UsedRuns())
+            {
+                long offset = (firstBlock + first) * partition.BlockSize;
+                if (offset >= mapBytes)
+                {
+                    break;
+                }
+                yield return (start + offset, Math.Min(count * partition.BlockSize, mapBytes - offset));
+            }
+        }
+        if (!found)
+        {
+            yield return (start, partition.SizeBytes);
+        }
+        else if (mapBytes < partition.SizeBytes)
+        {
+            yield return (start + mapBytes, partition.SizeBytes - mapBytes);
+        }
     }
 
     public override void Complete()

@@ -6,10 +6,12 @@ namespace LiveImager.Engine.Imaging;
 
 /// <summary>Reads an image front to back, decodes and checks its frames on all cores, and hands them in disk order to
 /// every sink: one read and one decompression however many targets (restore T1 T2 …).</summary>
+/// <remarks>One <see cref="OrderedStage"/> (workers take frames from the image in turn and decode them; one thread
+/// dispatches them in order), then per sink a queue and <see cref="FrameSink.Writers"/> threads, so a target that
+/// takes several writes at once has them in flight. A frame's buffer goes back to the pool when the last sink is
+/// done with it.</remarks>
 internal static class FrameDecodePipeline
 {
-    private const int MaxBuffers = 24;
-
     /// <summary>Runs to the footer. Image damage or the caller's cancellation throws; a sink's failure only stops that sink.</summary>
     /// <param name="observe">Sees every frame in order on the dispatching thread, before the sinks do.</param>
     /// <param name="stopWhenEverySinkFails">Stop reading once every sink has failed (a restore with no target left),
@@ -19,150 +21,84 @@ internal static class FrameDecodePipeline
         Action<FrameHeader, ReadOnlySpan<byte>>? observe, bool stopWhenEverySinkFails, CancellationToken cancellationToken)
     {
         int chunkSize = reader.Header.ChunkSize;
-        int workers = Math.Clamp(Environment.ProcessorCount, 1, 16);
-        int bufferCount = Math.Min(MaxBuffers, 2 * workers + 4 + 2 * sinks.Count);
-        using var pool = new AlignedBufferPool(bufferCount, 2 * chunkSize);
+        // One more worker than cores: while one waits on the image's store, the others decode.
+        int workers = StageSizing.CpuWorkers + 1;
+        int sinkWriters = sinks.Sum(s => s.Writers);
+        int bufferBytes = 2 * chunkSize;
+        using var pool = new AlignedBufferPool(StageSizing.Buffers(2 * workers + 2 + 2 * sinkWriters, bufferBytes), bufferBytes);
+        return Run(reader, sinks, pool, workers, meter, partitionAt, observe, stopWhenEverySinkFails, cancellationToken);
+    }
+
+    /// <summary><see cref="Run(ImageReader, IReadOnlyList{FrameSink}, ProgressMeter, Func{long, int}, Action{FrameHeader, ReadOnlySpan{byte}}?, bool, CancellationToken)"/>
+    /// with the caller's pool, whose buffers are twice the chunk size: a test sees every buffer come back.</summary>
+    internal static long Run(ImageReader reader, IReadOnlyList<FrameSink> sinks, AlignedBufferPool pool, int workers, ProgressMeter meter,
+        Func<long, int> partitionAt, Action<FrameHeader, ReadOnlySpan<byte>>? observe, bool stopWhenEverySinkFails, CancellationToken cancellationToken)
+    {
+        int chunkSize = reader.Header.ChunkSize;
         using var pipeline = new Pipeline(cancellationToken);
-        using var toDecode = new BlockingCollection<DecodeItem>(bufferCount);
-        using var decoded = new BlockingCollection<DecodeItem>(bufferCount);
-        var toSinks = sinks.Select(_ => new BlockingCollection<DecodeItem>(bufferCount)).ToArray();
-        int decodersLeft = workers;
-        long frames = 0;
+        var toSinks = sinks.Select(s => new BlockingCollection<DecodeItem>(Math.Max(1, pool.BufferCount / 2))).ToArray();
         try
         {
-            pipeline.Start("image reader", () =>
-            {
-                try
-                {
-                    long sequence = 0;
-                    while (true)
-                    {
-                        AlignedBuffer buffer = pool.Rent(pipeline.Token);
-                        FrameHeader frame;
-                        bool more;
-                        try
-                        {
-                            more = reader.TryReadData(buffer.Span[chunkSize..], out frame);
-                        }
-                        catch
-                        {
-                            buffer.Dispose();
-                            throw;
-                        }
-                        if (!more)
-                        {
-                            buffer.Dispose();
-                            return;
-                        }
-                        toDecode.Add(new DecodeItem(sequence++, frame, buffer), pipeline.Token);
-                    }
-                }
-                finally
-                {
-                    toDecode.CompleteAdding();
-                }
-            });
-            for (int i = 0; i < workers; i++)
-            {
-                pipeline.Start("decoder", () =>
-                {
-                    try
-                    {
-                        using var decoder = new FrameDecoder();
-                        foreach (DecodeItem item in toDecode.GetConsumingEnumerable(pipeline.Token))
-                        {
-                            try
-                            {
-                                Span<byte> buffer = item.Buffer.Span;
-                                decoder.Decode(item.Frame, buffer[chunkSize..], buffer[..chunkSize]);
-                            }
-                            catch
-                            {
-                                item.Buffer.Dispose();
-                                throw;
-                            }
-                            decoded.Add(item, pipeline.Token);
-                        }
-                    }
-                    finally
-                    {
-                        if (Interlocked.Decrement(ref decodersLeft) == 0)
-                        {
-                            decoded.CompleteAdding();
-                        }
-                    }
-                });
-            }
-            pipeline.Start("dispatcher", () =>
-            {
-                var waiting = new Dictionary<long, DecodeItem>();
-                try
-                {
-                    long next = 0;
-                    foreach (DecodeItem item in decoded.GetConsumingEnumerable(pipeline.Token))
-                    {
-                        if (stopWhenEverySinkFails && sinks.Count > 0 && sinks.All(s => s.Failure is not null))
-                        {
-                            item.Buffer.Dispose();
-                            frames = next;
-                            pipeline.Stop();
-                            return;
-                        }
-                        waiting.Add(item.Sequence, item);
-                        while (waiting.Remove(next, out DecodeItem? ready))
-                        {
-                            Dispatch(ready, sinks, toSinks, observe, pipeline.Token);
-                            meter.Add(ready.Frame.RawLength, partitionAt(ready.Frame.Position));
-                            next++;
-                        }
-                    }
-                    frames = next;
-                }
-                finally
-                {
-                    foreach (DecodeItem left in waiting.Values)
-                    {
-                        left.Buffer.Dispose();
-                    }
-                    foreach (var queue in toSinks)
-                    {
-                        queue.CompleteAdding();
-                    }
-                }
-            });
             for (int s = 0; s < sinks.Count; s++)
             {
                 FrameSink sink = sinks[s];
                 BlockingCollection<DecodeItem> queue = toSinks[s];
-                pipeline.Start(sink.Name, () =>
+                for (int w = 0; w < sink.Writers; w++)
                 {
-                    foreach (DecodeItem item in queue.GetConsumingEnumerable(pipeline.Token))
+                    pipeline.Start(sink.Name, () => Write(sink, queue, pipeline.Token));
+                }
+            }
+            long frames = OrderedStage.Run(pipeline, pool, workers,
+                () => new FrameDecoder(),
+                buffer => reader.TryReadData(buffer.Span[chunkSize..], out FrameHeader frame) ? new DecodeItem(frame, buffer) : null,
+                (item, decoder) =>
+                {
+                    Span<byte> buffer = item.Buffer.Span;
+                    // A raw frame is checked where it was read and written from there: no copy.
+                    if (FrameDecoder.TryCheckRawInPlace(item.Frame, buffer[chunkSize..]))
                     {
+                        item.RawOffset = chunkSize;
+                    }
+                    else
+                    {
+                        decoder.Decode(item.Frame, buffer[chunkSize..], buffer[..chunkSize]);
+                    }
+                },
+                item =>
+                {
+                    if (stopWhenEverySinkFails && sinks.Count > 0 && sinks.All(s => s.Failure is not null))
+                    {
+                        return false;
+                    }
+                    observe?.Invoke(item.Frame, item.Raw[..item.Frame.RawLength]);
+                    foreach (var queue in toSinks)
+                    {
+                        item.Retain();
                         try
                         {
-                            if (sink.Failure is null)
-                            {
-                                sink.Write(item.Frame, item.Buffer.Span[..chunkSize]);
-                                sink.Took(item.Frame.RawLength);
-                            }
+                            queue.Add(item, pipeline.Token);
                         }
-                        catch (Exception e) when (e is not OperationCanceledException)
-                        {
-                            sink.Failure = e;
-                        }
-                        finally
+                        catch
                         {
                             item.Release();
+                            throw;
                         }
                     }
+                    meter.Add(item.Frame.RawLength, partitionAt(item.Frame.Position));
+                    return true;
+                },
+                () =>
+                {
+                    foreach (var queue in toSinks)
+                    {
+                        queue.CompleteAdding();
+                    }
                 });
-            }
-            pipeline.Wait();
+            meter.Add(0, 0, final: true);
+            return frames;
         }
         finally
         {
-            Drain(toDecode);
-            Drain(decoded);
             foreach (var queue in toSinks)
             {
                 while (queue.TryTake(out DecodeItem? item))
@@ -172,58 +108,41 @@ internal static class FrameDecodePipeline
                 queue.Dispose();
             }
         }
-        meter.Add(0, 0, final: true);
-        return frames;
     }
 
-    private static void Dispatch(DecodeItem item, IReadOnlyList<FrameSink> sinks, BlockingCollection<DecodeItem>[] toSinks,
-        Action<FrameHeader, ReadOnlySpan<byte>>? observe, CancellationToken cancellationToken)
+    /// <summary>One of a sink's writer threads: takes frames from its queue until it ends; a failed sink keeps its
+    /// error and lets the frames go by.</summary>
+    private static void Write(FrameSink sink, BlockingCollection<DecodeItem> queue, CancellationToken cancellationToken)
     {
-        item.References = sinks.Count + 1;
-        int handed = 0;
-        try
+        foreach (DecodeItem item in queue.GetConsumingEnumerable(cancellationToken))
         {
-            observe?.Invoke(item.Frame, item.Buffer.Span[..item.Frame.RawLength]);
-            for (; handed < sinks.Count; handed++)
+            try
             {
-                toSinks[handed].Add(item, cancellationToken);
+                if (sink.Failure is null)
+                {
+                    sink.Write(item.Frame, item.Raw);
+                    sink.Took(item.Frame.RawLength);
+                }
             }
-        }
-        finally
-        {
-            // The dispatcher's own reference, and those of the sinks it never reached.
-            for (int s = handed; s <= sinks.Count; s++)
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                sink.Failure ??= e;
+            }
+            finally
             {
                 item.Release();
             }
         }
     }
 
-    private static void Drain(BlockingCollection<DecodeItem> queue)
+    private sealed class DecodeItem(FrameHeader frame, AlignedBuffer buffer) : OrderedItem(buffer)
     {
-        while (queue.TryTake(out DecodeItem? item))
-        {
-            item.Buffer.Dispose();
-        }
-    }
-
-    private sealed class DecodeItem(long sequence, FrameHeader frame, AlignedBuffer buffer)
-    {
-        private int _references;
-
-        public long Sequence { get; } = sequence;
         public FrameHeader Frame { get; } = frame;
-        public AlignedBuffer Buffer { get; } = buffer;
 
-        /// <summary>How many holders must release the buffer: each sink, and the dispatcher.</summary>
-        public int References { set => _references = value; }
+        /// <summary>Where the checked raw bytes start in the buffer: 0 once decoded, the stored half for a raw frame.</summary>
+        public int RawOffset { get; set; }
 
-        public void Release()
-        {
-            if (Interlocked.Decrement(ref _references) == 0)
-            {
-                Buffer.Dispose();
-            }
-        }
+        /// <summary>The raw bytes, aligned, from <see cref="RawOffset"/> to the end of the chunk-sized half.</summary>
+        public Span<byte> Raw => Buffer.Span.Slice(RawOffset, Buffer.Span.Length / 2);
     }
 }

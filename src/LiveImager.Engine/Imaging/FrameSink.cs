@@ -3,11 +3,13 @@ using LiveImager.Formats.ImageFormat;
 namespace LiveImager.Engine.Imaging;
 
 /// <summary>Where decoded frames go: a restore target, or a device a verify compares against.</summary>
-/// <remarks>Each sink runs on its own thread and sees the frames in disk order. A sink that fails keeps its error and
+/// <remarks>Each sink has its own <see cref="Writers"/> threads: with one, it sees the frames in disk order; with more,
+/// several frames (never overlapping) are written at once, in any order. A sink that fails keeps its error and
 /// receives nothing more; the other sinks go on (one failing restore target does not stop the others).</remarks>
 internal abstract class FrameSink(string name) : IDisposable
 {
     private long _bytesTaken;
+    private long _bytesDone;
     private Exception? _failure;
 
     public string Name { get; } = name;
@@ -19,8 +21,15 @@ internal abstract class FrameSink(string name) : IDisposable
         set => Volatile.Write(ref _failure, value);
     }
 
-    /// <summary>Raw bytes this sink has written or compared.</summary>
-    public long BytesDone { get; protected set; }
+    /// <summary>How many threads call <see cref="Write"/> at once: 1 (the default) keeps the frames in disk order; a
+    /// sink whose writes are independent returns more, so that several are in flight on its device.</summary>
+    public virtual int Writers => 1;
+
+    /// <summary>Raw bytes this sink has written or compared. Read from other threads.</summary>
+    public long BytesDone => Interlocked.Read(ref _bytesDone);
+
+    /// <summary>Counts bytes written or compared; safe from several writer threads.</summary>
+    protected void CountDone(long bytes) => Interlocked.Add(ref _bytesDone, bytes);
 
     /// <summary>The image's raw bytes this sink has dealt with, written or not (past the end of a smaller disk): what
     /// its progress counts, so that a sink that kept up ends at the image's total. Read from other threads.</summary>

@@ -83,6 +83,10 @@ internal sealed class RestoreTarget : FrameSink
         }
     }
 
+    /// <summary>One writer: zero runs and (with <c>--zero-unused</c>) the gaps between frames join one pending range that
+    /// the kernel zeroes (<see cref="BlockDevice.Zero"/>), which needs the frames in order, one at a time.</summary>
+    public override int Writers => 1;
+
     /// <summary>Discards the whole target (BLKDISCARD, or punched holes in a file) before the frames are written.</summary>
     public void DiscardAll() => _device.Discard(0, _device.Length);
 
@@ -106,7 +110,7 @@ internal sealed class RestoreTarget : FrameSink
             _device.WriteAligned(frame.Position, raw[..Aligned(length)]);
         }
         _lastEnd = end;
-        BytesDone += length;
+        CountDone(length);
     }
 
     /// <summary>Bytes zeroed so far, by how (flushed ranges only).</summary>

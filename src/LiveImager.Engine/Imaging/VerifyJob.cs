@@ -26,8 +26,10 @@ public sealed class VerifyJob(VerifyOptions options, Func<Stream>? standardInput
         using Stream input = ImageInput.Open(options.Image, standardInput);
         using var reader = new ImageReader(input);
         ImageMetadata metadata = reader.Metadata;
-        using CompareSink? against = options.Against is null ? null : new CompareSink(options.Against, metadata, reader.Header.ChunkSize);
-        if (against is not null)
+        // A file is read again for its used maps, piece by piece (memory bounded); a pipe's are kept as they pass.
+        Func<Stream>? reopen = options.Image == "-" ? null : () => ImageInput.Open(options.Image, null);
+        using CompareSink? against = options.Against is null ? null : new CompareSink(options.Against, metadata, reader.Header.ChunkSize, reopen);
+        if (against is not null && reopen is null)
         {
             reader.UsedMapRead = (frame, bitmap) => against.AddUsedMap(frame, bitmap);
         }

@@ -39,12 +39,30 @@ public sealed class FrameDecoder : IDisposable
                 }
                 break;
         }
-        ulong computed = ImageChecksum.Of(destination);
+        CheckRaw(header, destination);
+    }
+
+    private static void CheckRaw(in FrameHeader header, ReadOnlySpan<byte> raw)
+    {
+        ulong computed = ImageChecksum.Of(raw);
         if (computed != header.RawChecksum)
         {
             throw new DiskFormatException(header.Describe(), "raw checksum", $"0x{header.RawChecksum:x16}", header.ImageOffset,
                 $"does not match the frame's data (computed 0x{computed:x16}): the frame is damaged");
         }
+    }
+
+    /// <summary>Checks a raw frame where its payload lies, without copying it: true when <paramref name="header"/> is a
+    /// raw frame and <paramref name="stored"/> holds its checked bytes; false for any other encoding, which
+    /// <see cref="Decode"/> must decode.</summary>
+    public static bool TryCheckRawInPlace(in FrameHeader header, ReadOnlySpan<byte> stored)
+    {
+        if (header.Encoding != FrameEncoding.Raw)
+        {
+            return false;
+        }
+        CheckRaw(header, stored[..header.RawLength]);
+        return true;
     }
 
     public void Dispose() => _decompressor.Dispose();

@@ -99,6 +99,11 @@ public sealed partial record ImageMetadata
             CheckSectors(r.StartBytes, r.SizeBytes, name, frameOffset);
             extents.Add((r.StartBytes, r.StartBytes + r.SizeBytes, $"{name}.startBytes"));
         }
+        if (Compression is { } c)
+        {
+            Check(c.LowestLevel is >= 1 and <= 22 && c.HighestLevel >= c.LowestLevel && c.HighestLevel <= 22, "compression",
+                $"levels {c.LowestLevel}..{c.HighestLevel}", frameOffset, "zstd levels are 1..22, the lowest first");
+        }
         extents.Sort((a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : a.End.CompareTo(b.End));
         for (int i = 1; i < extents.Count; i++)
         {

@@ -22,6 +22,9 @@ public sealed partial record ImageMetadata
     /// <summary>Raw bytes the data frames hold, for progress and ETA on restore.</summary>
     public required long DataBytes { get; init; }
 
+    /// <summary>How the data frames were compressed; null in images written before it was recorded.</summary>
+    public CompressionInfo? Compression { get; init; }
+
     /// <summary>The end of the last byte that must exist on a target: the last partition's or region's end.</summary>
     [JsonIgnore]
     public long RequiredTargetBytes =>
@@ -102,6 +105,22 @@ public sealed record PartitionInfo
 
     /// <summary>The fix-ups this version applies.</summary>
     public static IReadOnlyList<string> KnownFixups { get; } = [FileSystems.Ext.ExtInodeTableFixup.Name];
+}
+
+/// <summary>The zstd levels a capture used: one level, or an adaptive range (the capture log says how many chunks
+/// went at each level).</summary>
+public sealed record CompressionInfo
+{
+    public string Codec { get; init; } = "zstd";
+    public required int LowestLevel { get; init; }
+    public required int HighestLevel { get; init; }
+
+    /// <summary>True when the level followed the machine between <see cref="LowestLevel"/> and <see cref="HighestLevel"/>.</summary>
+    public required bool Adaptive { get; init; }
+
+    /// <summary>"zstd level 3", or "zstd levels 3..6 (adaptive)".</summary>
+    public override string ToString() =>
+        Adaptive ? $"{Codec} levels {LowestLevel}..{HighestLevel} (adaptive)" : $"{Codec} level {LowestLevel}";
 }
 
 /// <summary>A byte range outside the partitions that the image holds.</summary>

@@ -19,6 +19,8 @@ public sealed class ImageReader : IDisposable
     private long _indexOffset = -1;
     private ulong _indexChecksum;
     private UsedMapTally? _usedMaps;
+    private byte[]? _mapStored;
+    private bool _pastUsedMaps;
 
     public ImageReader(Stream input)
     {
@@ -53,6 +55,10 @@ public sealed class ImageReader : IDisposable
     /// chunk size). Returns false when the footer has been read and found consistent: the image is complete.</summary>
     public bool TryReadData(Span<byte> stored, out FrameHeader header)
     {
+        if (_pastUsedMaps)
+        {
+            throw new InvalidOperationException("this reader was used for the used maps alone and is past them");
+        }
         while (true)
         {
             FrameHeader? next = ReadFrameHeader();
@@ -96,6 +102,26 @@ public sealed class ImageReader : IDisposable
                         "is out of order (expected metadata, used maps, data, log, index, footer)");
             }
         }
+    }
+
+    /// <summary>Reads the next used-map frame, checked, into <paramref name="raw"/> (at least chunk size): one piece at
+    /// a time, so a caller can walk a large map without holding it. Returns false at the first frame that is not a
+    /// used map; the reader has then read that frame's header and serves for nothing more.</summary>
+    public bool TryReadUsedMap(Span<byte> raw, out FrameHeader header)
+    {
+        header = default;
+        if (_pastUsedMaps || ReadFrameHeader() is not { } frame || frame.Type != FrameType.UsedMap)
+        {
+            _pastUsedMaps = true;
+            return false;
+        }
+        _usedMaps?.Precheck(frame);
+        _mapStored ??= new byte[Header.ChunkSize];
+        ReadExactly(_mapStored.AsSpan(0, frame.StoredLength), frame.Describe());
+        _decoder.Decode(frame, _mapStored.AsSpan(0, frame.StoredLength), raw);
+        _usedMaps?.Add(frame, raw[..frame.RawLength]);
+        header = frame;
+        return true;
     }
 
     /// <summary>Reads every remaining frame, decoding and checking each, to the footer; returns the data frames checked.</summary>

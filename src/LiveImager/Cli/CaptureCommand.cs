@@ -14,14 +14,13 @@ internal static class CaptureCommand
     {
         var source = new Argument<string>("source") { Description = "The disk to capture (/dev/sdb) or a disk image file" };
         var image = new Argument<string>("image") { Description = "The image to write: a path, a store URL (ssh://user@host/dir/name.lim), or - for standard output" };
-        var level = new Option<int>("--level")
+        var level = new Option<int?>("--level")
         {
-            Description = $"zstd level 1..19 (default {CaptureOptions.DefaultLevel}: fastest here for a near-equal size)",
-            DefaultValueFactory = _ => CaptureOptions.DefaultLevel,
+            Description = "Force one zstd level 1..19 (default: adaptive, 3 while the cores are the limit, up to 6 while the disk or store is)",
         };
         level.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<int>() is < 1 or > 19)
+            if (result.GetValueOrDefault<int?>() is < 1 or > 19)
             {
                 result.AddError("--level must be 1..19");
             }
@@ -43,7 +42,7 @@ internal static class CaptureCommand
         command.SetAction(parse =>
         {
             long splitBytes = parse.GetValue(split) is { } text && ByteSize.TryParseSplit(text, out long bytes) ? bytes : 0;
-            var options = new CaptureOptions(parse.GetRequiredValue(source), parse.GetRequiredValue(image), parse.GetValue(level),
+            var options = new CaptureOptions(parse.GetRequiredValue(source), parse.GetRequiredValue(image), parse.GetValue(level) ?? CaptureOptions.DefaultLevel,
                 splitBytes, parse.GetValue(force), !parse.GetValue(noSpaceCheck));
             return Run(options, () => store.Build(parse, options.Source), parse.GetValue(jsonProgress), parse.InvocationConfiguration.Error, hooks);
         });

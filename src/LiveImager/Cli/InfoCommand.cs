@@ -30,10 +30,14 @@ internal static class InfoCommand
         ImageMetadata metadata = reader.Metadata;
         ImageFooter? footer = null;
         string? footerProblem = null;
+        string? compressionUsed = null;
         try
         {
             using var file = new ImageFile(ImageInput.OpenVolumes(image.Path));
             footer = file.Footer;
+            // The levels actually used are known only at the end of a capture: its log says.
+            compressionUsed = file.ReadLog().Split('\n').FirstOrDefault(l => l.StartsWith(CaptureJob.CompressionPrefix, StringComparison.Ordinal))?
+                [CaptureJob.CompressionPrefix.Length..];
         }
         catch (LiveImager.Formats.DiskFormatException e)
         {
@@ -74,6 +78,10 @@ internal static class InfoCommand
             output.WriteLine($"Region:     {r.Kind} at {r.StartBytes}, {r.SizeBytes} bytes");
         }
         output.WriteLine($"Data:       {ByteSize.Format(metadata.DataBytes)} ({metadata.DataBytes} bytes)");
+        if ((compressionUsed ?? metadata.Compression?.ToString()) is { } compression)
+        {
+            output.WriteLine($"Compressed: {compression}");
+        }
         if (footer is { } f)
         {
             output.WriteLine($"Complete:   yes: {f.DataFrameCount} data frames, {f.VolumeCount} volume(s), image {ByteSize.Format(volumes.Length)}");

@@ -113,8 +113,8 @@ internal sealed class CaptureScreen : WizardScreen
     private WizardPage OptionsStep()
     {
         var view = new WizardPage("Step 4 of 5: options");
-        var levelLabel = new TextBlock { X = 0, Y = 2, Text = "Compression level (1 fast .. 19 small):" };
-        var level = new TextField { X = 41, Y = 2, Width = 6, Text = _level.ToString(CultureInfo.InvariantCulture) };
+        var levelLabel = new TextBlock { X = 0, Y = 2, Text = "Compression (auto, or 1 fast .. 19 small):" };
+        var level = new TextField { X = 44, Y = 2, Width = 6, Text = LevelText(_level) };
         var splitLabel = new TextBlock { X = 0, Y = 3, Text = "Split into files of (0 = one file, 4G):" };
         var split = new TextField { X = 41, Y = 3, Width = 10, Text = ByteSize.FormatTyped(_splitBytes) };
         bool verifyAfter = _verifyAfter;
@@ -131,9 +131,12 @@ internal sealed class CaptureScreen : WizardScreen
         next.Accepting += (_, e) =>
         {
             e.Handled = true;
-            if (!int.TryParse(level.Text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int parsedLevel) || parsedLevel is < 1 or > 19)
+            string levelText = level.Text.Trim();
+            int parsedLevel = CaptureOptions.AdaptiveLevel;
+            if (!levelText.Equals(LevelText(CaptureOptions.AdaptiveLevel), StringComparison.OrdinalIgnoreCase)
+                && (!int.TryParse(levelText, NumberStyles.None, CultureInfo.InvariantCulture, out parsedLevel) || parsedLevel is < 1 or > 19))
             {
-                status.Text = $"The compression level must be a number from 1 to 19, not '{level.Text}'.";
+                status.Text = $"The compression level must be auto or a number from 1 to 19, not '{level.Text}'.";
                 return;
             }
             if (!ByteSize.TryParseSplit(split.Text.Trim(), out long parsedSplit))
@@ -151,6 +154,10 @@ internal sealed class CaptureScreen : WizardScreen
         return view;
     }
 
+    /// <summary>"auto" for the adaptive level (harder while the disk or store is the limit), else the number.</summary>
+    private static string LevelText(int level) =>
+        level == CaptureOptions.AdaptiveLevel ? "auto" : level.ToString(CultureInfo.InvariantCulture);
+
     private WizardPage SummaryStep()
     {
         DiskChoice source = _source ?? throw new InvalidOperationException("No source disk was chosen.");
@@ -162,7 +169,7 @@ internal sealed class CaptureScreen : WizardScreen
             Width = Dim.Fill(),
             Text = $"Read disk  {source.Name} ({source.Model}, serial {source.Serial}, {ByteSize.Format(source.SizeBytes)})\n" +
                    $"Write to   {Path.Combine(_store, _name)}\n" +
-                   $"Level {_level}, {(_splitBytes == 0 ? "one file" : $"files of {ByteSize.FormatTyped(_splitBytes)}")}, " +
+                   $"Level {LevelText(_level)}, {(_splitBytes == 0 ? "one file" : $"files of {ByteSize.FormatTyped(_splitBytes)}")}, " +
                    $"{(_verifyAfter ? "verified afterwards" : "not verified afterwards")}\n" +
                    $"The disk {source.Name} is only read.",
         };
