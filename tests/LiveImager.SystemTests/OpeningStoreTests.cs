@@ -5,7 +5,7 @@ using Xunit;
 
 namespace LiveImager.SystemTests;
 
-/// <summary>serve on an image in an ssh:// store: the server mounts the store itself and serves the disk as captured.</summary>
+/// <summary>serve on an image in an ssh:// store: the server mounts the store itself and serves the disk as a restore writes it.</summary>
 [Collection(SystemTestCollection.Name)]
 public sealed class OpeningStoreTests(SshServerFixture server) : IClassFixture<SshServerFixture>, IDisposable
 {
@@ -23,7 +23,18 @@ public sealed class OpeningStoreTests(SshServerFixture server) : IClassFixture<S
         string disk = _scratch.SparseFile("ext4.img", 32L << 20);
         ExternalTool.Run("mkfs.ext4", "-q", disk);
         string remote = server.NewDirectory();
-        ExternalTool.Run(binary, "capture", disk, Path.Combine(remote, "pc.lim"));
+        // Captured through the store, as a technician would: the image belongs to the store's user (mode 0600).
+        var capture = new ProcessStartInfo(binary, ["capture", disk, server.Url(remote + "/pc.lim")]) { RedirectStandardError = true };
+        capture.Environment["LIVEIMAGER_PASSWORD"] = server.Password;
+        capture.Environment["LIVEIMAGER_LOG_DIR"] = _scratch.File("log");
+        using (Process captured = Process.Start(capture)!)
+        {
+            string errors = captured.StandardError.ReadToEnd();
+            captured.WaitForExit();
+            Assert.True(captured.ExitCode == 0, errors);
+        }
+        string restored = _scratch.SparseFile("restored.img", 32L << 20);
+        ExternalTool.Run(binary, "restore", Path.Combine(remote, "pc.lim"), restored, "--yes");
         string socket = _scratch.File("nbd.sock");
         var start = new ProcessStartInfo(binary, ["serve", server.Url(remote + "/pc.lim"), "--socket", socket])
         {
@@ -45,7 +56,7 @@ public sealed class OpeningStoreTests(SshServerFixture server) : IClassFixture<S
 
             ExternalTool.Run("nbdcopy", $"nbd+unix:///?socket={socket}", copy);
 
-            Assert.True(File.ReadAllBytes(copy).AsSpan().SequenceEqual(File.ReadAllBytes(disk)), "the served disk differs from the fresh ext4 captured");
+            Assert.True(File.ReadAllBytes(copy).AsSpan().SequenceEqual(File.ReadAllBytes(restored)), "the served disk differs from a restore of the image");
             Assert.Contains("/run/liveimager/mnt/ssh-", File.ReadAllText("/proc/self/mounts"));
         }
         finally
