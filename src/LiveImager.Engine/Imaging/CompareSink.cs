@@ -1,7 +1,6 @@
 using LiveImager.Engine.Devices;
 using LiveImager.Formats.FileSystems;
 using LiveImager.Formats.ImageFormat;
-using PartitionInfo = LiveImager.Formats.ImageFormat.PartitionInfo;
 
 namespace LiveImager.Engine.Imaging;
 

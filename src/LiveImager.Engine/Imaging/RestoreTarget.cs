@@ -204,7 +204,7 @@ internal sealed class RestoreTarget : FrameSink
     /// INODE_ZEROED where an ext inode table's unused end was not copied (<see cref="ExtInodeTableFixup"/>).</summary>
     private void ApplyFixups()
     {
-        foreach (Formats.ImageFormat.PartitionInfo partition in _metadata.Partitions)
+        foreach (PartitionInfo partition in _metadata.Partitions)
         {
             if (!(partition.Fixups ?? []).Contains(ExtInodeTableFixup.Name))
             {
