@@ -59,8 +59,7 @@ internal sealed class RestoreTarget : FrameSink
     public static RestoreTarget Open(string path, ImageMetadata metadata, bool zeroUnused, int chunkSize, DiskScanner scanner)
     {
         DiskPath.Check(path, DiskRole.RestoreTarget);
-        DiskGuard.CheckTarget(path, scanner);
-        BlockDevice device = BlockDevice.OpenWrite(path);
+        BlockDevice device = DiskGuard.OpenTarget(path, scanner);
         try
         {
             long required = metadata.RequiredTargetBytes;
