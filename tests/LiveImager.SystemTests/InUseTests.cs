@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using LiveImager.Engine.Devices;
+using LiveImager.Engine.Imaging;
 using LiveImager.Engine.Tests.Support;
 using LiveImager.Formats.Tests.Support;
 using Xunit;
@@ -56,11 +57,14 @@ public sealed class InUseTests : IDisposable
             Assert.Equal(expectedReason, disk.InUseReason);
             Assert.Equal(mountPoint, Assert.Single(disk.Partitions).MountPoint);
 
-            var refused = Assert.Throws<DeviceBusyException>(() => BlockDevice.OpenWrite(loop.Path));
-            Assert.Contains(expectedReason, refused.Message);
-            Assert.Contains(loop.Path, refused.Message);
-            var refusedPartition = Assert.Throws<DeviceBusyException>(() => BlockDevice.OpenWrite(partition));
-            Assert.Contains(expectedReason, refusedPartition.Message);
+            // The one guard names what uses the disk, for a capture of the disk and for the partition alike.
+            var refused = Assert.Throws<ImagingException>(() => new CaptureJob(new CaptureOptions(loop.Path, _scratch.File("a.lim"))).Run(CancellationToken.None));
+            Assert.Equal($"{loop.Path} is in use ({expectedReason}); unmount it, turn its swap off or stop its holders first", refused.Message);
+            var refusedPartition = Assert.Throws<ImagingException>(() => new CaptureJob(new CaptureOptions(partition, _scratch.File("b.lim"))).Run(CancellationToken.None));
+            Assert.Equal($"{partition} is a partition of {loop.Path}; capture the whole disk {loop.Path}", refusedPartition.Message);
+            Assert.False(File.Exists(_scratch.File("a.lim")) || File.Exists(_scratch.File("b.lim")));
+            // Past the guard, the kernel still refuses an exclusive open of a disk whose partition is mounted.
+            Assert.Throws<DeviceBusyException>(() => BlockDevice.OpenWrite(loop.Path));
 
             string? binary = Environment.GetEnvironmentVariable(PublishedBinary.Variable);
             if (!string.IsNullOrEmpty(binary))

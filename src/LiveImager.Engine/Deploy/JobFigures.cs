@@ -8,4 +8,4 @@ public sealed record JobFigures(long BytesRead, long BytesWritten, long DataByte
 
 /// <summary>How a job ended: its exit code as the CLI gives it, the error a failure printed, and its figures when it
 /// ran to its end.</summary>
-public sealed record JobOutcome(int ExitCode, string? Error, JobFigures? Figures);
+public sealed record UnattendedJobOutcome(int ExitCode, string? Error, JobFigures? Figures);

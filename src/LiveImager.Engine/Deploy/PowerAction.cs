@@ -6,13 +6,13 @@ namespace LiveImager.Engine.Deploy;
 /// <summary>What ends the live session after an unattended job: power off or reboot.</summary>
 public interface IPowerAction
 {
-    void Carry(AfterJob after);
+    void Perform(AfterJob after);
 }
 
 /// <summary>Powers off or reboots through systemd (<c>systemctl poweroff|reboot</c>); a shell needs nothing.</summary>
 public sealed class SystemdPower : IPowerAction
 {
-    public void Carry(AfterJob after)
+    public void Perform(AfterJob after)
     {
         string? verb = after switch
         {
@@ -35,7 +35,7 @@ public sealed class SystemdPower : IPowerAction
 /// <summary>Leaves the machine on whatever <c>after</c> says (<c>--no-power</c>, for tests).</summary>
 public sealed class NoPower : IPowerAction
 {
-    public void Carry(AfterJob after)
+    public void Perform(AfterJob after)
     {
     }
 }

@@ -47,12 +47,12 @@ public sealed class UnattendedRunner(string stateDirectory, string logDirectory)
 
     /// <summary>Runs <paramref name="execute"/> and writes its results beside the image named
     /// <paramref name="image"/>, mounting the store with <paramref name="storeOptions"/>, as the job did.</summary>
-    public UnattendedReport Run(UnattendedConfig config, string image, Func<StoreOptions> storeOptions, Func<JobOutcome> execute)
+    public UnattendedReport Run(UnattendedConfig config, string image, Func<StoreOptions> storeOptions, Func<UnattendedJobOutcome> execute)
     {
         DateTimeOffset started = DateTimeOffset.Now;
         var clock = Stopwatch.StartNew();
         Log.Information("Unattended job started: {Job}", config.Line);
-        JobOutcome outcome = execute();
+        UnattendedJobOutcome outcome = execute();
         double seconds = clock.Elapsed.TotalSeconds;
         JobFigures? figures = outcome.Figures;
         string stem = $"{started.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}-{HostName()}-{config.Verb}";

@@ -79,8 +79,8 @@ public sealed unsafe class BlockDevice : IBlockSource, IDisposable
     public static BlockDevice OpenRead(string path, bool exclusive = true) => Open(path, write: false, create: false, exclusive);
 
     /// <summary>Opens a disk or image file for writing (O_RDWR|O_DIRECT|O_CLOEXEC, and O_EXCL for a block device).
-    /// A block device that <see cref="DiskScanner"/> reports in use (its disk or any of its partitions mounted, active
-    /// swap, held by md/LVM/dm, or the boot medium) is refused before it is opened, naming what uses it.</summary>
+    /// Jobs open disks through the Engine's one in-use guard (Imaging's <c>DiskGuard</c>), which names what uses a disk;
+    /// O_EXCL here is the kernel's refusal of a disk claimed after that check.</summary>
     /// <param name="create">Create a regular file when <paramref name="path"/> does not exist.</param>
     public static BlockDevice OpenWrite(string path, bool create = false) => Open(path, write: true, create, exclusive: true);
 
@@ -96,10 +96,6 @@ public sealed unsafe class BlockDevice : IBlockSource, IDisposable
                 throw new DeviceIoException(path, 0, $"{path} is neither a block device nor a regular file");
             }
             isBlockDevice = node.IsBlockDevice;
-            if (write && isBlockDevice)
-            {
-                RefuseIfInUse(path, node);
-            }
         }
         catch (DeviceNotFoundException) when (create)
         {
@@ -138,17 +134,6 @@ public sealed unsafe class BlockDevice : IBlockSource, IDisposable
         {
             handle.Dispose();
             throw;
-        }
-    }
-
-    // Before the open: O_EXCL alone refuses a disk whose partition is mounted but cannot say by what, and it does not
-    // stop writes to a partition of a disk that is otherwise in use.
-    private static void RefuseIfInUse(string path, DeviceNode node)
-    {
-        DiskInfo? disk = new DiskScanner().FindDisk(node.DeviceNumber);
-        if (disk is { InUse: true })
-        {
-            throw new DeviceBusyException(path, 0, $"{path} is in use and will not be opened for writing: {disk.InUseReason}");
         }
     }
 

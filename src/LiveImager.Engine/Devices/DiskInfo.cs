@@ -25,7 +25,7 @@ public sealed record DiskInfo(
     string? Model,
     string? Serial,
     string? Wwn,
-    IReadOnlyList<PartitionInfo> Partitions,
+    IReadOnlyList<DiskPartition> Partitions,
     IReadOnlyList<string> Holders,
     bool InUse,
     string? InUseReason,
@@ -34,4 +34,4 @@ public sealed record DiskInfo(
 /// <summary>One partition of a <see cref="DiskInfo"/> as the kernel sees it.</summary>
 /// <param name="Name">Kernel name: sda1, nvme0n1p1, mmcblk0p1, loop0p1.</param>
 /// <param name="MountPoint">Where it is mounted (the first mount, when several); null when not mounted.</param>
-public sealed record PartitionInfo(string Name, string Path, string DeviceNumber, int Number, long StartBytes, long SizeBytes, string? MountPoint);
+public sealed record DiskPartition(string Name, string Path, string DeviceNumber, int Number, long StartBytes, long SizeBytes, string? MountPoint);

@@ -65,7 +65,7 @@ public sealed class DiskScanner(
         string devicePath = ResolvedPath(directory);
         string transport = DiskTransport.FromSysfsPath(Path.GetRelativePath(sysRoot, devicePath), name);
 
-        var partitions = new List<PartitionInfo>();
+        var partitions = new List<DiskPartition>();
         var holders = new List<string>();
         var reasons = new List<string>();
         AddUsage(name, directory, deviceNumber, mounts, swaps, holders, reasons);
@@ -77,7 +77,7 @@ public sealed class DiskScanner(
             {
                 continue;
             }
-            partitions.Add(new PartitionInfo(
+            partitions.Add(new DiskPartition(
                 partitionName,
                 DevicePath(partitionName),
                 partitionNumber,

@@ -41,8 +41,7 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
         var log = new StringBuilder();
         var created = DateTimeOffset.UtcNow;
         DiskPath.Check(options.Source, DiskRole.Source);
-        DiskInfo? sourceDisk = DiskGuard.CheckSource(options.Source, new DiskScanner());
-        using BlockDevice source = BlockDevice.OpenRead(options.Source);
+        using BlockDevice source = DiskGuard.OpenSource(options.Source, new DiskScanner(), out DiskInfo? sourceDisk);
         log.AppendLine($"{created:O} capture of {source.Path} ({source.Length} bytes, sectors {source.LogicalSectorSize}/{source.PhysicalSectorSize}) by {ToolVersion.Name}");
         var levels = new CompressionLevels(options.Level, StageSizing.CpuWorkers);
         Log.Information("Capture of {Source} ({SizeBytes} bytes, model {Model}, serial {Serial}) to {Image}, zstd level {Level}",

@@ -1,7 +1,6 @@
 using LiveImager.Engine.Devices;
 using LiveImager.Formats.FileSystems;
 using LiveImager.Formats.ImageFormat;
-using PartitionInfo = LiveImager.Formats.ImageFormat.PartitionInfo;
 
 namespace LiveImager.Engine.Imaging;
 
@@ -25,7 +24,7 @@ internal sealed class CompareSink : FrameSink
     /// maps come through <see cref="AddUsedMap"/>.</param>
     public CompareSink(string path, ImageMetadata metadata, int chunkSize, Func<Stream>? openImage) : base(path)
     {
-        _device = BlockDevice.OpenRead(path);
+        _device = DiskGuard.OpenSource(path, new DiskScanner(), out _);
         _pool = new AlignedBufferPool(1, chunkSize, _device.Alignment);
         _metadata = metadata;
         _openImage = openImage;

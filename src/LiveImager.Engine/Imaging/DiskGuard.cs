@@ -2,10 +2,27 @@ using LiveImager.Engine.Devices;
 
 namespace LiveImager.Engine.Imaging;
 
-/// <summary>DESIGN.md invariant 2 for the imaging jobs: a disk in use is neither captured nor restored onto, a partition
-/// is not taken for a disk, and the medium the live system booted from is never a restore target.</summary>
+/// <summary>Invariant 2 (ARCHITECTURE.md), the one in-use guard: a disk in use is neither captured, compared nor
+/// restored onto, a partition is not taken for a disk, and the medium the live system booted from is never a restore
+/// target. Every job opens its disks through <see cref="OpenSource"/> or <see cref="OpenTarget"/>, so the check, its
+/// exception (<see cref="ImagingException"/>) and its wording are the same everywhere; O_EXCL on the open is the
+/// kernel's backstop for a claim made after the check.</summary>
 internal static class DiskGuard
 {
+    /// <summary>Checks <paramref name="path"/> as a source (<see cref="CheckSource"/>) and opens it for reading.</summary>
+    public static BlockDevice OpenSource(string path, DiskScanner scanner, out DiskInfo? disk)
+    {
+        disk = CheckSource(path, scanner);
+        return BlockDevice.OpenRead(path);
+    }
+
+    /// <summary>Checks <paramref name="path"/> as a target (<see cref="CheckTarget"/>) and opens it for writing.</summary>
+    public static BlockDevice OpenTarget(string path, DiskScanner scanner)
+    {
+        CheckTarget(path, scanner);
+        return BlockDevice.OpenWrite(path);
+    }
+
     /// <summary>The disk <paramref name="path"/> names, or null for a regular file (an image file needs no guard).</summary>
     /// <exception cref="ImagingException">The path is a partition, or the disk is in use.</exception>
     public static DiskInfo? CheckSource(string path, DiskScanner scanner) => Check(path, scanner, "capture");

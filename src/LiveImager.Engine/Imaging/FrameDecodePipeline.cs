@@ -121,7 +121,7 @@ internal static class FrameDecodePipeline
                 if (sink.Failure is null)
                 {
                     sink.Write(item.Frame, item.Raw);
-                    sink.Took(item.Frame.RawLength);
+                    sink.CountTaken(item.Frame.RawLength);
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException)

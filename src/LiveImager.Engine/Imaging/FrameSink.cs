@@ -36,7 +36,7 @@ internal abstract class FrameSink(string name) : IDisposable
     public long BytesTaken => Interlocked.Read(ref _bytesTaken);
 
     /// <summary>Counts a frame this sink has dealt with.</summary>
-    public void Took(long bytes) => Interlocked.Add(ref _bytesTaken, bytes);
+    public void CountTaken(long bytes) => Interlocked.Add(ref _bytesTaken, bytes);
 
     /// <summary>Takes one frame's checked raw bytes; <paramref name="raw"/> is aligned and at least the frame's length
     /// rounded up to 4096 bytes.</summary>

@@ -59,8 +59,7 @@ internal sealed class RestoreTarget : FrameSink
     public static RestoreTarget Open(string path, ImageMetadata metadata, bool zeroUnused, int chunkSize, DiskScanner scanner)
     {
         DiskPath.Check(path, DiskRole.RestoreTarget);
-        DiskGuard.CheckTarget(path, scanner);
-        BlockDevice device = BlockDevice.OpenWrite(path);
+        BlockDevice device = DiskGuard.OpenTarget(path, scanner);
         try
         {
             long required = metadata.RequiredTargetBytes;
@@ -204,7 +203,7 @@ internal sealed class RestoreTarget : FrameSink
     /// INODE_ZEROED where an ext inode table's unused end was not copied (<see cref="ExtInodeTableFixup"/>).</summary>
     private void ApplyFixups()
     {
-        foreach (Formats.ImageFormat.PartitionInfo partition in _metadata.Partitions)
+        foreach (PartitionInfo partition in _metadata.Partitions)
         {
             if (!(partition.Fixups ?? []).Contains(ExtInodeTableFixup.Name))
             {

@@ -59,7 +59,7 @@ internal static class ListCommand
                 disk.Serial ?? None,
                 (disk.InUse ? "IN USE" : "free") + (flags.Length > 0 ? $" ({flags})" : ""),
             ]);
-            foreach (PartitionInfo partition in disk.Partitions)
+            foreach (DiskPartition partition in disk.Partitions)
             {
                 rows.Add([
                     "  " + partition.Path,

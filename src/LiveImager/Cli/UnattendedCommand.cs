@@ -94,7 +94,7 @@ internal static class UnattendedCommand
         output.WriteLine($"{Name}: running {config.Line}");
         UnattendedReport report = runner.Run(config, image,
             StoreOptionsOf(job, environment),
-            () => new JobOutcome(job.Invoke(), hooks.Error, hooks.Figures));
+            () => new UnattendedJobOutcome(job.Invoke(), hooks.Error, hooks.Figures));
 
         UnattendedResult result = report.Result;
         output.WriteLine(report.StoreProblem is null
@@ -109,7 +109,7 @@ internal static class UnattendedCommand
                 ? $"{Name}: --no-power: not carrying out after = {config.After.ToString().ToLowerInvariant()}"
                 : $"{Name}: {(config.After == AfterJob.Reboot ? "rebooting" : "powering off")}");
             output.Flush();
-            power.Carry(config.After);
+            power.Perform(config.After);
         }
         return result.Ok ? 0 : 1;
     }
@@ -136,7 +136,7 @@ internal static class UnattendedCommand
         }
         var runner = new UnattendedRunner(stateDirectory, LogSetup.ResolveDirectory());
         UnattendedReport report = runner.Run(config, image, StoreOptionsOf(job, environment),
-            () => new JobOutcome(BadConfiguration, $"refused, nothing was run: {reason}", null));
+            () => new UnattendedJobOutcome(BadConfiguration, $"refused, nothing was run: {reason}", null));
         output.WriteLine(report.StoreProblem is null
             ? $"{Name}: REFUSED: nothing was run; the reason is in {report.ResultFile}"
             : $"{Name}: REFUSED: nothing was run; the reason could not go to the store ({report.StoreProblem}); it is in {report.ResultFile}");

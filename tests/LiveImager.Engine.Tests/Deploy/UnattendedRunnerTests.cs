@@ -37,7 +37,7 @@ public sealed class UnattendedRunnerTests : IDisposable
         var runner = new UnattendedRunner(_scratch.File("state"), logDirectory);
 
         UnattendedReport report = runner.Run(config, $"{store}/pc.lim", () => new StoreOptions(),
-            () => new JobOutcome(0, null, new JobFigures(4_000_000, 1_000_000, 4_000_000, TimeSpan.FromSeconds(1), $"{store}/pc.lim", "/dev/sdz")));
+            () => new UnattendedJobOutcome(0, null, new JobFigures(4_000_000, 1_000_000, 4_000_000, TimeSpan.FromSeconds(1), $"{store}/pc.lim", "/dev/sdz")));
 
         Assert.Null(report.StoreProblem);
         Assert.Equal(Path.Combine(store, "liveimager-results"), Path.GetDirectoryName(report.ResultFile));
@@ -61,7 +61,7 @@ public sealed class UnattendedRunnerTests : IDisposable
         var runner = new UnattendedRunner(_scratch.File("state"), logDirectory);
 
         UnattendedReport report = runner.Run(config, "/nonexistent/dir/pc.lim", () => new StoreOptions(),
-            () => new JobOutcome(1, "the image is missing", null));
+            () => new UnattendedJobOutcome(1, "the image is missing", null));
 
         Assert.Equal("the directory /nonexistent/dir does not exist", report.StoreProblem);
         Assert.Equal(logDirectory, Path.GetDirectoryName(report.ResultFile));

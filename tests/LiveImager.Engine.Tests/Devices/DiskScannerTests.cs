@@ -9,7 +9,7 @@ public sealed class DiskScannerTests
 {
     private const long Sector = 512;
 
-    private static PartitionInfo Part(string name, string dev, int number, long start, long size, string? mountPoint = null) =>
+    private static DiskPartition Part(string name, string dev, int number, long start, long size, string? mountPoint = null) =>
         new(name, $"/dev/{name}", dev, number, start * Sector, size * Sector, mountPoint);
 
     [Fact]

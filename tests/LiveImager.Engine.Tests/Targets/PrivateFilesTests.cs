@@ -55,7 +55,7 @@ public sealed class PrivateFilesTests : IDisposable
             var runner = new UnattendedRunner(_scratch.File("state"), logDirectory);
             Assert.True(runner.TryClaim("capture"));
             UnattendedReport report = runner.Run(Config($"capture {source} {store}/one.lim"), Path.Combine(store, "one.lim"),
-                () => new StoreOptions(), () => new JobOutcome(0, null, null));
+                () => new StoreOptions(), () => new UnattendedJobOutcome(0, null, null));
             Assert.Null(report.StoreProblem);
 
             string[] files = [.. Directory.GetFiles(store, "*", SearchOption.AllDirectories),
@@ -86,7 +86,7 @@ public sealed class PrivateFilesTests : IDisposable
         var runner = new UnattendedRunner(_scratch.File("state"), logDirectory);
 
         UnattendedReport report = runner.Run(Config($"capture /dev/sdz {store}/pc.lim"), Path.Combine(store, "pc.lim"),
-            () => new StoreOptions(), () => new JobOutcome(0, null, null));
+            () => new StoreOptions(), () => new UnattendedJobOutcome(0, null, null));
 
         Assert.Equal(["passwd"], Directory.GetFileSystemEntries(victim).Select(Path.GetFileName));
         Assert.Equal("root:x:0:0\n", File.ReadAllText(Path.Combine(victim, "passwd")));

@@ -51,7 +51,14 @@ public sealed class BtrfsLoopMount : IDisposable
 
     public void Dispose()
     {
+        // A mount just written can be busy for a moment (a scan of the new loop device by another test's tools):
+        // try again for a few seconds before giving up, so a passing test does not fail in its cleanup.
         var unmount = ExternalTool.RunUnchecked("umount", null, Directory);
+        for (int attempt = 0; attempt < 20 && unmount.ExitCode != 0; attempt++)
+        {
+            Thread.Sleep(250);
+            unmount = ExternalTool.RunUnchecked("umount", null, Directory);
+        }
         var detach = ExternalTool.RunUnchecked("losetup", null, "-d", Device);
         if (unmount.ExitCode != 0 || detach.ExitCode != 0)
         {
