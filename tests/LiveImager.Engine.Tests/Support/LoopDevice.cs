@@ -26,12 +26,7 @@ public sealed class LoopDevice : IDisposable
     public string BackingFile { get; }
 
     /// <summary>Skips the calling test unless it runs as root with loop devices and losetup available.</summary>
-    public static void RequireRoot()
-    {
-        Skip.IfNot(Environment.UserName == "root", "needs root to attach loop devices (run `make test` as root, as CI does)");
-        Skip.IfNot(File.Exists("/dev/loop-control"), "needs the loop driver (/dev/loop-control is missing)");
-        ExternalTool.Require("losetup", "mount");
-    }
+    public static void RequireRoot() => Privileges.RequireLoopDevices("needs root to attach loop devices");
 
     /// <summary>Attaches <paramref name="file"/> to the first free loop device (<c>losetup -f --show</c>).</summary>
     /// <param name="sectorSize">The logical sector size the device reports (<c>--sector-size</c>), 512 or 4096.</param>

@@ -19,7 +19,7 @@ public sealed class SshServerFixture : IDisposable
 
     public SshServerFixture()
     {
-        if (Environment.UserName != "root")
+        if (!Privileges.IsRoot)
         {
             SkipReason = "needs root to add the test user and run sshd (run `make test` as root, as CI does)";
             return;

@@ -81,7 +81,7 @@ public sealed class LoopDevice : IDisposable
     public static void RequireRoot()
     {
         ExternalTool.Require("losetup", "mount");
-        Skip.IfNot(Environment.UserName == "root", "needs root to attach a loop device with 4096-byte sectors");
+        Privileges.RequireLoopDevices("needs root to attach a loop device with 4096-byte sectors");
     }
 
     public static LoopDevice Attach(string file, int sectorSize) =>

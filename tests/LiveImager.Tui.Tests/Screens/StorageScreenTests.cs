@@ -73,7 +73,7 @@ public class StorageScreenTests
     [SkippableFact]
     public void APartitionIsMountedForTheSessionAndUnmountedWhenTheSessionEnds()
     {
-        Skip.IfNot(Environment.UserName == "root", "attaching a loop device and mounting need root");
+        Privileges.RequireLoopDevices("attaching a loop device and mounting need root");
         ExternalTool.Require("losetup", "util-linux");
         using var scratch = new ScratchDirectory();
         Directory.CreateDirectory(scratch.File("content/images"));
@@ -106,7 +106,7 @@ public class StorageScreenTests
     [SkippableFact]
     public void AnSshStoreOnAClosedPortIsReportedUnreachableWithoutShowingThePassword()
     {
-        Skip.IfNot(Environment.UserName == "root", "mounting creates its mount point under /run/liveimager, which needs root");
+        Privileges.RequireRoot("mounting creates its mount point under /run/liveimager, which needs root");
         int port = ClosedPort();
         using var tui = Open(out StorageScreen screen);
         Choose(tui, 4);
@@ -136,7 +136,7 @@ public class StorageScreenTests
     [SkippableFact]
     public void AFailureInAMountedStoreNamesTheStoresUrlNotItsMountPoint()
     {
-        Skip.IfNot(Environment.UserName == "root", "attaching a loop device and mounting need root");
+        Privileges.RequireLoopDevices("attaching a loop device and mounting need root");
         ExternalTool.Require("losetup", "util-linux");
         using var scratch = new ScratchDirectory();
         Directory.CreateDirectory(scratch.File("content/images"));

@@ -22,11 +22,9 @@ public sealed class BtrfsLoopMount : IDisposable
     /// <summary>Skips the calling test unless it runs as root with loop devices, mount and btrfs-progs.</summary>
     public static void RequireTools()
     {
-        Skip.IfNot(Environment.UserName == "root", "needs root to attach loop devices and mount (run `make test` as root, as CI does)");
-        Skip.IfNot(File.Exists("/dev/loop-control"), "needs the loop driver (/dev/loop-control is missing)");
+        Privileges.RequireLoopDevices("needs root to attach loop devices and mount");
         Skip.IfNot(File.ReadAllText("/proc/filesystems").Contains("\tbtrfs\n", StringComparison.Ordinal),
             "needs btrfs in the kernel (modprobe btrfs)");
-        ExternalTool.Require("losetup", "mount");
         ExternalTool.Require("mkfs.btrfs", "btrfs-progs");
         ExternalTool.Require("btrfs", "btrfs-progs");
     }

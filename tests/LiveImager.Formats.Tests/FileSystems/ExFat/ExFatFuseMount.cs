@@ -23,7 +23,7 @@ public sealed class ExFatFuseMount : IDisposable
     /// <summary>Skips the calling test unless loop devices and exfat-fuse can be used.</summary>
     public static void Require()
     {
-        Skip.IfNot(Environment.UserName == "root", "mounting an exFAT image through a loop device needs root");
+        Privileges.RequireLoopDevices("mounting an exFAT image through a loop device needs root");
         ExternalTool.Require("losetup", "mount");
         ExternalTool.Require("mount.exfat-fuse", "exfat-fuse");
         Skip.IfNot(File.Exists("/dev/fuse"), "needs /dev/fuse (modprobe fuse)");

@@ -27,7 +27,7 @@ public sealed class LvmCorruptionTests : IClassFixture<LvmCorruptionTests.Volume
 
         public Volume()
         {
-            if (Environment.UserName != "root" || !ExternalTool.Exists("pvcreate") || !ExternalTool.Exists("mke2fs"))
+            if (!Privileges.IsRoot || !ExternalTool.Exists("pvcreate") || !ExternalTool.Exists("mke2fs"))
             {
                 return;
             }

@@ -36,7 +36,7 @@ public sealed class LvmTestDisk : IDisposable
     /// <summary>Skips unless root with the lvm tools and loop devices.</summary>
     public static void Require()
     {
-        Skip.IfNot(Environment.UserName == "root", "pvcreate needs loop devices, which need root");
+        Privileges.RequireLoopDevices("pvcreate needs loop devices, which need root");
         ExternalTool.Require("pvcreate", "lvm2");
         ExternalTool.Require("losetup", "mount");
     }

@@ -21,7 +21,7 @@ public sealed class XfsTestImage
     /// <summary>An XFS of <paramref name="sizeMiB"/> MiB, or null when xfsprogs is not installed or this is not root.</summary>
     public static XfsTestImage? CreateIfPossible(ScratchDirectory scratch, long sizeMiB)
     {
-        if (!ExternalTool.Exists("mkfs.xfs") || !ExternalTool.Exists("xfs_repair") || Environment.UserName != "root")
+        if (!ExternalTool.Exists("mkfs.xfs") || !ExternalTool.Exists("xfs_repair") || !Privileges.IsRoot)
         {
             return null;
         }

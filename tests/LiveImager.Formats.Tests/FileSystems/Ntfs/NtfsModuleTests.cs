@@ -412,7 +412,7 @@ public sealed class NtfsModuleTests(NtfsVolumes volumes, ITestOutputHelper outpu
 
     private static void RequireTools()
     {
-        Skip.IfNot(Environment.UserName == "root", "mounts NTFS images through FUSE, which needs root here");
+        Privileges.RequireRoot("mounts NTFS images through FUSE, which needs root here");
         ExternalTool.Require("mkntfs", "ntfs-3g");
         ExternalTool.Require("ntfs-3g", "ntfs-3g");
         ExternalTool.Require("ntfsfix", "ntfs-3g");

@@ -85,7 +85,7 @@ public sealed class OpaqueVolumeTests
     [SkippableFact]
     public void LvmPhysicalVolumeIsNamedAndCopiedWhole()
     {
-        Skip.IfNot(Environment.UserName == "root", "pvcreate needs a loop device, which needs root");
+        Privileges.RequireLoopDevices("pvcreate needs a loop device, which needs root");
         ExternalTool.Require("pvcreate", "lvm2");
         ExternalTool.Require("losetup", "mount");
         using var scratch = new ScratchDirectory();

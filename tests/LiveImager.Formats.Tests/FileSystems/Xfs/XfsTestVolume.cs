@@ -36,7 +36,7 @@ public sealed class XfsTestVolume
     /// <summary>Skips the test unless it may mount loop devices.</summary>
     public static void RequireMount()
     {
-        Skip.IfNot(Environment.UserName == "root", "needs root to mount XFS on a loop device (run `make test` as root, as CI does)");
+        Privileges.RequireLoopDevices("needs root to mount XFS on a loop device");
         Skip.IfNot(File.Exists("/dev/loop-control"), "needs the loop driver (/dev/loop-control is missing)");
         Skip.IfNot(File.ReadAllText("/proc/filesystems").Contains("\txfs\n", StringComparison.Ordinal),
             "needs the kernel's xfs (not in /proc/filesystems)");
