@@ -44,7 +44,10 @@ public sealed class RestoreTargetsTests : IDisposable
         Assert.False(result.Targets[1].Succeeded);
         Assert.StartsWith("failed after ", result.Targets[1].Message);
         Assert.EndsWith($"{full} is partly written and does not hold a usable disk", result.Targets[1].Message);
-        Assert.True(result.Targets[1].BytesWritten <= SmallStoreBytes, $"{result.Targets[1].BytesWritten} bytes on a {SmallStoreBytes}-byte store");
+        // Zero runs count as done without taking the store's space (the kernel zeroes them), so the count may pass the
+        // store's size; what matters is that the target stopped short of the image.
+        Assert.True(result.Targets[1].BytesWritten < result.DataBytes,
+            $"{result.Targets[1].BytesWritten} of {result.DataBytes} bytes on a {SmallStoreBytes}-byte store");
         disk.AssertRestored(goodFile, _scratch);
 
         // Every report carries both targets, in the order given.
