@@ -18,6 +18,12 @@ read -r passed failed skipped < <(awk '
                             match($0, /Skipped: *[0-9]+/); s += substr($0, RSTART + 8, RLENGTH - 8) + 0; next }
   /^ +Passed: +[0-9]+$/ { p += $2 } /^ +Failed: +[0-9]+$/ { f += $2 } /^ +Skipped: +[0-9]+$/ { s += $2 }
   END { print p + 0, f + 0, s + 0 }' "$log")
+# The failures again at the end, with their first message line, so the tail of a long log names them.
+if [ "$failed" -gt 0 ]; then
+  echo
+  echo "failed tests:"
+  grep -E -A3 '^  Failed [A-Za-z_.]+' "$log" | grep -v '^--$' | cut -c1-300
+fi
 echo
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
