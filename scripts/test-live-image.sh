@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Boots the live medium (artifacts/liveimager.iso, artifacts/live/) in QEMU, one VM at a time, and checks what it
 # does: an unattended capture from a USB stick under BIOS, an unattended restore under UEFI checked file by file on
-# the host, the TUI on the serial line under UEFI and UEFI Secure Boot, and the network cases against host-side
-# SMB/NFS servers. Serial logs and results stay in artifacts/live-test/; a report ends the run.
+# the host, the TUI on the serial line under UEFI and UEFI Secure Boot, the network cases against host-side SMB/NFS
+# servers, and an LVM disk whose restored VG the guest activates and fscks. Serial logs and results stay in
+# artifacts/live-test/; a report ends the run.
 #
-# usage: test-live-image.sh [STEP...]   steps: capture restore uefi secureboot bios-cd secureboot-cd network (default:
+# usage: test-live-image.sh [STEP...]   steps: capture restore uefi secureboot bios-cd secureboot-cd network lvm (default:
 #                                        all, in that order; restore needs capture's image); also bios (the TUI on
 #                                        serial from a stick under BIOS, which capture's boot already covers)
 # env:   LIVE_TEST_ACCEL=tcg|kvm (default: probe KVM, bounded), LIVE_TEST_BOOT_TIMEOUT (s, 420)
@@ -36,7 +37,7 @@ medium=$(blkid -p -s UUID -o value "$iso")
 [ -n "$medium" ] || die "$iso has no ISO 9660 UUID"
 
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(capture restore uefi secureboot bios-cd secureboot-cd network)
+[ ${#steps[@]} -gt 0 ] || steps=(capture restore uefi secureboot bios-cd secureboot-cd network lvm)
 
 mkdir -p "$out" "$work"
 qemu_pid=
@@ -347,6 +348,47 @@ step_network() {
   fi
 }
 
+# The LVM disk of scripts/live-test/make-lvm-disk.sh as the source: the guest captures it, restores it onto the
+# target, activates the restored VG with device-mapper (which this host's kernel lacks) and checks both LVs with
+# e2fsck, xfs_repair and the files' sums (tests/live/lvm-cases.sh).
+step_lvm() {
+  local lvm_img=$work/lvm.img guest=$repo/tests/live/lvm-cases.sh
+  if [ ! -f "$lvm_img" ] || [ ! -d "$lvm_img.manifest" ]; then
+    "$repo/scripts/live-test/make-lvm-disk.sh" "$lvm_img" >"$out/make-lvm-disk.log" 2>&1 ||
+      { fail "lvm: make-lvm-disk.sh failed: $(tail -2 "$out/make-lvm-disk.log" | tr '\n' ' ')"; return; }
+  fi
+  truncate -s 0 "$target_img"; truncate -s 512M "$target_img"
+  rm -rf "$work/store-tree"; mkdir -p "$work/store-tree/lvm"
+  cp "$guest" "$work/store-tree/lvm-cases.sh"
+  cp -r "$lvm_img.manifest" "$work/store-tree/lvm-manifest"
+  make_store "$work/store-tree"
+  make_stick
+  local disks=(-drive "file=$lvm_img,format=raw,if=none,id=src,readonly=on" -device virtio-blk-pci,drive=src,serial=src
+               -drive "file=$target_img,format=raw,if=none,id=target" -device virtio-blk-pci,drive=target,serial=target
+               -drive "file=$store_img,format=raw,if=none,id=store" -device virtio-blk-pci,drive=store,serial=store)
+  local run="/bin/sh -c 'mkdir -p /mnt/store && mount /dev/disk/by-id/virtio-store-part1 /mnt/store && bash /mnt/store/lvm-cases.sh /dev/disk/by-id/virtio-src /dev/disk/by-id/virtio-target /mnt/store/lvm /mnt/store/lvm-manifest; umount /mnt/store'"
+  start_vm lvm uefi "${medium_args[@]}" "${disks[@]}" -kernel "$live/vmlinuz" -initrd "$live/initrd.img" \
+    -append "boot=live liveimager.medium=$medium console=ttyS0,115200n8 loglevel=3 systemd.run=\"$run\" systemd.run_success_action=poweroff systemd.run_failure_action=poweroff"
+  if wait_exit "$job_timeout"; then
+    note "lvm: VM powered off $((SECONDS - vm_started)) s after start"
+  else
+    fail "lvm: VM still running after $job_timeout s"
+  fi
+  stop_vm
+  rm -rf "$work/lvm-results"
+  store_get /lvm "$work/lvm-results" >/dev/null
+  cp "$work/lvm-results/lvm/"lvm-cases.* "$out/" 2>/dev/null || true
+  local result=$work/lvm-results/lvm/lvm-cases.result
+  if [ -s "$result" ]; then
+    note "lvm: $(grep -c '^ok' "$result") cases ok, $(grep -c '^fail' "$result" || true) failed; $(grep '^image bytes' "$result" || echo 'no image') of a 512 MiB disk"
+    local line
+    while read -r line; do fail "lvm: $line"; done < <(grep '^fail' "$result" || true)
+    grep -q '^ok files of data' "$result" || fail "lvm: the guest did not get as far as the files of the XFS LV (see $out/lvm-cases.log)"
+  else
+    fail "lvm: no lvm-cases.result on the store (serial log: $out/lvm.serial.log)"
+  fi
+}
+
 note "ISO $(du -m "$iso" | cut -f1) MiB ($(stat -c %s "$iso") bytes), medium $medium"
 for step in "${steps[@]}"; do
   started=$SECONDS
@@ -359,7 +401,8 @@ for step in "${steps[@]}"; do
     bios-cd) step_tui bios-cd bios cd ;;
     secureboot-cd) step_tui secureboot-cd secureboot cd ;;
     network) step_network ;;
-    *) die "unknown step $step (capture restore uefi secureboot bios bios-cd secureboot-cd network)" ;;
+    lvm) step_lvm ;;
+    *) die "unknown step $step (capture restore uefi secureboot bios bios-cd secureboot-cd network lvm)" ;;
   esac
   note "$step: step took $((SECONDS - started)) s"
 done
