@@ -3,6 +3,7 @@ using LiveImager.Engine.Tests.Support;
 using LiveImager.Formats.FileSystems;
 using LiveImager.Formats.Tests.FileSystems.Ext;
 using LiveImager.Formats.Tests.FileSystems.Lvm;
+using LiveImager.Formats.Tests.FileSystems.Xfs;
 using LiveImager.Formats.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -25,7 +26,7 @@ public sealed class LvmImagingTests(ITestOutputHelper output) : IDisposable
         LvmTestDisk.Require();
         ExtTestImage.RequireTools();
         var root = ExtTestImage.Create(_scratch, "lvroot", "-t ext4", 48, dataBytes: 16 * MiB);
-        var xfs = XfsTestImage.CreateIfPossible(_scratch, 32);
+        var xfs = XfsTestVolume.CanCreate ? XfsTestVolume.Create(_scratch, "lvxfs", "", 32, randomBytes: 8 << 20, realTrees: []) : null;
         string image = _scratch.File("pv.lim");
         string restoredFile = _scratch.SparseFile("restored.img", 256 * MiB);
         using (var disk = LvmTestDisk.Create(_scratch, 256 * MiB))

@@ -63,7 +63,6 @@ internal sealed class DeployScreen : ImageWizardScreen
     private WizardPage SummaryStep()
     {
         ImageSummary image = Image;
-        var view = new WizardPage("Step 4 of 5: summary");
         var lines = new List<string>
         {
             $"Read image  {image.Path}",
@@ -74,17 +73,7 @@ internal sealed class DeployScreen : ImageWizardScreen
             $"  {t.Name,-8} {t.Model}, serial {t.Serial}, {ByteSize.Format(t.SizeBytes)}, {RestoreScreen.Partitions(t.Partitions.Count)} now"));
         lines.Add("");
         lines.Add($"EVERYTHING ON {string.Join(", ", _targets.Select(t => t.Name))} WILL BE ERASED.");
-        var text = new TextBlock { X = 0, Y = 2, Width = Dim.Fill(), Text = string.Join('\n', lines) };
-        // Below the text however long the list of targets is.
-        var next = new Button { X = 0, Y = Pos.Bottom(text) + 1, Text = "_Continue", IsDefault = true };
-        next.Accepting += (_, e) =>
-        {
-            e.Handled = true;
-            Steps.Next();
-        };
-        view.Add(text, next);
-        view.Shown = () => next.SetFocus();
-        return view;
+        return WizardPage.Summary("Step 4 of 5: summary", string.Join('\n', lines), Steps);
     }
 
     private WizardPage ConfirmStep()

@@ -45,27 +45,11 @@ internal sealed class RestoreScreen : ImageWizardScreen
     private WizardPage SummaryStep()
     {
         (ImageSummary image, DiskChoice target) = Chosen();
-        var view = new WizardPage("Step 4 of 5: summary");
-        var text = new TextBlock
-        {
-            X = 0,
-            Y = 2,
-            Width = Dim.Fill(),
-            Text = $"Read image  {image.Path}\n" +
-                   $"            from {image.SourceModel}, serial {image.SourceSerial}, taken {image.Created.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}\n" +
-                   $"Write disk  {target.Name} ({target.Model}, serial {target.Serial}, {ByteSize.Format(target.SizeBytes)})\n\n" +
-                   $"EVERYTHING ON {target.Name} WILL BE ERASED ({Partitions(target.Partitions.Count)} now).",
-        };
-        // Below the text however a long path wraps.
-        var next = new Button { X = 0, Y = Pos.Bottom(text) + 1, Text = "_Continue", IsDefault = true };
-        next.Accepting += (_, e) =>
-        {
-            e.Handled = true;
-            Steps.Next();
-        };
-        view.Add(text, next);
-        view.Shown = () => next.SetFocus();
-        return view;
+        return WizardPage.Summary("Step 4 of 5: summary",
+            $"Read image  {image.Path}\n" +
+            $"            from {image.SourceModel}, serial {image.SourceSerial}, taken {image.Created.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}\n" +
+            $"Write disk  {target.Name} ({target.Model}, serial {target.Serial}, {ByteSize.Format(target.SizeBytes)})\n\n" +
+            $"EVERYTHING ON {target.Name} WILL BE ERASED ({Partitions(target.Partitions.Count)} now).", Steps);
     }
 
     private WizardPage ConfirmStep()

@@ -62,6 +62,23 @@ internal sealed class WizardPage : View
         Add(new TextBlock { X = 0, Y = 0, Text = heading });
     }
 
+    /// <summary>A summary page: <paramref name="text"/> from row 2, and below it, however long the text wraps, a
+    /// Continue button that goes to the next step and has the focus.</summary>
+    public static WizardPage Summary(string heading, string text, WizardSteps steps)
+    {
+        var page = new WizardPage(heading);
+        var block = new TextBlock { X = 0, Y = 2, Width = Dim.Fill(), Text = text };
+        var next = new Button { X = 0, Y = Pos.Bottom(block) + 1, Text = "_Continue", IsDefault = true };
+        next.Accepting += (_, e) =>
+        {
+            e.Handled = true;
+            steps.Next();
+        };
+        page.Add(block, next);
+        page.Shown = () => next.SetFocus();
+        return page;
+    }
+
     /// <summary>Runs each time the page appears: focus its first field, start a scan.</summary>
     public Action? Shown { get; set; }
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using LiveImager.Formats.FileSystems;
 using LiveImager.Formats.Tests.FileSystems.Ext;
+using LiveImager.Formats.Tests.FileSystems.Xfs;
 using LiveImager.Formats.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -24,7 +25,7 @@ public sealed class LvmModuleTests(ITestOutputHelper output)
         using var scratch = new ScratchDirectory();
         var root = ExtTestImage.Create(scratch, "lvroot", "-t ext4 -b 4096", 40, dataBytes: 12 * MiB);
         var small = ExtTestImage.Create(scratch, "lvsmall", "-t ext4 -b 1024", 32, dataBytes: 4 * MiB);
-        var xfs = XfsTestImage.CreateIfPossible(scratch, 32);
+        var xfs = XfsTestVolume.CanCreate ? XfsTestVolume.Create(scratch, "lvxfs", "", 32, randomBytes: 8 << 20, realTrees: []) : null;
         using var disk = LvmTestDisk.Create(scratch, 192 * MiB);
         string vg = disk.VolumeGroup;
         disk.CreateLogicalVolume("root", 6);

@@ -231,7 +231,7 @@ public sealed class XfsCorruptionTests(XfsPristineVolumes pristine) : IClassFixt
             ExternalTool.Run("xfs_io", "-x", "-c", "shutdown -f", mount.Directory);
         }
 
-        var analysis = XfsTestVolume.Analyze(path);
+        var analysis = ImageAnalysis.Analyze(path);
 
         // How many operations the newest record holds depends on the kernel's timing; that it is not the unmount
         // record does not.
@@ -249,7 +249,7 @@ public sealed class XfsCorruptionTests(XfsPristineVolumes pristine) : IClassFixt
         ExternalTool.Run("mkfs.xfs", "-q", "-f", "-l", $"logdev={log}", path);
 
         Assert.Equal("whole copy: xfs has an external log: whether it needs recovery cannot be seen from this partition",
-            XfsTestVolume.Analyze(path).Method);
+            ImageAnalysis.Analyze(path).Method);
     }
 
     [SkippableFact]
@@ -261,7 +261,7 @@ public sealed class XfsCorruptionTests(XfsPristineVolumes pristine) : IClassFixt
         ExternalTool.Run("mkfs.xfs", "-q", "-f", "-r", $"rtdev={realtime}", path);
 
         Assert.Equal("whole copy: xfs has a realtime section of 16384 blocks on another device",
-            XfsTestVolume.Analyze(path).Method);
+            ImageAnalysis.Analyze(path).Method);
     }
 
     /// <summary>Rounds of one to four random bytes over the superblock, the AGFs and the free-space tree roots, with

@@ -34,7 +34,7 @@ public sealed class XfsFileSystemTests
         var (options, sizeMiB) = s_cases[name];
         var volume = XfsTestVolume.Create(scratch, name, options, sizeMiB);
 
-        var analysis = XfsTestVolume.Analyze(volume.Path);
+        var analysis = ImageAnalysis.Analyze(volume.Path);
 
         Assert.False(analysis.IsWholeCopy, $"{analysis.Method}: {string.Join("; ", analysis.Warnings)}");
         Assert.Empty(analysis.Warnings);
