@@ -160,8 +160,10 @@ public sealed class ImagingCliTests : IDisposable
     {
         string binary = PublishedBinary.Require();
         ExternalTool.Require("kill", "procps");
-        // Random data at zstd's slowest level keeps the capture busy for many seconds on any machine.
-        string disk = MakeDisk(randomMiB: 48);
+        // Text at zstd's slowest level keeps the capture busy for seconds on any machine. (Random bytes would not: the
+        // encoder samples them as incompressible and stores them without running zstd, which a fast machine finishes
+        // before the signal arrives.)
+        string disk = MakeDisk(randomMiB: 48, asText: true);
         string image = _scratch.File("interrupted.lim");
         var info = new ProcessStartInfo(binary) { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (string arg in (string[])["capture", disk, image, "--level", "19", "--json-progress"])
@@ -183,8 +185,6 @@ public sealed class ImagingCliTests : IDisposable
         Assert.Empty(Directory.GetFiles(_scratch.Path, "interrupted.lim*"));
     }
 
-    /// <summary>A GPT disk file: partition 1 an ext4 labelled "cli" holding <paramref name="randomMiB"/> MiB of random
-    /// data, partition 2 left blank.</summary>
     /// <summary>The ext4 of <paramref name="restored"/> passes e2fsck -fn and holds the random file of <paramref name="source"/>.</summary>
     private static void AssertSameExt4File(string source, string restored)
     {
@@ -195,16 +195,26 @@ public sealed class ImagingCliTests : IDisposable
     private static string Ext4FileSha256(string disk) =>
         ExternalTool.Run("sh", "-c", $"debugfs -R 'cat /random.bin' '{disk}?offset={Ext4Start}' 2>/dev/null | sha256sum").Split(' ')[0];
 
-    private string MakeDisk(int randomMiB)
+    /// <summary>A GPT disk file: partition 1 an ext4 labelled "cli" holding <paramref name="randomMiB"/> MiB of random
+    /// data (as base64 text when <paramref name="asText"/>), partition 2 left blank.</summary>
+    private string MakeDisk(int randomMiB, bool asText = false)
     {
         ExternalTool.Require("sfdisk", "fdisk");
         ExternalTool.Require("mkfs.ext4", "e2fsprogs");
         string disk = _scratch.SparseFile("disk.img", DiskBytes);
         ExternalTool.RunWithInput("sfdisk", "label: gpt\nstart=2048, size=64M, type=linux\nsize=16M, type=linux\n", "-q", disk);
         string content = Directory.CreateDirectory(_scratch.File("content")).FullName;
-        var data = new byte[randomMiB << 20];
+        var data = new byte[asText ? (randomMiB << 20) / 4 * 3 : randomMiB << 20];
         Random.Shared.NextBytes(data);
-        File.WriteAllBytes(Path.Combine(content, "random.bin"), data);
+        string file = Path.Combine(content, "random.bin");
+        if (asText)
+        {
+            File.WriteAllText(file, Convert.ToBase64String(data));
+        }
+        else
+        {
+            File.WriteAllBytes(file, data);
+        }
         ExternalTool.Run("mkfs.ext4", "-q", "-F", "-L", "cli", "-d", content, "-E", $"offset={Ext4Start}", disk, "64M");
         return disk;
     }
