@@ -2,12 +2,12 @@
 # Boots the live medium (artifacts/liveimager.iso, artifacts/live/) in QEMU, one VM at a time, and checks what it
 # does: an unattended capture from a USB stick under BIOS, an unattended restore under UEFI checked file by file on
 # the host, the TUI on the serial line under UEFI and UEFI Secure Boot, the network cases against host-side SMB/NFS
-# servers, and an LVM disk whose restored VG the guest activates and fscks. Serial logs and results stay in
-# artifacts/live-test/; a report ends the run.
+# servers, an LVM disk whose restored VG the guest activates and fscks, and a captured stick booted straight from
+# liveimager serve's NBD export. Serial logs and results stay in artifacts/live-test/; a report ends the run.
 #
-# usage: test-live-image.sh [STEP...]   steps: capture restore uefi secureboot bios-cd secureboot-cd network lvm (default:
-#                                        all, in that order; restore needs capture's image); also bios (the TUI on
-#                                        serial from a stick under BIOS, which capture's boot already covers)
+# usage: test-live-image.sh [STEP...]   steps: capture restore uefi secureboot bios-cd secureboot-cd network lvm
+#                                        serve-boot (default: all, in that order; restore needs capture's image); also
+#                                        bios (the TUI on serial from a stick under BIOS, which capture's boot covers)
 # env:   LIVE_TEST_ACCEL=tcg|kvm (default: probe KVM, bounded), LIVE_TEST_BOOT_TIMEOUT (s, 420)
 set -euo pipefail
 
@@ -37,16 +37,18 @@ medium=$(blkid -p -s UUID -o value "$iso")
 [ -n "$medium" ] || die "$iso has no ISO 9660 UUID"
 
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(capture restore uefi secureboot bios-cd secureboot-cd network lvm)
+[ ${#steps[@]} -gt 0 ] || steps=(capture restore uefi secureboot bios-cd secureboot-cd network lvm serve-boot)
 
 mkdir -p "$out" "$work"
 qemu_pid=
 serial_reader=
 servers_state=
+serve_pid=
 cleanup() {
   local status=$?
   if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then kill "$qemu_pid" 2>/dev/null || true; wait "$qemu_pid" 2>/dev/null || true; fi
   if [ -n "$serial_reader" ]; then kill "$serial_reader" 2>/dev/null || true; fi
+  if [ -n "$serve_pid" ]; then kill "$serve_pid" 2>/dev/null || true; fi
   if [ -n "$servers_state" ]; then "$repo/scripts/live-test/servers.sh" stop "$servers_state" >/dev/null 2>&1 || true; fi
   exit "$status"
 }
@@ -348,6 +350,43 @@ step_network() {
   fi
 }
 
+# An image opened without restoring it (docs/opening-images.md): the stick (a copy of the ISO) is captured on the host
+# from a loop device, served by liveimager serve on a Unix socket, and booted by QEMU straight from that NBD export
+# (BIOS, a copy-on-write snapshot over the read-only export) until its GRUB menu shows on the serial line.
+step_serve_boot() {
+  local binary=$artifacts/liveimager image=$work/stick.lim sock=$work/serve.sock loop
+  [ -x "$binary" ] || { fail "serve-boot: no $binary (make publish)"; return; }
+  make_stick
+  rm -f "$image" "$sock"
+  loop=$(losetup -f --show "$stick_img")
+  "$binary" capture "$loop" "$image" >"$out/serve-boot.capture.log" 2>&1 || true
+  losetup -d "$loop"
+  [ -s "$image" ] || { fail "serve-boot: capture of the stick failed: $(tail -2 "$out/serve-boot.capture.log" | tr '\n' ' ')"; return; }
+  note "serve-boot: the stick ($(du -m --apparent-size "$stick_img" | cut -f1) MiB) captured to a $(du -m "$image" | cut -f1) MiB image"
+  "$binary" serve "$image" --socket "$sock" >"$out/serve-boot.serve.log" 2>&1 &
+  serve_pid=$!
+  local waited=0
+  while [ ! -S "$sock" ] && [ $waited -lt 30 ] && kill -0 "$serve_pid" 2>/dev/null; do sleep 1; waited=$((waited + 1)); done
+  if [ ! -S "$sock" ]; then
+    fail "serve-boot: serve made no socket within 30 s: $(tail -2 "$out/serve-boot.serve.log" | tr '\n' ' ')"
+  else
+    start_vm serve-boot bios -drive "file=nbd+unix:///disk?socket=$sock,format=raw,if=none,id=nbd,snapshot=on" \
+      -device virtio-blk-pci,drive=nbd,bootindex=0
+    if wait_serial "GNU GRUB" 180; then
+      note "serve-boot: GRUB menu from the NBD export after $((SECONDS - vm_started)) s"
+    else
+      fail "serve-boot: no GRUB menu within 180 s of booting the export (log: $serial_log)"
+    fi
+    stop_vm
+  fi
+  kill "$serve_pid" 2>/dev/null || true
+  wait "$serve_pid" 2>/dev/null || true
+  serve_pid=
+  grep -qi "damaged\|error" "$out/serve-boot.serve.log" && fail "serve-boot: serve logged an error: $(grep -i -m1 'damaged\|error' "$out/serve-boot.serve.log")"
+  [ -S "$sock" ] && fail "serve-boot: serve left its socket behind after SIGTERM"
+  rm -f "$image"
+}
+
 # The LVM disk of scripts/live-test/make-lvm-disk.sh as the source: the guest captures it, restores it onto the
 # target, activates the restored VG with device-mapper (which this host's kernel lacks) and checks both LVs with
 # e2fsck, xfs_repair and the files' sums (tests/live/lvm-cases.sh).
@@ -402,7 +441,8 @@ for step in "${steps[@]}"; do
     secureboot-cd) step_tui secureboot-cd secureboot cd ;;
     network) step_network ;;
     lvm) step_lvm ;;
-    *) die "unknown step $step (capture restore uefi secureboot bios bios-cd secureboot-cd network lvm)" ;;
+    serve-boot) step_serve_boot ;;
+    *) die "unknown step $step (capture restore uefi secureboot bios bios-cd secureboot-cd network lvm serve-boot)" ;;
   esac
   note "$step: step took $((SECONDS - started)) s"
 done
