@@ -35,6 +35,7 @@ public sealed class S3ServerFixture : IDisposable
         Secret = "s3secret-" + Guid.NewGuid().ToString("N");
         DataDirectory = _scratch.File("objects");
         Directory.CreateDirectory(DataDirectory);
+        Port = FreePortBelowEphemeral();
         Start();
     }
 
@@ -54,9 +55,10 @@ public sealed class S3ServerFixture : IDisposable
     /// <summary>The s3:// URL of <paramref name="path"/> in the bucket (plain HTTP: the server has no certificate).</summary>
     public string Url(string path, string? bucket = null) => $"s3://{AccessKey}@127.0.0.1:{Port}/{bucket ?? Bucket}/{path.TrimStart('/')}?tls=0";
 
-    /// <summary>Starts the server (again, on the same port once it had one) and waits until it listens.</summary>
+    /// <summary>Starts the server on <see cref="Port"/> (again, after <see cref="Stop"/>) and waits until it listens.</summary>
     public void Start()
     {
+        Stop();
         var info = new ProcessStartInfo("node", [_serveScript!, "127.0.0.1", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), DataDirectory, Bucket])
         {
             RedirectStandardOutput = true,
@@ -80,14 +82,37 @@ public sealed class S3ServerFixture : IDisposable
     {
         if (_server is { } server)
         {
+            _server = null;
             if (!server.HasExited)
             {
                 server.Kill();
             }
             server.WaitForExit();
             server.Dispose();
-            _server = null;
         }
+    }
+
+    /// <summary>A free port below Linux's ephemeral range (32768 and up): a client that keeps connecting to a stopped
+    /// server's port in that range can be given it as its own source port (a TCP self-connect), and then the server
+    /// cannot listen there again.</summary>
+    private static int FreePortBelowEphemeral()
+    {
+        for (int attempt = 0; attempt < 100; attempt++)
+        {
+            int port = Random.Shared.Next(20_000, 32_000);
+            try
+            {
+                var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+                listener.Start();
+                listener.Stop();
+                return port;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                // Taken: try another.
+            }
+        }
+        throw new InvalidOperationException("no free port from 20000 to 32000");
     }
 
     /// <summary>The objects under <paramref name="prefix"/> in the bucket as the server stores them (its files named

@@ -106,7 +106,7 @@ public sealed class S3StoreTests(S3ServerFixture server) : IClassFixture<S3Serve
         {
             try
             {
-                WaitForUploadedParts(capture);
+                WaitForUploadedParts(capture, "cut/pc.lim");
                 server.Stop();
                 output = Finish(capture, 1);
             }
@@ -139,7 +139,7 @@ public sealed class S3StoreTests(S3ServerFixture server) : IClassFixture<S3Serve
         string output;
         using (Running capture = Start(binary, ["capture", disk, server.Url("interrupted/pc.lim")]))
         {
-            WaitForUploadedParts(capture);
+            WaitForUploadedParts(capture, "interrupted/pc.lim");
             ExternalTool.Run("kill", "-INT", capture.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
             output = Finish(capture, 130);
         }
@@ -167,16 +167,23 @@ public sealed class S3StoreTests(S3ServerFixture server) : IClassFixture<S3Serve
         return disk;
     }
 
-    /// <summary>Waits until the server holds at least one uploaded part (the upload is under way, not yet complete).</summary>
-    private void WaitForUploadedParts(Running capture)
+    /// <summary>Waits until the server holds a part of the upload of <paramref name="key"/> (under way, not complete).</summary>
+    private void WaitForUploadedParts(Running capture, string key)
     {
         string uploads = Path.Combine(server.DataDirectory, S3ServerFixture.Bucket, "._S3rver_uploads");
         var clock = Stopwatch.StartNew();
-        while (!(Directory.Exists(uploads) && Directory.EnumerateFiles(uploads, "*", SearchOption.AllDirectories).Any()))
+        // The server keeps each upload in a directory of its own, with its object's key in a file "key" and its parts
+        // as files named by part number (1, 2, …) until it is completed. Uploads of other tests may be there too: this
+        // server does not implement their abort.
+        while (!(Directory.Exists(uploads) && Directory.EnumerateDirectories(uploads).Any(upload =>
+            File.Exists(Path.Combine(upload, "1")) && File.Exists(Path.Combine(upload, "key")) && File.ReadAllText(Path.Combine(upload, "key")) == key)))
         {
-            Assert.False(capture.HasExited, "the capture ended before any part was uploaded: " + capture.Errors.Result);
+            if (capture.HasExited)
+            {
+                Assert.Fail("the capture ended before any part was uploaded: " + capture.Errors.Result);
+            }
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(120), "no part was uploaded within 120 s");
-            Thread.Sleep(50);
+            Thread.Sleep(20);
         }
     }
 

@@ -188,7 +188,7 @@ public sealed class S3UploadStream : Stream
                 {
                     Log.Warning("Aborting the upload {UploadId} of {Key} to {Store} failed: {Problem}. No object was created, but the " +
                         "uploaded parts may stay on the server until a lifecycle rule (AbortIncompleteMultipartUpload) removes them",
-                        _uploadId, _key, _client.Location.ToString(), e.Message);
+                        _uploadId, _key, _client.Location.ToString(), e.Message.TrimEnd('.'));
                     AbortFailure = e.Message;
                 }
             }
