@@ -56,10 +56,13 @@ public sealed class S3ServerFixture : IDisposable
     public string Url(string path, string? bucket = null) => $"s3://{AccessKey}@127.0.0.1:{Port}/{bucket ?? Bucket}/{path.TrimStart('/')}?tls=0";
 
     /// <summary>Starts the server on <see cref="Port"/> (again, after <see cref="Stop"/>) and waits until it listens.</summary>
-    public void Start()
+    /// <param name="tls">A PEM key and certificate to serve HTTPS with; null for plain HTTP.</param>
+    public void Start((string Key, string Certificate)? tls = null)
     {
         Stop();
-        var info = new ProcessStartInfo("node", [_serveScript!, "127.0.0.1", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), DataDirectory, Bucket])
+        string[] arguments = [_serveScript!, "127.0.0.1", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), DataDirectory, Bucket,
+            .. tls is { } files ? [files.Key, files.Certificate] : Array.Empty<string>()];
+        var info = new ProcessStartInfo("node", arguments)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

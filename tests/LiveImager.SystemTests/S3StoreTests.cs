@@ -69,7 +69,8 @@ public sealed class S3StoreTests(S3ServerFixture server) : IClassFixture<S3Serve
     }
 
     /// <summary>A wrong secret, an unknown access key, a missing bucket and a server that is not there are each named
-    /// in plain words, with exit code 1, before the disk is read; nothing is created in the bucket.</summary>
+    /// in plain words, with exit code 1, before the disk is read; a missing image, <c>--split</c> and HTTPS to a plain-HTTP server too; nothing is
+    /// created in the bucket.</summary>
     [SkippableFact]
     public void RefusedLoginsMissingBucketAndDeadEndpointAreSaidPlainly()
     {
@@ -84,13 +85,65 @@ public sealed class S3StoreTests(S3ServerFixture server) : IClassFixture<S3Serve
         string noBucket = RunTool(binary, 1, "images", server.Url("refused", bucket: "no-such-bucket"));
         string deadPort = RunTool(binary, 1, "images", server.Url("refused").Replace($":{server.Port}/", $":{FreePort()}/", StringComparison.Ordinal));
         string noImage = RunTool(binary, 1, "info", server.Url("refused/missing.lim"));
+        string split = RunTool(binary, 1, "capture", disk, server.Url("refused/split.lim"), "--split", "4M");
+        string plainServer = RunTool(binary, 1, "images", server.Url("refused").Replace("?tls=0", "", StringComparison.Ordinal));
 
         Assert.Contains($"wrong secret key for access key {server.AccessKey}", wrongSecret);
         Assert.Contains("the server does not know the access key nobody", unknownKey);
         Assert.Contains("there is no bucket 'no-such-bucket' on 127.0.0.1", noBucket);
         Assert.Contains("cannot reach 127.0.0.1 on port", deadPort);
         Assert.Contains("does not exist", noImage);
+        Assert.Contains("--split does not apply to an s3:// store", split);
+        Assert.Contains("the TLS handshake with 127.0.0.1", plainServer);
+        Assert.Contains("add ?tls=0 to the URL", plainServer);
         Assert.Empty(server.Objects("refused"));
+    }
+
+    /// <summary>Over HTTPS the server's certificate is checked: one from a lab's own CA is refused with a hint, trusted
+    /// with <c>--ca-file</c> of that CA, and refused with another CA's file.</summary>
+    [SkippableFact]
+    public void ALabCaIsTrustedOnlyThroughCaFile()
+    {
+        string binary = PublishedBinary.Require();
+        Skip.If(server.SkipReason is not null, server.SkipReason);
+        ExternalTool.Require("openssl", "openssl");
+        string labCa = MakeCa("lab");
+        string otherCa = MakeCa("other");
+        string key = _scratch.File("server.key");
+        string request = _scratch.File("server.csr");
+        string certificate = _scratch.File("server.pem");
+        string extensions = _scratch.File("server.ext");
+        File.WriteAllText(extensions, "subjectAltName=IP:127.0.0.1\n");
+        ExternalTool.Run("openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-subj", "/CN=127.0.0.1", "-out", request);
+        ExternalTool.Run("openssl", "x509", "-req", "-in", request, "-CA", labCa + ".pem", "-CAkey", labCa + ".key", "-CAcreateserial",
+            "-days", "2", "-extfile", extensions, "-out", certificate);
+        string listing = server.Url("tls").Replace("?tls=0", "", StringComparison.Ordinal);
+        string untrusted, trusted, wrongCa;
+        server.Start((key, certificate));
+        try
+        {
+            untrusted = RunTool(binary, 1, "images", listing);
+            trusted = RunTool(binary, 0, "images", listing, "--ca-file", labCa + ".pem");
+            wrongCa = RunTool(binary, 1, "images", listing, "--ca-file", otherCa + ".pem");
+        }
+        finally
+        {
+            server.Start();
+        }
+
+        Assert.Contains("the TLS certificate of 127.0.0.1 is not trusted", untrusted);
+        Assert.Contains("--ca-file", untrusted);
+        Assert.Contains("object store, 0 image(s)", trusted);
+        Assert.Contains("the TLS certificate of 127.0.0.1 is not trusted", wrongCa);
+    }
+
+    /// <summary>A self-signed CA: NAME.key and NAME.pem in the scratch directory; returns their common stem.</summary>
+    private string MakeCa(string name)
+    {
+        string stem = _scratch.File(name + "-ca");
+        ExternalTool.Run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", stem + ".key", "-subj", $"/CN={name} test CA",
+            "-days", "2", "-out", stem + ".pem");
+        return stem;
     }
 
     /// <summary>The server dies while parts are being uploaded: the capture fails after its bounded retries saying the

@@ -213,8 +213,12 @@ public sealed class S3Client : IDisposable
             }
             catch (HttpRequestException e) when (e.InnerException is AuthenticationException)
             {
-                throw new StoreException(StoreProblem.Refused, $"the TLS certificate of {_location.Host} is not trusted ({e.InnerException.Message}). " +
-                    "For a lab's own CA give --ca-file CA.pem; for a plain-HTTP lab server add ?tls=0 to the URL.", e);
+                // A refused certificate is named so by the runtime; anything else failed the handshake itself, as when
+                // the server speaks plain HTTP.
+                throw new StoreException(StoreProblem.Refused, e.InnerException.Message.Contains("certificate", StringComparison.OrdinalIgnoreCase)
+                    ? $"the TLS certificate of {_location.Host} is not trusted ({e.InnerException.Message}). For a lab's own CA give --ca-file CA.pem."
+                    : $"the TLS handshake with {_location.Host} on port {_location.Port ?? DefaultPort} failed ({e.InnerException.Message}); " +
+                      "if it is a plain-HTTP lab server, add ?tls=0 to the URL.", e);
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
             {

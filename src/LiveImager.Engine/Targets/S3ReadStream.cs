@@ -10,6 +10,7 @@ public sealed class S3ReadStream : Stream
     private readonly int _ahead;
     private readonly CancellationTokenSource _cancel = new();
     private readonly Queue<(long Index, Task<byte[]> Chunk)> _pending = new();
+    private readonly Stack<byte[]> _free = new();
     private long _position;
     private long _chunkIndex = -1;
     private byte[] _chunk = [];
@@ -41,8 +42,14 @@ public sealed class S3ReadStream : Stream
         long index = _position / _chunkBytes;
         if (index != _chunkIndex)
         {
+            byte[] previous = _chunk;
             _chunk = Fetch(index);
             _chunkIndex = index;
+            if (previous.Length == _chunkBytes && _free.Count < _ahead + 1)
+            {
+                // Reused by a later fetch: chunks of several MiB are large objects, which the GC frees late.
+                _free.Push(previous);
+            }
         }
         int offset = (int)(_position - index * _chunkBytes);
         int count = Math.Min(buffer.Length, _chunk.Length - offset);
@@ -87,9 +94,9 @@ public sealed class S3ReadStream : Stream
         long start = index * _chunkBytes;
         int length = (int)Math.Min(_chunkBytes, Length - start);
         CancellationToken token = _cancel.Token;
+        byte[] bytes = length == _chunkBytes && _free.Count > 0 ? _free.Pop() : new byte[length];
         return Task.Run(() =>
         {
-            var bytes = new byte[length];
             int read = _client.Read(_key, start, bytes, token);
             return read == length ? bytes : bytes[..read];
         }, token);
