@@ -32,6 +32,9 @@ live_packages=(
 
 if [ "${1:-}" = --live ]; then packages+=("${live_packages[@]}"); fi
 
+# The s3:// store tests' server (npm's s3rver); its own script, so a missing node only skips those tests.
+"$(dirname "$0")/install-s3-server.sh" || echo "install-deps: the S3 test server could not be installed; the s3:// tests will skip" >&2
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -51,7 +51,7 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
         Describe(layout, log);
         int chunkSize = ImageHeader.DefaultChunkSize;
         long dataBytes = layout.Frames(chunkSize, source.Alignment).Sum(f => (long)f.Length);
-        if (options.Image != "-" && options.CheckFreeSpace)
+        if (options.Image != "-" && S3Store.Find(options.Image) is null && options.CheckFreeSpace)
         {
             // The used bytes are known before anything is written: refuse now rather than fill the store.
             StoreSpace.Require(Path.GetDirectoryName(Path.GetFullPath(options.Image))!, dataBytes);
@@ -73,7 +73,7 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
         };
 
         using var output = new ImageOutput(options.Image, options.SplitBytes, options.Force, header.ImageId,
-            standardOutput ?? Console.OpenStandardOutput);
+            standardOutput ?? Console.OpenStandardOutput, dataBytes);
         var meter = new ProgressMeter("capture", dataBytes, Progress);
         try
         {

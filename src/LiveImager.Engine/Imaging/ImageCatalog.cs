@@ -47,11 +47,12 @@ public static partial class ImageCatalog
     /// its <see cref="StoredImage.Problem"/> says what is wrong.</summary>
     public static StoredImage Describe(string path)
     {
-        string name = System.IO.Path.GetFileName(path);
-        string fullPath = System.IO.Path.GetFullPath(path);
+        bool isObject = Targets.S3Store.Find(path) is not null;
+        string name = System.IO.Path.GetFileName(isObject ? Targets.StoreLocation.Parse(path).Path : path);
+        string fullPath = isObject ? path : System.IO.Path.GetFullPath(path);
         long size = 0;
         int volumes = 0;
-        for (int n = 1; File.Exists(VolumeLayout.VolumePath(path, n)); n++)
+        for (int n = 1; !isObject && File.Exists(VolumeLayout.VolumePath(path, n)); n++)
         {
             size += new FileInfo(VolumeLayout.VolumePath(path, n)).Length;
             volumes = n;
@@ -59,6 +60,10 @@ public static partial class ImageCatalog
         try
         {
             using VolumeReaderStream stream = ImageInput.OpenVolumes(path);
+            if (isObject)
+            {
+                (size, volumes) = (stream.Length, 1);
+            }
             ImageMetadata metadata;
             using (var reader = new ImageReader(stream))
             {

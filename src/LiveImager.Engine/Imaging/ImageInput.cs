@@ -1,8 +1,10 @@
+using LiveImager.Engine.Targets;
 using LiveImager.Formats.ImageFormat;
 
 namespace LiveImager.Engine.Imaging;
 
-/// <summary>Opens an image for reading: its volume files by name, or standard output of another program ("-").</summary>
+/// <summary>Opens an image for reading: its volume files by name, an object in an opened s3:// store by its URL, or
+/// standard output of another program ("-").</summary>
 public static class ImageInput
 {
     private const int BufferBytes = 1 << 20;
@@ -13,6 +15,10 @@ public static class ImageInput
         if (path == "-")
         {
             return new BufferedStream((standardInput ?? Console.OpenStandardInput)(), BufferBytes);
+        }
+        if (S3Store.Find(path) is { } objects)
+        {
+            return objects.OpenRead(path, sequential: true);
         }
         string full = Path.GetFullPath(path);
         if (!File.Exists(full))
@@ -27,6 +33,10 @@ public static class ImageInput
     /// <summary>The volume files of the image at <paramref name="path"/> as one stream; only their headers are read.</summary>
     public static VolumeReaderStream OpenVolumes(string path)
     {
+        if (S3Store.Find(path) is { } objects)
+        {
+            return objects.OpenVolumes(path);
+        }
         string full = Path.GetFullPath(path);
         return new VolumeReaderStream(
             n => File.Exists(VolumeLayout.VolumePath(full, n))

@@ -11,15 +11,27 @@ internal sealed class ImageOutput : IDisposable
     private const int BufferBytes = 1 << 20;
     private readonly string? _finalPath;
     private readonly string? _partialPath;
+    private readonly string? _objectName;
     private readonly List<string> _partialVolumes = [];
     private readonly Stream _raw;
     private bool _committed;
 
     /// <summary>Opens the output for <paramref name="path"/> ("-" = <paramref name="standardOutput"/>), refusing to
     /// replace an existing image unless <paramref name="force"/>.</summary>
-    public ImageOutput(string path, long splitBytes, bool force, Guid imageId, Func<Stream> standardOutput)
+    /// <param name="expectedBytes">The image's worst-case size, which sizes an S3 upload's parts.</param>
+    public ImageOutput(string path, long splitBytes, bool force, Guid imageId, Func<Stream> standardOutput, long expectedBytes = 0)
     {
-        if (path == "-")
+        if (S3Store.Find(path) is { } objects)
+        {
+            if (splitBytes > 0)
+            {
+                throw new ImagingException("--split does not apply to an s3:// store: an object holds up to 5 TiB, so the image is one object");
+            }
+            // Uploaded in parts as it is written; the object appears under its name only at Commit.
+            _objectName = path;
+            _raw = objects.Create(path, force, expectedBytes);
+        }
+        else if (path == "-")
         {
             if (splitBytes > 0)
             {
@@ -44,7 +56,7 @@ internal sealed class ImageOutput : IDisposable
     public Stream Stream { get; }
 
     /// <summary>The image's final name, or "-" for standard output.</summary>
-    public string Name => _finalPath ?? "-";
+    public string Name => _finalPath ?? _objectName ?? "-";
 
     private static void RemoveExisting(string imagePath, bool force)
     {
@@ -87,6 +99,10 @@ internal sealed class ImageOutput : IDisposable
     public void Commit()
     {
         Stream.Flush();
+        if (_raw is S3UploadStream upload)
+        {
+            upload.Complete();
+        }
         MakeDurable(_raw);
         _raw.Dispose();
         if (_finalPath is not null)

@@ -59,6 +59,10 @@ public sealed class ImageDisk : IDisposable
         {
             throw new ImagingException("an image can be opened only from a file, not from standard input: random access needs its index");
         }
+        if (Targets.S3Store.Find(path) is not null)
+        {
+            throw new ImagingException("an image in an s3:// store cannot be opened in place yet; restore or export it from a local copy");
+        }
         if (!File.Exists(path))
         {
             throw new ImagingException(File.Exists(path + ".partial")

@@ -1,17 +1,22 @@
 namespace LiveImager.Engine.Targets;
 
-/// <summary>An IMAGE argument made local: a path as given, or a store URL's directory mounted and the image's path
-/// inside it; disposing unmounts.</summary>
+/// <summary>An IMAGE argument made usable: a path as given, a store URL's directory mounted and the image's path
+/// inside it, or an s3:// store opened and the image's URL, which the jobs open through <see cref="S3Store.Find"/>;
+/// disposing unmounts or closes.</summary>
 public sealed class StoreImage : IDisposable
 {
-    private StoreImage(string path, MountedStore? store)
+    private StoreImage(string path, MountedStore? store, S3Store? objectStore = null)
     {
         Path = path;
         Store = store;
+        ObjectStore = objectStore;
     }
 
-    /// <summary>The image's local path ("-" stays "-").</summary>
+    /// <summary>The image's local path ("-" stays "-"), or for an s3:// store its URL.</summary>
     public string Path { get; }
+
+    /// <summary>The opened s3:// store, or null.</summary>
+    public S3Store? ObjectStore { get; }
 
     /// <summary>The mounted store, or null when the argument was a local path or "-".</summary>
     public MountedStore? Store { get; }
@@ -24,6 +29,12 @@ public sealed class StoreImage : IDisposable
             return new StoreImage(argument, null);
         }
         var (directory, name) = StoreLocation.Parse(argument).SplitFile();
+        if (directory.Kind == StoreKind.S3)
+        {
+            // Writing needs no probe: the upload itself is refused with its reason before any disk is read.
+            S3Store objects = S3Store.Open(directory, options);
+            return new StoreImage(objects.UrlOf(name), null, objects);
+        }
         MountedStore store = new StoreMounter(options).Mount(directory);
         try
         {
@@ -40,5 +51,9 @@ public sealed class StoreImage : IDisposable
         }
     }
 
-    public void Dispose() => Store?.Dispose();
+    public void Dispose()
+    {
+        Store?.Dispose();
+        ObjectStore?.Dispose();
+    }
 }

@@ -10,6 +10,8 @@ public enum StoreKind
     Nfs,
     Ssh,
     Device,
+    /// <summary>An S3-compatible object store: not mounted, read and written through <see cref="S3Client"/>.</summary>
+    S3,
 }
 
 /// <summary>Where images live, parsed from a URL: a local path, <c>smb://[domain;]user@host[:port]/share/path</c>,
@@ -19,17 +21,21 @@ public enum StoreKind
 /// <param name="Version">SMB or NFS protocol version from a <c>?vers=</c> query, or null to try the newest first.</param>
 /// <param name="HostKey">SSH: the server's host-key fingerprint from a <c>?hostkey=SHA256:…</c> query, which the server
 /// must show before anything is sent to it; null to trust the first key seen in this boot.</param>
+/// <param name="S3">S3: the region and how the server is addressed (<c>s3://[access-key@]host[:port]/bucket/prefix</c>,
+/// the access key in <see cref="User"/>, the bucket in <see cref="Share"/>, the prefix in <see cref="Path"/>).</param>
 public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = null, int? Port = null, string? User = null,
-    string? Domain = null, string? Share = null, string? Device = null, string? Version = null, string? HostKey = null)
+    string? Domain = null, string? Share = null, string? Device = null, string? Version = null, string? HostKey = null,
+    S3Addressing? S3 = null)
 {
     private const string Forms = "a local path, smb://[domain;]user@host[:port]/share/path, nfs://host[:port]/export/path, " +
-        "ssh://user@host[:port]/path[?hostkey=SHA256:…] or dev:///dev/sdb1/path";
+        "ssh://user@host[:port]/path[?hostkey=SHA256:…], s3://[access-key@]host[:port]/bucket/prefix[?region=R&tls=0&style=virtual] " +
+        "or dev:///dev/sdb1/path";
 
     private static readonly string[] s_smbVersions = ["3.1.1", "3.11", "3.02", "3.0", "2.1", "2.0", "1.0"];
     private static readonly string[] s_nfsVersions = ["4.2", "4.1", "4", "4.0", "3"];
 
     /// <summary>The schemes <see cref="Parse"/> knows; any of them followed by ':' makes the text a URL, never a local path.</summary>
-    private static readonly string[] s_schemes = ["smb", "cifs", "nfs", "ssh", "sftp", "dev"];
+    private static readonly string[] s_schemes = ["smb", "cifs", "nfs", "ssh", "sftp", "dev", "s3"];
 
     /// <summary>True when <paramref name="text"/> names a network or device store rather than a local path: it holds
     /// "://", or starts with a known scheme and ':' (<c>smb:/host/share</c>, one slash short), or with any scheme and
@@ -84,15 +90,17 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
         CheckCharacters(text, rest);
         string? version = null;
         string? hostKey = null;
+        var s3 = new S3Addressing();
         int query = rest.IndexOf('?');
         if (query >= 0)
         {
-            (version, hostKey) = ParseQuery(text, scheme, rest[(query + 1)..]);
+            (version, hostKey, s3) = ParseQuery(text, scheme, rest[(query + 1)..]);
             rest = rest[..query];
         }
         return scheme switch
         {
             "dev" => ParseDevice(text, rest),
+            "s3" => ParseS3(text, rest, s3),
             "smb" or "cifs" => ParseSmb(text, rest, version),
             "nfs" => ParseNfs(text, rest, version),
             _ => ParseSsh(text, rest) with { HostKey = hostKey },
@@ -105,6 +113,7 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
         "smb" or "cifs" => "smb://[domain;]user@host[:port]/share/path",
         "nfs" => "nfs://host[:port]/export/path",
         "ssh" or "sftp" => "ssh://user@host[:port]/path",
+        "s3" => "s3://[access-key@]host[:port]/bucket/prefix",
         _ => "dev:///dev/sdb1/path",
     };
 
@@ -148,6 +157,7 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
         StoreKind.Smb => $"smb://{(Domain is null ? "" : Domain + ";")}{(User is null ? "" : User + "@")}{HostPart}/{Share}{(Path == "/" ? "" : Path)}",
         StoreKind.Nfs => $"nfs://{HostPart}{Path}",
         StoreKind.Ssh => $"ssh://{User}@{HostPart}{Path}",
+        StoreKind.S3 => $"s3://{(User is null ? "" : User + "@")}{HostPart}/{Share}{(Path == "/" ? "" : Path)}",
         _ => $"dev://{Device}{(Path == "/" ? "" : Path)}",
     };
 
@@ -155,7 +165,7 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
     /// percent-encoded, the query kept. The TUI's forms build their location so, to be checked by the same parser.</summary>
     public string ToUrl()
     {
-        string query = Version is not null ? $"?vers={Version}" : HostKey is not null ? $"?hostkey={HostKey}" : "";
+        string query = Version is not null ? $"?vers={Version}" : HostKey is not null ? $"?hostkey={HostKey}" : S3?.Query ?? "";
         return Kind switch
         {
             StoreKind.Local => Path,
@@ -163,6 +173,7 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
                 $"{Escape(Share ?? "")}{(Path == "/" ? "" : EscapePath(Path))}{query}",
             StoreKind.Nfs => $"nfs://{HostPart}{EscapePath(Path)}{query}",
             StoreKind.Ssh => $"ssh://{Escape(User ?? "")}@{HostPart}{EscapePath(Path)}{query}",
+            StoreKind.S3 => $"s3://{(User is null ? "" : Escape(User) + "@")}{HostPart}/{Escape(Share ?? "")}{(Path == "/" ? "" : EscapePath(Path))}{query}",
             _ => $"dev://{EscapePath(Device ?? "")}{(Path == "/" ? "" : EscapePath(Path))}",
         };
     }
@@ -246,6 +257,28 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
         }
         CheckLogin(text, "user name", user);
         return new StoreLocation(StoreKind.Ssh, JoinPath(path), host, port, user);
+    }
+
+    private static StoreLocation ParseS3(string text, string rest, S3Addressing s3)
+    {
+        var (accessKey, host, port, path) = SplitAuthority(text, rest);
+        if (accessKey is { Length: 0 })
+        {
+            throw Bad(text, "the access key before '@' is empty");
+        }
+        if (path.Length == 0)
+        {
+            throw Bad(text, "the bucket is missing: s3://[access-key@]host[:port]/bucket/prefix");
+        }
+        // S3's bucket naming rules: 3 to 63 lower-case letters, digits, '.' and '-', starting and ending with a letter
+        // or digit; a bucket named so is also a valid host name label for virtual-host style.
+        string bucket = path[0];
+        if (bucket.Length is < 3 or > 63 || !bucket.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '.' or '-')
+            || !char.IsAsciiLetterOrDigit(bucket[0]) || !char.IsAsciiLetterOrDigit(bucket[^1]))
+        {
+            throw Bad(text, $"'{bucket}' is not a bucket name (3 to 63 lower-case letters, digits, '.' and '-')");
+        }
+        return new StoreLocation(StoreKind.S3, JoinPath(path[1..]), host, port, accessKey, Share: bucket, S3: s3);
     }
 
     private static (string? UserInfo, string Host, int? Port, string[] Path) SplitAuthority(string text, string rest)
@@ -356,11 +389,13 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
 
     private static string JoinPath(string[] segments) => "/" + string.Join('/', segments);
 
-    /// <summary>The query's options, joined by '&amp;': <c>vers=</c> (smb://, nfs://) and <c>hostkey=</c> (ssh://).</summary>
-    private static (string? Version, string? HostKey) ParseQuery(string text, string scheme, string query)
+    /// <summary>The query's options, joined by '&amp;': <c>vers=</c> (smb://, nfs://), <c>hostkey=</c> (ssh://),
+    /// <c>region=</c>, <c>tls=0</c> and <c>style=virtual|path</c> (s3://).</summary>
+    private static (string? Version, string? HostKey, S3Addressing S3) ParseQuery(string text, string scheme, string query)
     {
         string? version = null;
         string? hostKey = null;
+        var s3 = new S3Addressing();
         foreach (string option in query.Split('&'))
         {
             if (option.StartsWith("vers=", StringComparison.Ordinal))
@@ -371,12 +406,31 @@ public sealed record StoreLocation(StoreKind Kind, string Path, string? Host = n
             {
                 hostKey = ParseHostKey(text, scheme, option["hostkey=".Length..]);
             }
+            else if (scheme == "s3" && option.StartsWith("region=", StringComparison.Ordinal))
+            {
+                string region = option["region=".Length..];
+                if (region.Length is 0 or > 64 || !region.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-'))
+                {
+                    throw Bad(text, $"region={region} is not a region name (lower-case letters, digits and '-', as us-east-1)");
+                }
+                s3 = s3 with { Region = region };
+            }
+            else if (scheme == "s3" && option is "tls=0" or "tls=1")
+            {
+                s3 = s3 with { PlainHttp = option == "tls=0" };
+            }
+            else if (scheme == "s3" && option is "style=virtual" or "style=path")
+            {
+                s3 = s3 with { VirtualHost = option == "style=virtual" };
+            }
             else
             {
-                throw Bad(text, $"the query options are vers= (the protocol version) and hostkey= (the SSH host key), not '{option}'");
+                throw Bad(text, scheme == "s3"
+                    ? $"the query options of s3:// are region=, tls=0 and style=virtual, not '{option}'"
+                    : $"the query options are vers= (the protocol version) and hostkey= (the SSH host key), not '{option}'");
             }
         }
-        return (version, hostKey);
+        return (version, hostKey, s3);
     }
 
     private static string ParseVersion(string text, string scheme, string version)

@@ -19,6 +19,13 @@ public sealed class StoreMounter(StoreOptions options)
             }
             return new MountedStore(location, location.Path, null, options.Run);
         }
+        if (location.Kind == StoreKind.S3)
+        {
+            // An object store has no directory to mount: the verbs that take an image stream it (StoreImage, S3Store).
+            throw new StoreException(StoreProblem.Unsupported,
+                $"{location} is an S3 bucket, which is read and written by capture, restore, verify, info and images, not mounted " +
+                "(unattended runs and the TUI's Storage screen do not take s3:// yet)");
+        }
         // Refuse what cannot work before creating anything.
         switch (location.Kind)
         {

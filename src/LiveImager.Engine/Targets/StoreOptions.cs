@@ -9,6 +9,9 @@ public sealed record StoreOptions
 
     public StoreCredentials Credentials { get; init; } = StoreCredentials.None;
 
+    /// <summary>s3://: a PEM file of the CA that signed a lab server's certificate, trusted for that server only.</summary>
+    public string? CaFile { get; init; }
+
     /// <summary>The disks (or disk image files) being captured or restored: none of their partitions may be a store.</summary>
     public IReadOnlyList<string> ExcludedDisks { get; init; } = [];
 

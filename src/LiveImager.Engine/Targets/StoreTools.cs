@@ -12,7 +12,8 @@ public static class StoreTools
     public static IReadOnlyList<string> SystemDirectories { get; } = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 
     /// <summary>Environment variables that carry secrets to this process; no child ever inherits them.</summary>
-    public static IReadOnlyList<string> SecretVariables { get; } = [StoreCredentials.PasswordVariable];
+    public static IReadOnlyList<string> SecretVariables { get; } =
+        [StoreCredentials.PasswordVariable, S3Credentials.SecretVariable, S3Credentials.SessionTokenVariable];
 
     /// <summary>The tool's full path in <see cref="SystemDirectories"/>, or null.</summary>
     public static string? Find(string tool) => tool.Contains('/') ? null

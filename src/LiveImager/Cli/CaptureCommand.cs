@@ -54,7 +54,11 @@ internal static class CaptureCommand
     {
         DiskPath.Check(options.Source, DiskRole.Source);
         using StoreImage target = StoreImage.Open(options.Image, storeOptions(), forWriting: true);
-        if (target.Path != "-")
+        if (target.ObjectStore is { } objects)
+        {
+            error.WriteLine($"capture: {objects.Location}: object store, uploading in parts as the capture goes");
+        }
+        else if (target.Path != "-")
         {
             string directory = Path.GetDirectoryName(Path.GetFullPath(target.Path))!;
             string hostKey = target.Store?.HostKey is { } key ? $", SSH host key {key}{(target.Store.HostKeyPinned ? " (pinned)" : "")}" : "";

@@ -14,7 +14,7 @@ internal static class ImagesCommand
     {
         var location = new Argument<string>("location")
         {
-            Description = "A directory, smb://[domain;]user@host/share/path, nfs://host/export/path, ssh://user@host[:port]/path or dev:///dev/sdb1/path",
+            Description = "A directory, smb://[domain;]user@host/share/path, nfs://host/export/path, ssh://user@host[:port]/path, s3://[access-key@]host[:port]/bucket/prefix or dev:///dev/sdb1/path",
         };
         var json = new Option<bool>("--json") { Description = "Print the listing as JSON" };
         var store = new StoreCliOptions();
@@ -22,8 +22,18 @@ internal static class ImagesCommand
         store.AddTo(command);
         command.SetAction(parse => CliErrors.Run("images", parse.InvocationConfiguration.Error, () =>
         {
-            using MountedStore mounted = new StoreMounter(store.Build(parse)).Mount(StoreLocation.Parse(parse.GetRequiredValue(location)));
-            StoreListing listing = StoreListing.Of(mounted);
+            StoreLocation where = StoreLocation.Parse(parse.GetRequiredValue(location));
+            StoreListing listing;
+            if (where.Kind == StoreKind.S3)
+            {
+                using S3Store objects = S3Store.Open(where, store.Build(parse));
+                listing = objects.List();
+            }
+            else
+            {
+                using MountedStore mounted = new StoreMounter(store.Build(parse)).Mount(where);
+                listing = StoreListing.Of(mounted);
+            }
             TextWriter output = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))
             {
@@ -40,7 +50,8 @@ internal static class ImagesCommand
 
     private static void Write(StoreListing listing, TextWriter output)
     {
-        output.WriteLine($"{listing.Location}: {ByteSize.Format(listing.FreeBytes)} free, {listing.Images.Count} image(s)");
+        string free = listing.FreeBytes < 0 ? "object store" : $"{ByteSize.Format(listing.FreeBytes)} free";
+        output.WriteLine($"{listing.Location}: {free}, {listing.Images.Count} image(s)");
         if (listing.HostKey is { } key)
         {
             output.WriteLine(listing.HostKeyPinned == true ? $"SSH host key {key}, as pinned"

@@ -14,10 +14,13 @@ internal sealed class StoreCliOptions(Func<string, string?>? environment = null)
 
     private readonly Option<string?> _identityFile = new("--identity-file") { Description = "SSH private key for ssh:// stores" };
 
+    private readonly Option<string?> _caFile = new("--ca-file") { Description = "s3:// stores: trust this PEM CA certificate (a lab's own CA) for the server" };
+
     public void AddTo(Command command)
     {
         command.Options.Add(_passwordFile);
         command.Options.Add(_identityFile);
+        command.Options.Add(_caFile);
     }
 
     /// <summary>The store options for this invocation; <paramref name="excludedDisks"/> may never serve as a store.</summary>
@@ -25,5 +28,6 @@ internal sealed class StoreCliOptions(Func<string, string?>? environment = null)
     {
         Credentials = StoreCredentials.From(parse.GetValue(_passwordFile), parse.GetValue(_identityFile), environment),
         ExcludedDisks = excludedDisks,
+        CaFile = parse.GetValue(_caFile) is { } ca ? Path.GetFullPath(ca) : null,
     };
 }
