@@ -30,6 +30,11 @@ for dir in sound drivers/media drivers/net/wireless drivers/infiniband drivers/g
 done
 chroot "$root" depmod "$kver"
 
+# The initramfs was made while the packages were installed, before overlay/base was copied in: make it again, so that
+# it holds the overlay's /etc/lvm/lvmlocal.conf. Its udev rules run "vgchange -aay" for every complete VG they find,
+# and only that file's empty auto-activation list keeps them from holding the disks of every VG at boot.
+chroot "$root" update-initramfs -u -k "$kver" >/dev/null
+
 rm -rf "$root/var/lib/apt/lists/"* "$root/var/cache/apt/"*.bin "$root/var/cache/apt/archives/"*.deb \
        "$root/var/log/"*.log "$root/var/log/apt" "$root/tmp/"*
 : >"$root/etc/machine-id"
