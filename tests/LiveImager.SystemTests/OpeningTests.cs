@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LiveImager.Engine.Opening;
 using LiveImager.Engine.Tests.Support;
 using LiveImager.Formats.ImageFormat;
 using LiveImager.Formats.Tests.Support;
@@ -397,13 +398,16 @@ public sealed class OpeningTests(DemoImage demo) : IClassFixture<DemoImage>, IDi
 
     /// <summary>No mount under <paramref name="directory"/> or of the mount's state directory, no loop device backed by
     /// an nbdfuse file, no nbdfuse or serve process of this test.</summary>
+    /// <summary>Nothing of this mount is left: no mount, loop device or helper process names its directory or its work
+    /// directory. (Other tests' mounts, running at the same time, have work directories of their own.)</summary>
     private static void AssertNothingLeft(string directory)
     {
+        string work = ImageMount.WorkDirectory(Path.GetFullPath(directory));
         string mounts = File.ReadAllText("/proc/self/mountinfo");
         Assert.DoesNotContain(directory, mounts);
-        Assert.DoesNotContain("/run/liveimager/mounts/", mounts);
-        Assert.DoesNotContain("/run/liveimager/mounts/", ExternalTool.Run("losetup", "--list", "--noheadings", "--output", "BACK-FILE"));
-        string processes = ExternalTool.Run("ps", "-eo", "args");
-        Assert.DoesNotContain("/run/liveimager/mounts/", processes);
+        Assert.DoesNotContain(work, mounts);
+        Assert.DoesNotContain(work, ExternalTool.Run("losetup", "--list", "--noheadings", "--output", "BACK-FILE"));
+        Assert.DoesNotContain(work, ExternalTool.Run("ps", "-eo", "args"));
+        Assert.False(Directory.Exists(work), $"{work} is left");
     }
 }

@@ -128,7 +128,9 @@ public static class ImageMount
     /// <summary>True when <paramref name="directory"/> has a mount's state.</summary>
     public static bool IsMounted(string directory) => File.Exists(Path.Combine(WorkDirectory(Path.GetFullPath(directory)), StateFile));
 
-    private static string WorkDirectory(string target) =>
+    /// <summary>Where the mount on <paramref name="target"/> (a full path) keeps its state, socket, FUSE file and log:
+    /// the server's and nbdfuse's command lines and the loop devices' backing file all name it.</summary>
+    public static string WorkDirectory(string target) =>
         Path.Combine(StateRoot, System.Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(target)))[..16]);
 
     private static void StartServer(IReadOnlyList<string> command, string socket, string work, StateWriter state)
