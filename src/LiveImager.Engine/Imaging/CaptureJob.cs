@@ -11,8 +11,10 @@ namespace LiveImager.Engine.Imaging;
 /// <param name="SplitBytes">Volume size for <c>--split</c>; 0 for one file.</param>
 /// <param name="CheckFreeSpace">Refuse before writing when the store's free space is below the worst-case image size.</param>
 /// <param name="Level">zstd level 1..19, or <see cref="AdaptiveLevel"/>.</param>
+/// <param name="Rescue">With a policy (<c>--rescue</c>), unreadable sectors become zeros recorded in the image's
+/// bad-range map; without, the first one stops the capture with its position.</param>
 public sealed record CaptureOptions(string Source, string Image, int Level = CaptureOptions.DefaultLevel, long SplitBytes = 0, bool Force = false,
-    bool CheckFreeSpace = true)
+    bool CheckFreeSpace = true, RescuePolicy? Rescue = null)
 {
     /// <summary>Adaptive: zstd level 3 while every core compresses, up to 6 while the cores wait on the disk or the
     /// store (see <see cref="CompressionLevels"/>). Level 1 was the default until it measured 1.035× the size of
@@ -24,7 +26,9 @@ public sealed record CaptureOptions(string Source, string Image, int Level = Cap
 }
 
 /// <summary>How a capture went.</summary>
-public sealed record CaptureResult(string Image, long DataBytes, long ImageBytes, long Frames, TimeSpan Elapsed, string Log);
+/// <param name="BadRanges">The unreadable ranges a rescue capture recorded (zeros in the image); empty otherwise.</param>
+public sealed record CaptureResult(string Image, long DataBytes, long ImageBytes, long Frames, TimeSpan Elapsed, string Log,
+    IReadOnlyList<BadRange>? BadRanges = null);
 
 /// <summary>Captures a disk (or disk image file) into an image: reads only the used bytes in large aligned reads,
 /// compresses them on all cores, and writes the frames in order.</summary>
@@ -56,8 +60,10 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
             // The used bytes are known before anything is written: refuse now rather than fill the store.
             StoreSpace.Require(Path.GetDirectoryName(Path.GetFullPath(options.Image))!, dataBytes);
         }
+        // A rescue capture ends with its bad-range map, a capture record frame (version 3).
+        ushort version = options.Rescue is null ? layout.ImageVersion : Math.Max(layout.ImageVersion, ImageHeader.CaptureRecordVersion);
         var header = new ImageHeader(options.SplitBytes > 0 ? ImageHeaderFlags.Split : ImageHeaderFlags.None, Guid.NewGuid(),
-            chunkSize, options.SplitBytes, created.ToUnixTimeMilliseconds(), layout.ImageVersion);
+            chunkSize, options.SplitBytes, created.ToUnixTimeMilliseconds(), version);
         var disk = new SourceDisk
         {
             Path = source.Path,
@@ -74,7 +80,11 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
 
         using var output = new ImageOutput(options.Image, options.SplitBytes, options.Force, header.ImageId,
             standardOutput ?? Console.OpenStandardOutput);
-        var meter = new ProgressMeter("capture", dataBytes, Progress);
+        var reader = new RescueReader(source, options.Rescue, position => BadRangeReport.Where(metadata, position));
+        var meter = new ProgressMeter("capture", dataBytes, Progress)
+        {
+            BadAreas = options.Rescue is null ? null : () => (reader.BadRanges.Count, reader.BadRanges.Bytes),
+        };
         try
         {
             var writer = new ImageWriter(output.Stream, header);
@@ -84,14 +94,26 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
             {
                 writer.WriteUsedMap(entry.Number, analysis.Map.ToBitmap(), encoder);
             }
-            long frames = RunPipeline(source, layout, writer, levels, meter, cancellationToken);
+            long frames = RunPipeline(source, layout, writer, reader, levels, meter, cancellationToken);
             log.AppendLine($"{DateTimeOffset.UtcNow:O} read {meter.Done} bytes in {frames} frames in {meter.Elapsed.TotalSeconds:F1} s; image {writer.Position} bytes before the index");
             log.AppendLine($"{CompressionPrefix}{levels.Describe()}");
-            writer.Finish(log.ToString(), encoder);
+            CaptureRecord? record = null;
+            if (options.Rescue is not null)
+            {
+                record = new CaptureRecord { FinishedUtc = DateTimeOffset.UtcNow, Rescue = true, BadRanges = reader.BadRanges.Merged() };
+                log.AppendLine($"rescue: {record.BadRanges.Count} unreadable range(s), {record.UnreadableBytes} bytes, written as zeros");
+                foreach (BadRange range in record.BadRanges)
+                {
+                    log.AppendLine($"  unreadable: {range.Position}+{range.Length} {BadRangeReport.Where(metadata, range.Position)}");
+                    Log.Warning("Capture of {Source}: bytes {Position}+{Length} unreadable, {Where}", source.Path, range.Position, range.Length,
+                        BadRangeReport.Where(metadata, range.Position));
+                }
+            }
+            writer.Finish(log.ToString(), encoder, record);
             output.Commit();
             Log.Information("Captured {Source} to {Image}: {DataBytes} bytes read in {Frames} frames, image {ImageBytes} bytes, {Seconds:F1} s",
                 source.Path, output.Name, writer.DataBytes, frames, writer.Position, meter.Elapsed.TotalSeconds);
-            return new CaptureResult(output.Name, writer.DataBytes, writer.Position, frames, meter.Elapsed, log.ToString());
+            return new CaptureResult(output.Name, writer.DataBytes, writer.Position, frames, meter.Elapsed, log.ToString(), record?.BadRanges);
         }
         catch (OperationCanceledException)
         {
@@ -108,8 +130,8 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
     /// <summary>Starts the capture log's line that says which zstd levels were used (<c>info</c> shows it).</summary>
     public const string CompressionPrefix = "compression: ";
 
-    private long RunPipeline(BlockDevice source, CaptureLayout layout, ImageWriter writer, CompressionLevels levels, ProgressMeter meter,
-        CancellationToken cancellationToken)
+    private static long RunPipeline(BlockDevice source, CaptureLayout layout, ImageWriter writer, RescueReader reader, CompressionLevels levels,
+        ProgressMeter meter, CancellationToken cancellationToken)
     {
         int chunkSize = writer.Header.ChunkSize;
         // Workers read and compress: the cores compress while the extra ones wait on the disk, so several reads are
@@ -124,7 +146,7 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
             buffer => plans.MoveNext() ? new CaptureItem(plans.Current, buffer) : null,
             (item, encoder) =>
             {
-                Read(source, item);
+                Read(source, reader, item);
                 Span<byte> buffer = item.Buffer.Span;
                 int level = levels.Begin();
                 try
@@ -153,12 +175,12 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
         return frames;
     }
 
-    private static void Read(BlockDevice source, CaptureItem item)
+    private static void Read(BlockDevice source, RescueReader reader, CaptureItem item)
     {
         FramePlan plan = item.Plan;
         int alignedLength = (plan.Length + source.Alignment - 1) / source.Alignment * source.Alignment;
         Span<byte> buffer = item.Buffer.Span;
-        int read = source.ReadAligned(plan.Position, buffer[..alignedLength]);
+        int read = reader.Read(plan, buffer, alignedLength);
         if (read < plan.Length)
         {
             throw new ImagingException($"{source.Path} ended at byte {plan.Position + read} while {plan.Length} bytes were read from {plan.Position}");

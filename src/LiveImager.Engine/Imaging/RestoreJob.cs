@@ -34,7 +34,9 @@ public sealed record RestoreTargetResult(string Target, bool Succeeded, long Byt
 }
 
 /// <summary>How a restore went, target by target.</summary>
-public sealed record RestoreResult(IReadOnlyList<RestoreTargetResult> Targets, long DataBytes, TimeSpan Elapsed, bool Cancelled)
+/// <param name="BadRanges">The source ranges a rescue capture could not read: written as zeros on every target.</param>
+public sealed record RestoreResult(IReadOnlyList<RestoreTargetResult> Targets, long DataBytes, TimeSpan Elapsed, bool Cancelled,
+    IReadOnlyList<BadRange>? BadRanges = null)
 {
     public bool Succeeded => !Cancelled && Targets.All(t => t.Succeeded);
 }
@@ -60,6 +62,7 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
         using Stream input = ImageInput.Open(options.Image, standardInput);
         using var reader = new ImageReader(input);
         ImageMetadata metadata = reader.Metadata;
+        IReadOnlyList<BadRange>? badRanges = null;
         if (options.Image != "-")
         {
             // A file is checked whole before any target is opened (invariant 9): the footer, the index, the metadata
@@ -69,6 +72,7 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
             using (var whole = new ImageFile(ImageInput.OpenVolumes(options.Image)))
             {
                 whole.CheckDataFrameHeaders(cancellationToken);
+                badRanges = whole.Record?.BadRanges;
             }
             if (options.VerifyFirst)
             {
@@ -168,7 +172,12 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
                 Log.Information("Restore onto {Target}: {Succeeded}: {Message}", result.Target, result.Succeeded ? "ok" : "FAILED", result.Message);
             }
             Log.Information("Restored {Bytes} bytes in {Seconds:F1} s", meter.Done, meter.Elapsed.TotalSeconds);
-            return new RestoreResult(Order(results), meter.Done, meter.Elapsed, Cancelled: false);
+            badRanges ??= reader.Record?.BadRanges;
+            if (badRanges is { Count: > 0 })
+            {
+                Log.Warning("Restore of {Image}: {Summary}", options.Image, BadRangeReport.Summary(badRanges, b => $"{b} bytes"));
+            }
+            return new RestoreResult(Order(results), meter.Done, meter.Elapsed, Cancelled: false, badRanges);
         }
         finally
         {

@@ -7,7 +7,9 @@ namespace LiveImager.Engine.Imaging;
 public sealed record VerifyOptions(string Image, string? Against = null);
 
 /// <summary>A verified image: every frame's checksum and the structure checked, and the disk compared when asked.</summary>
-public sealed record VerifyResult(ImageMetadata Metadata, long Frames, long DataBytes, TimeSpan Elapsed, string? Log, long BytesCompared);
+/// <param name="BadRanges">The source ranges a rescue capture could not read (zeros in the image), or null.</param>
+public sealed record VerifyResult(ImageMetadata Metadata, long Frames, long DataBytes, TimeSpan Elapsed, string? Log, long BytesCompared,
+    IReadOnlyList<BadRange>? BadRanges = null);
 
 /// <summary>Reads a whole image, checking every frame (on all cores) and its structure to the footer; with a device,
 /// also compares the used bytes with it. Damage throws, naming the first damaged frame and its position.</summary>
@@ -42,6 +44,6 @@ public sealed class VerifyJob(VerifyOptions options, Func<Stream>? standardInput
         }
         Log.Information("Verified {Image}: {Frames} frames, {Bytes} bytes, {Compared} bytes compared with {Against}",
             options.Image, frames, meter.Done, against?.BytesCompared ?? 0, options.Against);
-        return new VerifyResult(metadata, frames, meter.Done, meter.Elapsed, reader.Log, against?.BytesCompared ?? 0);
+        return new VerifyResult(metadata, frames, meter.Done, meter.Elapsed, reader.Log, against?.BytesCompared ?? 0, reader.Record?.BadRanges);
     }
 }

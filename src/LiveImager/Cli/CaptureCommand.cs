@@ -5,7 +5,7 @@ using LiveImager.Engine.Targets;
 
 namespace LiveImager.Cli;
 
-/// <summary><c>liveimager capture SOURCE IMAGE [--level N] [--split SIZE] [--force] [--no-space-check] [--json-progress]</c>;
+/// <summary><c>liveimager capture SOURCE IMAGE [--level N] [--split SIZE] [--force] [--no-space-check] [--rescue] [--json-progress]</c>;
 /// IMAGE may be a store URL (docs/storage.md).</summary>
 internal static class CaptureCommand
 {
@@ -35,15 +35,22 @@ internal static class CaptureCommand
         });
         var force = new Option<bool>("--force") { Description = "Replace an existing image of the same name" };
         var noSpaceCheck = new Option<bool>("--no-space-check") { Description = "Start even when the store's free space is below the worst-case image size" };
+        var rescue = new Option<bool>("--rescue")
+        {
+            Description = "Go on past unreadable sectors: retried sector by sector, then recorded in the image's bad-range map and restored as zeros",
+        };
         var jsonProgress = new Option<bool>("--json-progress") { Description = "Report progress as JSON lines on standard error" };
-        var command = new Command("capture", "Capture a disk's used blocks into an image") { source, image, level, split, force, noSpaceCheck, jsonProgress };
+        var command = new Command("capture", "Capture a disk's used blocks into an image")
+        {
+            source, image, level, split, force, noSpaceCheck, rescue, jsonProgress,
+        };
         var store = new StoreCliOptions(hooks?.Environment);
         store.AddTo(command);
         command.SetAction(parse =>
         {
             long splitBytes = parse.GetValue(split) is { } text && ByteSize.TryParseSplit(text, out long bytes) ? bytes : 0;
             var options = new CaptureOptions(parse.GetRequiredValue(source), parse.GetRequiredValue(image), parse.GetValue(level) ?? CaptureOptions.DefaultLevel,
-                splitBytes, parse.GetValue(force), !parse.GetValue(noSpaceCheck));
+                splitBytes, parse.GetValue(force), !parse.GetValue(noSpaceCheck), parse.GetValue(rescue) ? new RescuePolicy() : null);
             return Run(options, () => store.Build(parse, options.Source), parse.GetValue(jsonProgress), parse.InvocationConfiguration.Error, hooks);
         });
         return command;

@@ -77,6 +77,11 @@ internal static class RestoreCommand
         {
             error.WriteLine($"restore: {target.Target}: {(target.Succeeded ? "ok" : "FAILED")}: {target.Message}");
         }
+        if (result.BadRanges is { Count: > 0 } bad)
+        {
+            error.WriteLine($"restore: {BadRangeReport.Summary(bad, b => ByteSize.Format(b))}, written as zeros on every target " +
+                "(liveimager info IMAGE names them)");
+        }
         int failed = result.Targets.Count(t => !t.Succeeded);
         if (result.Targets.Count > 1 && !result.Cancelled)
         {

@@ -46,6 +46,14 @@ internal static class VerifyCommand
             view.Finish();
         }
         output.WriteLine($"verify: {options.Image}: ok: {result.Frames} data frames, {ByteSize.Format(result.DataBytes)} checked, structure and footer intact");
+        if (result.BadRanges is { Count: > 0 } bad)
+        {
+            output.WriteLine($"verify: {options.Image}: {BadRangeReport.Summary(bad, b => ByteSize.Format(b))}:");
+            foreach (string line in BadRangeReport.Lines(result.Metadata, bad))
+            {
+                output.WriteLine($"  unreadable: {line}");
+            }
+        }
         if (options.Against is not null)
         {
             output.WriteLine($"verify: {options.Against} matches the image in all {ByteSize.Format(result.BytesCompared)} of used bytes");

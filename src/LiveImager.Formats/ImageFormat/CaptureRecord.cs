@@ -1,0 +1,66 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace LiveImager.Formats.ImageFormat;
+
+/// <summary>What a capture learned only at its end (image-format.md, capture record frame, type 6, version 3): the
+/// disk ranges it could not read. Written after the data frames, before the log, by a rescue capture.</summary>
+public sealed record CaptureRecord
+{
+    /// <summary>The most separate bad ranges a record holds (a bound on what a reader allocates).</summary>
+    public const int MaxBadRanges = 65536;
+
+    /// <summary>When the capture's last frame was read.</summary>
+    public DateTimeOffset FinishedUtc { get; init; }
+
+    /// <summary>True for a capture that went on past unreadable sectors (<c>--rescue</c>).</summary>
+    public bool Rescue { get; init; }
+
+    /// <summary>Unreadable disk ranges, sorted, apart; zeros in the image.</summary>
+    public IReadOnlyList<BadRange> BadRanges { get; init; } = [];
+
+    [JsonIgnore]
+    public long UnreadableBytes => BadRanges.Sum(r => r.Length);
+
+    public byte[] ToJsonBytes() => JsonSerializer.SerializeToUtf8Bytes(this, CaptureRecordJsonContext.Default.CaptureRecord);
+
+    /// <summary>Reads and validates the record; every range must lie on the <paramref name="diskBytes"/>-byte disk.</summary>
+    public static CaptureRecord Parse(ReadOnlySpan<byte> json, long frameOffset, long diskBytes)
+    {
+        const string structure = "image capture record";
+        CaptureRecord? record;
+        try
+        {
+            record = JsonSerializer.Deserialize(json, CaptureRecordJsonContext.Default.CaptureRecord);
+        }
+        catch (JsonException e)
+        {
+            throw new DiskFormatException(structure, "json", e.Path ?? "", frameOffset, $"is not valid: {e.Message}");
+        }
+        if (record is null)
+        {
+            throw new DiskFormatException(structure, "json", "null", frameOffset, "is empty");
+        }
+        if (record.BadRanges.Count > MaxBadRanges)
+        {
+            throw new DiskFormatException(structure, "badRanges", record.BadRanges.Count, frameOffset, $"more than {MaxBadRanges} ranges");
+        }
+        long end = 0;
+        for (int i = 0; i < record.BadRanges.Count; i++)
+        {
+            BadRange range = record.BadRanges[i];
+            if (range.Position < end || range.Length <= 0 || range.Length > diskBytes - range.Position)
+            {
+                throw new DiskFormatException(structure, $"badRanges[{i}]", $"{range.Position}+{range.Length}", frameOffset,
+                    $"must follow the previous range and lie on the {diskBytes}-byte disk");
+            }
+            end = range.Position + range.Length;
+        }
+        return record;
+    }
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(CaptureRecord))]
+public sealed partial class CaptureRecordJsonContext : JsonSerializerContext;
