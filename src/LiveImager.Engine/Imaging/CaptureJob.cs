@@ -100,13 +100,25 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
             CaptureRecord? record = null;
             if (options.Rescue is not null)
             {
-                record = new CaptureRecord { FinishedUtc = DateTimeOffset.UtcNow, Rescue = true, BadRanges = reader.BadRanges.Merged() };
+                IReadOnlyList<BadRange> bad = reader.BadRanges.Merged();
+                var warnings = new List<string>();
+                IReadOnlyList<AffectedFile> files = bad.Count == 0 ? [] : AffectedFiles.Find(source.Path, metadata, bad, warnings);
+                foreach (string warning in warnings)
+                {
+                    log.AppendLine($"  warning: {warning}");
+                    Log.Warning("Capture of {Source}: {Warning}", source.Path, warning);
+                }
+                record = new CaptureRecord { FinishedUtc = DateTimeOffset.UtcNow, Rescue = true, BadRanges = bad, Files = files };
                 log.AppendLine($"rescue: {record.BadRanges.Count} unreadable range(s), {record.UnreadableBytes} bytes, written as zeros");
                 foreach (BadRange range in record.BadRanges)
                 {
                     log.AppendLine($"  unreadable: {range.Position}+{range.Length} {BadRangeReport.Where(metadata, range.Position)}");
                     Log.Warning("Capture of {Source}: bytes {Position}+{Length} unreadable, {Where}", source.Path, range.Position, range.Length,
                         BadRangeReport.Where(metadata, range.Position));
+                }
+                foreach (AffectedFile file in files)
+                {
+                    log.AppendLine($"  lost: partition {file.Partition}: {file.Path}");
                 }
             }
             writer.Finish(log.ToString(), encoder, record);

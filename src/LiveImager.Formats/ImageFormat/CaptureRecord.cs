@@ -19,6 +19,9 @@ public sealed record CaptureRecord
     /// <summary>Unreadable disk ranges, sorted, apart; zeros in the image.</summary>
     public IReadOnlyList<BadRange> BadRanges { get; init; } = [];
 
+    /// <summary>The files the unreadable ranges touch, where the capture could name them (ext2/3/4).</summary>
+    public IReadOnlyList<AffectedFile> Files { get; init; } = [];
+
     [JsonIgnore]
     public long UnreadableBytes => BadRanges.Sum(r => r.Length);
 
@@ -56,9 +59,25 @@ public sealed record CaptureRecord
             }
             end = range.Position + range.Length;
         }
+        if (record.Files.Count > MaxBadRanges)
+        {
+            throw new DiskFormatException(structure, "files", record.Files.Count, frameOffset, $"more than {MaxBadRanges} files");
+        }
+        for (int i = 0; i < record.Files.Count; i++)
+        {
+            AffectedFile file = record.Files[i];
+            if (file.Path is null || file.Position < 0 || file.Position >= diskBytes)
+            {
+                throw new DiskFormatException(structure, $"files[{i}]", file.Path ?? "null", frameOffset, "needs a path and a position on the disk");
+            }
+        }
         return record;
     }
 }
+
+/// <summary>A file in a partition that an unreadable range touches; <see cref="Position"/> is the disk byte of its first
+/// unreadable block.</summary>
+public sealed record AffectedFile(int Partition, string Path, long Position);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

@@ -91,6 +91,10 @@ internal static class InfoCommand
             {
                 output.WriteLine($"  unreadable: {line}");
             }
+            foreach (AffectedFile file in record.Files)
+            {
+                output.WriteLine($"  lost file:  partition {file.Partition}: {file.Path} (unreadable from byte {file.Position})");
+            }
         }
         if (footer is { } f)
         {

@@ -79,6 +79,9 @@ public sealed class ReadErrorTests : IDisposable
         {
             Assert.Equal(ImageHeader.CaptureRecordVersion, file.Header.Version);
             Assert.Equal([new BadRange(bad, Sector)], file.Record!.BadRanges);
+            // debugfs icheck/ncheck named the file whose block is unreadable, from the block's start.
+            long blockStart = TestDisk.Layout[1].Start + (bad - TestDisk.Layout[1].Start) / ExtBlockSize(ExtPartition(disk)) * ExtBlockSize(ExtPartition(disk));
+            Assert.Equal([new AffectedFile(2, "/file3.bin", blockStart)], file.Record.Files);
         }
         Assert.Equal([new BadRange(bad, Sector)], restored.BadRanges!);
         Assert.Equal([new BadRange(bad, Sector)], verified.BadRanges!);
