@@ -51,7 +51,7 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
         Log.Information("Capture of {Source} ({SizeBytes} bytes, model {Model}, serial {Serial}) to {Image}, zstd level {Level}",
             source.Path, source.Length, sourceDisk?.Model, sourceDisk?.Serial, options.Image,
             levels.IsAdaptive ? $"{levels.Lowest}..{levels.Highest} (adaptive)" : $"{levels.Lowest}");
-        CaptureLayout layout = CaptureLayout.Inspect(source, source.LogicalSectorSize);
+        CaptureLayout layout = CaptureLayout.Inspect(new UnreadableAsDamage(source), source.LogicalSectorSize);
         Describe(layout, log);
         int chunkSize = ImageHeader.DefaultChunkSize;
         long dataBytes = layout.Frames(chunkSize, source.Alignment).Sum(f => (long)f.Length);

@@ -176,7 +176,7 @@ internal sealed class RescueReader(BlockDevice source, RescuePolicy? policy, Fun
         return cursor >= Math.Min(end, plan.Length);
     }
 
-    private static bool IsMediumError(DeviceIoException e) => e.Errno is EIO or ENODATA;
+    internal static bool IsMediumError(DeviceIoException e) => e.Errno is EIO or ENODATA;
 
     private static int RoundUp(long value, int multiple) => (int)((value + multiple - 1) / multiple * multiple);
 }

@@ -134,6 +134,42 @@ public sealed class ReadErrorTests : IDisposable
         Assert.True(source.AsSpan().SequenceEqual(back), "partition 3 differs from its source outside the bad area");
     }
 
+    [SkippableFact]
+    public void AnUnreadablePrimaryGptHeaderIsReplacedByTheBackupWithAWarning()
+    {
+        FailingDisk.Require();
+        TestDisk disk = TestDisk.Create(_scratch, "gpt");
+        string image = _scratch.File("disk.lim");
+        CaptureResult captured;
+        using (var failing = FailingDisk.Create(disk.Path, [(Sector, Sector)], _scratch.Path))
+        {
+            captured = new CaptureJob(new CaptureOptions(failing.Path, image, Rescue: new RescuePolicy())).Run(CancellationToken.None);
+        }
+        string target = _scratch.SparseFile("restored.img", TestDisk.DiskBytes);
+
+        RestoreResult restored = new RestoreJob(new RestoreOptions(image, [target])).Run(CancellationToken.None);
+        VerifyResult verified = new VerifyJob(new VerifyOptions(image)).Run(CancellationToken.None);
+
+        Assert.Equal([new BadRange(Sector, Sector)], captured.BadRanges!);
+        string warning = Assert.Single(verified.Metadata.Table.Warnings);
+        Assert.StartsWith($"GPT primary header or entries are damaged; the backup at sector {TestDisk.DiskBytes / Sector - 1} was used: " +
+            "disk: sector = 1 at byte 512: cannot be read", warning);
+        Assert.Equal(4, verified.Metadata.Partitions.Count);
+        Assert.True(restored.Succeeded, restored.Targets[0].Message);
+        // The primary header is zeros on the restored disk (it was never read); the backup and every partition are whole.
+        Assert.Equal(new byte[Sector], ReadBytes(target, Sector, Sector));
+        var check = ExternalTool.RunUnchecked("sgdisk", null, "-v", target);
+        Assert.Contains("invalid main GPT header, but valid backup", check.StandardOutput + check.StandardError);
+        string ext = Extract(target, TestDisk.Layout[1].Start, TestDisk.Layout[1].Size, _scratch.File("restored.ext4"));
+        ExternalTool.Run("e2fsck", "-fn", ext);
+        foreach (var (name, hash) in disk.ExtFiles)
+        {
+            string output = _scratch.File("out-" + name);
+            ExternalTool.Run("debugfs", "-R", $"dump /{name} {output}", ext);
+            Assert.Equal(hash, TestDisk.Sha256(File.ReadAllBytes(output)));
+        }
+    }
+
     private static byte[] ReadBytes(string path, long offset, int length)
     {
         using var stream = File.OpenRead(path);
