@@ -22,8 +22,13 @@ public sealed record CaptureRecord
     /// <summary>The files the unreadable ranges touch, where the capture could name them (ext2/3/4).</summary>
     public IReadOnlyList<AffectedFile> Files { get; init; } = [];
 
+    /// <summary>A forensic capture's evidence record, or null.</summary>
+    public ForensicRecord? Forensic { get; init; }
+
     [JsonIgnore]
     public long UnreadableBytes => BadRanges.Sum(r => r.Length);
+
+    private static bool IsHex(string? text, int length) => text is not null && text.Length == length && text.All(char.IsAsciiHexDigitLower);
 
     public byte[] ToJsonBytes() => JsonSerializer.SerializeToUtf8Bytes(this, CaptureRecordJsonContext.Default.CaptureRecord);
 
@@ -59,6 +64,10 @@ public sealed record CaptureRecord
             }
             end = range.Position + range.Length;
         }
+        if (record.Forensic is { } forensic && (!IsHex(forensic.Sha256, 64) || !IsHex(forensic.Md5, 32)))
+        {
+            throw new DiskFormatException(structure, "forensic", forensic.Sha256, frameOffset, "needs a SHA-256 of 64 and an MD5 of 32 hex digits");
+        }
         if (record.Files.Count > MaxBadRanges)
         {
             throw new DiskFormatException(structure, "files", record.Files.Count, frameOffset, $"more than {MaxBadRanges} files");
@@ -73,6 +82,29 @@ public sealed record CaptureRecord
         }
         return record;
     }
+}
+
+/// <summary>What a forensic capture (<c>capture --forensic</c>) records: every byte of the source read once, its
+/// hashes as read (unreadable ranges as zeros), the case details the examiner gave, and whether the kernel kept the
+/// source read-only throughout.</summary>
+public sealed record ForensicRecord
+{
+    /// <summary>SHA-256 of the whole source as read, lowercase hex.</summary>
+    public required string Sha256 { get; init; }
+
+    /// <summary>MD5 of the whole source as read, lowercase hex (many examiners' tools still expect it).</summary>
+    public required string Md5 { get; init; }
+
+    public string? Case { get; init; }
+    public string? Examiner { get; init; }
+    public string? Notes { get; init; }
+    public DateTimeOffset StartedUtc { get; init; }
+
+    /// <summary>True when the kernel's read-only flag (BLKROSET) was set on the source for the whole capture.</summary>
+    public bool KernelReadOnly { get; init; }
+
+    /// <summary>Whether the source was read-only in the kernel before the capture (and is again after it).</summary>
+    public bool WasReadOnly { get; init; }
 }
 
 /// <summary>A file in a partition that an unreadable range touches; <see cref="Position"/> is the disk byte of its first

@@ -84,6 +84,17 @@ internal static class InfoCommand
         {
             output.WriteLine($"Compressed: {compression}");
         }
+        if (record?.Forensic is { } forensic)
+        {
+            output.WriteLine($"Forensic:   case {forensic.Case ?? "-"}, examiner {forensic.Examiner ?? "-"}, {forensic.StartedUtc:u} to {record.FinishedUtc:u}, " +
+                $"source {(forensic.KernelReadOnly ? "read-only in the kernel (BLKROSET) during the capture" : "a file")}");
+            output.WriteLine($"  SHA-256:  {forensic.Sha256}");
+            output.WriteLine($"  MD5:      {forensic.Md5}");
+            if (forensic.Notes is not null)
+            {
+                output.WriteLine($"  notes:    {forensic.Notes}");
+            }
+        }
         if (record is not null)
         {
             output.WriteLine($"Rescue:     {(record.BadRanges.Count == 0 ? "captured with --rescue; every sector was read" : BadRangeReport.Summary(record.BadRanges, b => ByteSize.Format(b)))}");
