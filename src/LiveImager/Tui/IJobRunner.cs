@@ -13,7 +13,9 @@ internal interface IJobRunner
 }
 
 /// <summary>What the capture wizard collected: the disk, where the image goes and how it is written.</summary>
-internal sealed record CaptureRequest(DiskChoice Source, string StorePath, string ImageName, int CompressionLevel, long SplitBytes, bool VerifyAfter);
+/// <param name="Rescue">Go on past unreadable sectors (the technician chose it after the first read error).</param>
+internal sealed record CaptureRequest(DiskChoice Source, string StorePath, string ImageName, int CompressionLevel, long SplitBytes, bool VerifyAfter,
+    bool Rescue = false);
 
 /// <summary>What the restore or deploy wizard collected, after the technician typed the targets' names: one image
 /// written to every target from one read, as the CLI's <c>restore IMAGE T1 T2 ...</c>.</summary>
@@ -29,4 +31,5 @@ internal sealed record DiskProgress(string Disk, RestoreTargetState State, long 
     TimeSpan? Remaining, string? Error);
 
 /// <summary>How a job ended: its figures on success, or the error in plain words; and where its log is.</summary>
-internal sealed record JobOutcome(bool Succeeded, IReadOnlyList<string> Figures, string? Error, string? LogPath);
+/// <param name="UnreadableDisk">The capture stopped at a sector the disk would not give back: a rescue capture may go on.</param>
+internal sealed record JobOutcome(bool Succeeded, IReadOnlyList<string> Figures, string? Error, string? LogPath, bool UnreadableDisk = false);
