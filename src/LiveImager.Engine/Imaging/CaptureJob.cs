@@ -139,7 +139,8 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
             {
                 IReadOnlyList<BadRange> bad = reader.BadRanges.Merged();
                 var warnings = new List<string>();
-                IReadOnlyList<AffectedFile> files = bad.Count == 0 ? [] : AffectedFiles.Find(source.Path, metadata, bad, warnings);
+                IReadOnlyList<AffectedFile> files = bad.Count == 0 ? [] : AffectedFiles.Find(source.Path, metadata, bad,
+                    (sourceDisk?.Partitions ?? []).ToDictionary(p => p.Number, p => p.Path), warnings);
                 foreach (string warning in warnings)
                 {
                     log.AppendLine($"  warning: {warning}");

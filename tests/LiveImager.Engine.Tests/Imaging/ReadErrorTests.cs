@@ -170,6 +170,73 @@ public sealed class ReadErrorTests : IDisposable
         }
     }
 
+    [SkippableFact]
+    public void RescueCaptureOfA1MiBBadAreaInNtfsDataNamesTheFile()
+    {
+        FailingDisk.Require();
+        ExternalTool.Require("mkntfs", "ntfs-3g");
+        ExternalTool.Require("ntfs-3g", "ntfs-3g");
+        ExternalTool.Require("ntfscluster", "ntfs-3g");
+        ExternalTool.Require("ntfscat", "ntfs-3g");
+        const long PartitionStart = 1 << 20, PartitionSize = 24 << 20;
+        const int BadLength = 1 << 20;
+        string partition = _scratch.SparseFile("ntfs.part", PartitionSize);
+        ExternalTool.Run("mkntfs", "-F", "-Q", "-q", partition);
+        var big = new byte[4 << 20];
+        new Random(17).NextBytes(big);
+        string mount = Directory.CreateDirectory(_scratch.File("ntfs-mount")).FullName;
+        ExternalTool.Run("ntfs-3g", partition, mount);
+        try
+        {
+            File.WriteAllBytes(Path.Combine(mount, "big.bin"), big);
+            Directory.CreateDirectory(Path.Combine(mount, "docs"));
+            File.WriteAllText(Path.Combine(mount, "docs", "small.txt"), "kept whole");
+        }
+        finally
+        {
+            ExternalTool.Run("umount", mount);
+        }
+        string diskPath = _scratch.SparseFile("ntfs-disk.img", 32 << 20);
+        ExternalTool.RunWithInput("sfdisk", $"label: gpt\nstart={PartitionStart / Sector}, size={PartitionSize / Sector}, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7\n", "-q", diskPath);
+        byte[] partitionBytes = File.ReadAllBytes(partition);
+        using (var disk = new FileStream(diskPath, FileMode.Open, FileAccess.Write))
+        {
+            disk.Position = PartitionStart;
+            disk.Write(partitionBytes);
+        }
+        // big.bin's data, found by its random bytes; the bad area is 1 MiB of it, 64 KiB-aligned on the disk.
+        long fileStart = PartitionStart + partitionBytes.AsSpan().IndexOf(big.AsSpan(0, 4096));
+        long bad = (fileStart + (1 << 20)) / 65536 * 65536 + 65536;
+        string image = _scratch.File("ntfs.lim");
+        CaptureResult captured;
+        using (var failing = FailingDisk.Create(diskPath, [(bad, BadLength)], _scratch.Path))
+        {
+            failing.ScanPartitions();
+            captured = new CaptureJob(new CaptureOptions(failing.Path, image, Rescue: new RescuePolicy())).Run(CancellationToken.None);
+        }
+        string target = _scratch.SparseFile("restored.img", 32 << 20);
+
+        RestoreResult restored = new RestoreJob(new RestoreOptions(image, [target])).Run(CancellationToken.None);
+
+        Assert.Equal([new BadRange(bad, BadLength)], captured.BadRanges!);
+        Assert.Equal([new AffectedFile(1, "/big.bin", bad)], captured.Record!.Files);
+        Assert.True(restored.Succeeded, restored.Targets[0].Message);
+        string back = Extract(target, PartitionStart, PartitionSize, _scratch.File("restored.part"));
+        ExternalTool.Run("ntfsfix", "-n", back);
+        Assert.Equal("kept whole", ExternalTool.Run("ntfscat", back, "/docs/small.txt"));
+        byte[] expected = (byte[])big.Clone();
+        expected.AsSpan((int)(bad - fileStart), BadLength).Clear();
+        string restoredBig = _scratch.File("big.back");
+        File.WriteAllBytes(restoredBig, []);
+        var cat = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("ntfscat", [back, "/big.bin"]) { RedirectStandardOutput = true })!;
+        using (var output = File.Create(restoredBig))
+        {
+            cat.StandardOutput.BaseStream.CopyTo(output);
+        }
+        cat.WaitForExit();
+        Assert.Equal(TestDisk.Sha256(expected), TestDisk.Sha256(File.ReadAllBytes(restoredBig)));
+    }
+
     private static byte[] ReadBytes(string path, long offset, int length)
     {
         using var stream = File.OpenRead(path);

@@ -25,6 +25,9 @@ public sealed class FailingDisk : IDisposable
     /// <summary>The loop device, e.g. /dev/loop4.</summary>
     public string Path => _loop!.Path;
 
+    /// <summary>Creates the loop's partition nodes (<c>partx -a</c>), removed again on Dispose.</summary>
+    public IReadOnlyList<string> ScanPartitions() => _loop!.ScanPartitions();
+
     /// <summary>Skips the test unless root, loop devices, nbdkit and nbdfuse are here.</summary>
     public static void Require()
     {
