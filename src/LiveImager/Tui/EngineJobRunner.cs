@@ -110,7 +110,7 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
         new(p.BytesDone, p.BytesTotal, p.BytesPerSecond, p.Remaining,
             p.CurrentPartition > 0 ? p.CurrentPartition.ToString(CultureInfo.InvariantCulture) : null,
             p.Targets?.Select(t => new DiskProgress(names?.GetValueOrDefault(t.Target) ?? t.Target, t.State, t.BytesDone, t.BytesTotal,
-                t.BytesPerSecond, t.Remaining, t.Error)).ToArray());
+                t.BytesPerSecond, t.Remaining, t.Error)).ToArray(), p.BadAreas, p.UnreadableBytes);
 
     /// <summary>A job's own time: tenths of a second for short jobs, whose mm:ss would read 00:00.</summary>
     private static string Seconds(TimeSpan elapsed) =>

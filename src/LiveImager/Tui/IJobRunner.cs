@@ -22,8 +22,9 @@ internal sealed record CaptureRequest(DiskChoice Source, string StorePath, strin
 internal sealed record RestoreRequest(ImageSummary Image, IReadOnlyList<DiskChoice> Targets);
 
 /// <summary>One progress report of a running job; a restore's also carries each target disk's own figures.</summary>
+/// <param name="BadAreas">A rescue capture's unreadable areas so far, and their bytes in <paramref name="UnreadableBytes"/>.</param>
 internal sealed record JobProgress(long BytesDone, long BytesTotal, double BytesPerSecond, TimeSpan? Remaining, string? CurrentPartition,
-    IReadOnlyList<DiskProgress>? Disks = null);
+    IReadOnlyList<DiskProgress>? Disks = null, int BadAreas = 0, long UnreadableBytes = 0);
 
 /// <summary>One target disk of a restore: the image's bytes it has taken, its rate and time left, its state, and a
 /// failed disk's error in plain words.</summary>

@@ -116,6 +116,9 @@ public class CaptureScreenTests
         Assert.Equal(first with { Rescue = true }, again);
         tui.WaitForText("Capturing sdc in rescue mode to");
         Assert.IsType<ProgressScreen>(tui.Host.Top);
+        jobs.Progress.Report(new JobProgress(8_000_000_000, 64_000_000_000, 50_000_000, TimeSpan.FromSeconds(1400), "sdc1 (ntfs)",
+            BadAreas: 3, UnreadableBytes: 1_050_000));
+        tui.WaitForText("Partition: sdc1 (ntfs)   Unreadable: 3 areas, 1.1 MB");
     }
 
     private static object WaitForRequest(TuiHarness tui, ScriptedJobs jobs)

@@ -128,7 +128,8 @@ internal sealed class ProgressScreen : Screen
         _bar.Fraction = (float)fraction;
         _bytes.Text = string.Create(CultureInfo.InvariantCulture,
             $"{ByteSize.Format(p.BytesDone)} of {ByteSize.Format(p.BytesTotal)} ({fraction * 100:0}%)");
-        _partition.Text = p.CurrentPartition is string part ? $"Partition: {part}" : "";
+        _partition.Text = (p.CurrentPartition is string part ? $"Partition: {part}" : "") +
+            (p.BadAreas > 0 ? $"{(p.CurrentPartition is null ? "" : "   ")}Unreadable: {p.BadAreas} area{(p.BadAreas == 1 ? "" : "s")}, {ByteSize.Format(p.UnreadableBytes)}" : "");
         // One disk's figures are the job's own; rows are worth their space from two disks on.
         _disks.Text = p.Disks is { Count: > 1 } disks ? DiskRows(disks, _disks.Frame.Width) : "";
         ShowTiming();
