@@ -57,6 +57,11 @@ public sealed class ForensicCaptureTests : IDisposable
         Assert.Equal(sha256, verified.SourceSha256);
         Assert.True(restored.Succeeded, restored.Targets[0].Message);
         Assert.Equal(sha256, ExternalTool.Run("sha256sum", target).Split(' ')[0]);
+        // export --format raw gives the evidence back as a file with the recorded hash.
+        string raw = _scratch.File("evidence.raw");
+        new LiveImager.Engine.Opening.ExportJob(new LiveImager.Engine.Opening.ExportOptions(image, raw, LiveImager.Engine.Opening.ExportFormat.Raw))
+            .Run(CancellationToken.None);
+        Assert.Equal(sha256, ExternalTool.Run("sha256sum", raw).Split(' ')[0]);
         string report = File.ReadAllText(ForensicReport.PathFor(image));
         Assert.Contains($"SHA-256:           {sha256}", report);
         Assert.Contains($"MD5:               {md5}", report);
