@@ -280,6 +280,30 @@ public sealed unsafe class BlockDevice : IBlockSource, IDisposable
         }
     }
 
+    /// <summary>The kernel's read-only flag of a block device (BLKROGET); false for a file.</summary>
+    public bool IsKernelReadOnly()
+    {
+        if (!IsBlockDevice)
+        {
+            return false;
+        }
+        int value = 0;
+        Interop.CheckIo(Interop.ioctl(_handle, Interop.BLKROGET, &value), Path, "BLKROGET");
+        return value != 0;
+    }
+
+    /// <summary>Sets the kernel's read-only flag of a block device (BLKROSET, needs CAP_SYS_ADMIN): while set, the
+    /// kernel refuses every write to it from anyone.</summary>
+    public void SetKernelReadOnly(bool readOnly)
+    {
+        if (!IsBlockDevice)
+        {
+            throw new DeviceIoException(Path, 0, $"{Path} is a file, not a block device: the kernel has no read-only flag for it");
+        }
+        int value = readOnly ? 1 : 0;
+        Interop.CheckIo(Interop.ioctl(_handle, Interop.BLKROSET, &value), Path, "BLKROSET");
+    }
+
     /// <summary>Asks the kernel to re-read the partition table (BLKRRPART) after one was written; nothing for a file.</summary>
     public void RereadPartitions()
     {

@@ -11,8 +11,12 @@ namespace LiveImager.Engine.Imaging;
 /// <param name="SplitBytes">Volume size for <c>--split</c>; 0 for one file.</param>
 /// <param name="CheckFreeSpace">Refuse before writing when the store's free space is below the worst-case image size.</param>
 /// <param name="Level">zstd level 1..19, or <see cref="AdaptiveLevel"/>.</param>
+/// <param name="Rescue">With a policy (<c>--rescue</c>), unreadable sectors become zeros recorded in the image's
+/// bad-range map; without, the first one stops the capture with its position.</param>
+/// <param name="Forensic">Read every byte, keep the source read-only in the kernel, hash it, and record the case
+/// (implies a rescue policy: what cannot be read is recorded, not fatal).</param>
 public sealed record CaptureOptions(string Source, string Image, int Level = CaptureOptions.DefaultLevel, long SplitBytes = 0, bool Force = false,
-    bool CheckFreeSpace = true)
+    bool CheckFreeSpace = true, RescuePolicy? Rescue = null, ForensicOptions? Forensic = null)
 {
     /// <summary>Adaptive: zstd level 3 while every core compresses, up to 6 while the cores wait on the disk or the
     /// store (see <see cref="CompressionLevels"/>). Level 1 was the default until it measured 1.035× the size of
@@ -23,8 +27,17 @@ public sealed record CaptureOptions(string Source, string Image, int Level = Cap
     public const int DefaultLevel = AdaptiveLevel;
 }
 
+/// <summary>The case details of a forensic capture (<c>capture --forensic --case … --examiner … --notes …</c>).</summary>
+public sealed record ForensicOptions(string? Case = null, string? Examiner = null, string? Notes = null);
+
 /// <summary>How a capture went.</summary>
-public sealed record CaptureResult(string Image, long DataBytes, long ImageBytes, long Frames, TimeSpan Elapsed, string Log);
+/// <param name="BadRanges">The unreadable ranges a rescue capture recorded (zeros in the image); empty otherwise.</param>
+public sealed record CaptureResult(string Image, long DataBytes, long ImageBytes, long Frames, TimeSpan Elapsed, string Log,
+    IReadOnlyList<BadRange>? BadRanges = null)
+{
+    /// <summary>The capture record written (rescue and forensic captures), or null.</summary>
+    public CaptureRecord? Record { get; init; }
+}
 
 /// <summary>Captures a disk (or disk image file) into an image: reads only the used bytes in large aligned reads,
 /// compresses them on all cores, and writes the frames in order.</summary>
@@ -38,16 +51,43 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
 
     public CaptureResult Run(CancellationToken cancellationToken)
     {
-        var log = new StringBuilder();
-        var created = DateTimeOffset.UtcNow;
         DiskPath.Check(options.Source, DiskRole.Source);
         using BlockDevice source = DiskGuard.OpenSource(options.Source, new DiskScanner(), out DiskInfo? sourceDisk);
+        if (options.Forensic is null || !source.IsBlockDevice)
+        {
+            return Capture(source, sourceDisk, readOnly: null, cancellationToken);
+        }
+        // Forensic: the kernel refuses every write to the source while it is read, whoever asks; the flag it had
+        // before comes back afterwards, also after a failure.
+        bool wasReadOnly = source.IsKernelReadOnly();
+        source.SetKernelReadOnly(true);
+        try
+        {
+            return Capture(source, sourceDisk, wasReadOnly, cancellationToken);
+        }
+        finally
+        {
+            source.SetKernelReadOnly(wasReadOnly);
+        }
+    }
+
+    /// <param name="readOnly">For a forensic capture of a block device, the kernel read-only flag it had before.</param>
+    private CaptureResult Capture(BlockDevice source, DiskInfo? sourceDisk, bool? readOnly, CancellationToken cancellationToken)
+    {
+        var log = new StringBuilder();
+        var created = DateTimeOffset.UtcNow;
+        RescuePolicy? rescue = options.Rescue ?? (options.Forensic is null ? null : new RescuePolicy());
         log.AppendLine($"{created:O} capture of {source.Path} ({source.Length} bytes, sectors {source.LogicalSectorSize}/{source.PhysicalSectorSize}) by {ToolVersion.Name}");
         var levels = new CompressionLevels(options.Level, StageSizing.CpuWorkers);
         Log.Information("Capture of {Source} ({SizeBytes} bytes, model {Model}, serial {Serial}) to {Image}, zstd level {Level}",
             source.Path, source.Length, sourceDisk?.Model, sourceDisk?.Serial, options.Image,
             levels.IsAdaptive ? $"{levels.Lowest}..{levels.Highest} (adaptive)" : $"{levels.Lowest}");
-        CaptureLayout layout = CaptureLayout.Inspect(source, source.LogicalSectorSize);
+        CaptureLayout layout = CaptureLayout.Inspect(new UnreadableAsDamage(source), source.LogicalSectorSize);
+        if (options.Forensic is not null)
+        {
+            layout = layout.ReadingEveryByte();
+            log.AppendLine($"forensic: every byte read; source {(readOnly is null ? "is a file (no kernel read-only flag)" : "set read-only in the kernel (BLKROSET) for the capture")}");
+        }
         Describe(layout, log);
         int chunkSize = ImageHeader.DefaultChunkSize;
         long dataBytes = layout.Frames(chunkSize, source.Alignment).Sum(f => (long)f.Length);
@@ -56,8 +96,10 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
             // The used bytes are known before anything is written: refuse now rather than fill the store.
             StoreSpace.Require(Path.GetDirectoryName(Path.GetFullPath(options.Image))!, dataBytes);
         }
+        // A rescue capture ends with its bad-range map, a capture record frame (version 3).
+        ushort version = rescue is null ? layout.ImageVersion : Math.Max(layout.ImageVersion, ImageHeader.CaptureRecordVersion);
         var header = new ImageHeader(options.SplitBytes > 0 ? ImageHeaderFlags.Split : ImageHeaderFlags.None, Guid.NewGuid(),
-            chunkSize, options.SplitBytes, created.ToUnixTimeMilliseconds(), layout.ImageVersion);
+            chunkSize, options.SplitBytes, created.ToUnixTimeMilliseconds(), version);
         var disk = new SourceDisk
         {
             Path = source.Path,
@@ -74,7 +116,12 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
 
         using var output = new ImageOutput(options.Image, options.SplitBytes, options.Force, header.ImageId,
             standardOutput ?? Console.OpenStandardOutput, dataBytes);
-        var meter = new ProgressMeter("capture", dataBytes, Progress);
+        var reader = new RescueReader(source, rescue, position => BadRangeReport.Where(metadata, position));
+        using SourceHashes? hashes = options.Forensic is null ? null : new SourceHashes();
+        var meter = new ProgressMeter("capture", dataBytes, Progress)
+        {
+            BadAreas = rescue is null ? null : () => (reader.BadRanges.Count, reader.BadRanges.Bytes),
+        };
         try
         {
             var writer = new ImageWriter(output.Stream, header);
@@ -84,14 +131,66 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
             {
                 writer.WriteUsedMap(entry.Number, analysis.Map.ToBitmap(), encoder);
             }
-            long frames = RunPipeline(source, layout, writer, levels, meter, cancellationToken);
+            long frames = RunPipeline(source, layout, writer, reader, hashes, levels, meter, cancellationToken);
             log.AppendLine($"{DateTimeOffset.UtcNow:O} read {meter.Done} bytes in {frames} frames in {meter.Elapsed.TotalSeconds:F1} s; image {writer.Position} bytes before the index");
             log.AppendLine($"{CompressionPrefix}{levels.Describe()}");
-            writer.Finish(log.ToString(), encoder);
+            CaptureRecord? record = null;
+            if (rescue is not null)
+            {
+                IReadOnlyList<BadRange> bad = reader.BadRanges.Merged();
+                var warnings = new List<string>();
+                IReadOnlyList<AffectedFile> files = bad.Count == 0 ? [] : AffectedFiles.Find(source.Path, metadata, bad,
+                    (sourceDisk?.Partitions ?? []).ToDictionary(p => p.Number, p => p.Path), warnings);
+                foreach (string warning in warnings)
+                {
+                    log.AppendLine($"  warning: {warning}");
+                    Log.Warning("Capture of {Source}: {Warning}", source.Path, warning);
+                }
+                record = new CaptureRecord { FinishedUtc = DateTimeOffset.UtcNow, Rescue = true, BadRanges = bad, Files = files };
+                if (hashes is not null && options.Forensic is { } forensic)
+                {
+                    hashes.ZerosTo(source.Length);
+                    (string sha256, string md5) = hashes.Finish();
+                    record = record with
+                    {
+                        Forensic = new ForensicRecord
+                        {
+                            Sha256 = sha256,
+                            Md5 = md5,
+                            Case = forensic.Case,
+                            Examiner = forensic.Examiner,
+                            Notes = forensic.Notes,
+                            StartedUtc = created,
+                            KernelReadOnly = readOnly is not null,
+                            WasReadOnly = readOnly ?? false,
+                        },
+                    };
+                    log.AppendLine($"forensic: sha256 {sha256} md5 {md5} of {source.Length} bytes as read");
+                }
+                log.AppendLine($"rescue: {record.BadRanges.Count} unreadable range(s), {record.UnreadableBytes} bytes, written as zeros");
+                foreach (BadRange range in record.BadRanges)
+                {
+                    log.AppendLine($"  unreadable: {range.Position}+{range.Length} {BadRangeReport.Where(metadata, range.Position)}");
+                    Log.Warning("Capture of {Source}: bytes {Position}+{Length} unreadable, {Where}", source.Path, range.Position, range.Length,
+                        BadRangeReport.Where(metadata, range.Position));
+                }
+                foreach (AffectedFile file in files)
+                {
+                    log.AppendLine($"  lost: partition {file.Partition}: {file.Path}");
+                }
+            }
+            writer.Finish(log.ToString(), encoder, record);
             output.Commit();
+            if (record?.Forensic is not null && output.Name != "-")
+            {
+                ForensicReport.Write(output.Name, header, metadata, record);
+            }
             Log.Information("Captured {Source} to {Image}: {DataBytes} bytes read in {Frames} frames, image {ImageBytes} bytes, {Seconds:F1} s",
                 source.Path, output.Name, writer.DataBytes, frames, writer.Position, meter.Elapsed.TotalSeconds);
-            return new CaptureResult(output.Name, writer.DataBytes, writer.Position, frames, meter.Elapsed, log.ToString());
+            return new CaptureResult(output.Name, writer.DataBytes, writer.Position, frames, meter.Elapsed, log.ToString(), record?.BadRanges)
+            {
+                Record = record,
+            };
         }
         catch (OperationCanceledException)
         {
@@ -108,8 +207,8 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
     /// <summary>Starts the capture log's line that says which zstd levels were used (<c>info</c> shows it).</summary>
     public const string CompressionPrefix = "compression: ";
 
-    private long RunPipeline(BlockDevice source, CaptureLayout layout, ImageWriter writer, CompressionLevels levels, ProgressMeter meter,
-        CancellationToken cancellationToken)
+    private static long RunPipeline(BlockDevice source, CaptureLayout layout, ImageWriter writer, RescueReader reader, SourceHashes? hashes,
+        CompressionLevels levels, ProgressMeter meter, CancellationToken cancellationToken)
     {
         int chunkSize = writer.Header.ChunkSize;
         // Workers read and compress: the cores compress while the extra ones wait on the disk, so several reads are
@@ -124,7 +223,7 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
             buffer => plans.MoveNext() ? new CaptureItem(plans.Current, buffer) : null,
             (item, encoder) =>
             {
-                Read(source, item);
+                Read(source, reader, item);
                 Span<byte> buffer = item.Buffer.Span;
                 int level = levels.Begin();
                 try
@@ -146,6 +245,8 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
                 Span<byte> buffer = item.Buffer.Span;
                 ReadOnlySpan<byte> payload = item.Payload.Encoding == FrameEncoding.Raw ? buffer[..item.Plan.Length] : buffer[chunkSize..];
                 writer.WriteData(item.Plan.Position, item.Payload, payload);
+                // In disk order here: the hashes of the source as read (a whole-disk capture has no gaps).
+                hashes?.Append(item.Plan.Position, buffer[..item.Plan.Length]);
                 meter.Add(item.Plan.Length, layout.PartitionAt(item.Plan.Position));
                 return true;
             });
@@ -153,12 +254,12 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
         return frames;
     }
 
-    private static void Read(BlockDevice source, CaptureItem item)
+    private static void Read(BlockDevice source, RescueReader reader, CaptureItem item)
     {
         FramePlan plan = item.Plan;
         int alignedLength = (plan.Length + source.Alignment - 1) / source.Alignment * source.Alignment;
         Span<byte> buffer = item.Buffer.Span;
-        int read = source.ReadAligned(plan.Position, buffer[..alignedLength]);
+        int read = reader.Read(plan, buffer, alignedLength);
         if (read < plan.Length)
         {
             throw new ImagingException($"{source.Path} ended at byte {plan.Position + read} while {plan.Length} bytes were read from {plan.Position}");

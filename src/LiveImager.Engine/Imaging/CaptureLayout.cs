@@ -22,6 +22,13 @@ public sealed class CaptureLayout
 
     public PartitionTable Table { get; }
 
+    /// <summary>True for a forensic capture: every byte of the disk is read, whatever the filesystems prove free.</summary>
+    public bool ReadsEverything { get; private init; }
+
+    /// <summary>This layout reading every byte of the disk (capture --forensic): the tables and maps stay for the
+    /// record, but nothing is skipped and no restore fix-up is needed.</summary>
+    public CaptureLayout ReadingEveryByte() => new(Table, Partitions, CopiedRegions, DiskBytes) { ReadsEverything = true };
+
     /// <summary>Each partition with its analysis; a disk without a table is one partition numbered <see cref="DiskLayout.WholeDiskNumber"/>.</summary>
     public IReadOnlyList<(PartitionEntry Entry, FileSystemAnalysis Analysis)> Partitions { get; }
 
@@ -39,6 +46,10 @@ public sealed class CaptureLayout
     /// <summary>The disk's bytes to copy, ascending and disjoint.</summary>
     public IEnumerable<(long Start, long Length)> Runs()
     {
+        if (ReadsEverything)
+        {
+            return [(0, DiskBytes)];
+        }
         var sources = new List<(long Start, IEnumerable<(long, long)> Runs)>();
         foreach (DiskRegion region in CopiedRegions)
         {
@@ -75,7 +86,7 @@ public sealed class CaptureLayout
 
     /// <summary>The image version this layout needs: 2 when a partition needs a restore fix-up, which a version 1
     /// reader would not apply; otherwise 1, which every LiveImager reads.</summary>
-    public ushort ImageVersion => Partitions.Any(p => p.Analysis.RestoreFixups.Count > 0) ? (ushort)2 : (ushort)1;
+    public ushort ImageVersion => !ReadsEverything && Partitions.Any(p => p.Analysis.RestoreFixups.Count > 0) ? (ushort)2 : (ushort)1;
 
     /// <summary>The image metadata for this layout.</summary>
     public ImageMetadata ToMetadata(SourceDisk source, long dataBytes, string tool, DateTimeOffset created) => new()
@@ -106,8 +117,8 @@ public sealed class CaptureLayout
             UsedBlocks = p.Analysis.Map.UsedCount,
             Method = p.Analysis.Method,
             Warnings = p.Analysis.Warnings,
-            UnusedMetadataBytes = p.Analysis.UnusedMetadataBytes,
-            Fixups = p.Analysis.RestoreFixups,
+            UnusedMetadataBytes = ReadsEverything ? 0 : p.Analysis.UnusedMetadataBytes,
+            Fixups = ReadsEverything ? [] : p.Analysis.RestoreFixups,
         })],
         Regions = [.. CopiedRegions.Select(r => new RegionInfo { Kind = RegionName(r.Kind), StartBytes = r.StartBytes, SizeBytes = r.SizeBytes })],
         DataBytes = dataBytes,

@@ -17,6 +17,9 @@ internal sealed class ProgressMeter(string phase, long total, Action<ImagingProg
     private int _partition;
 
     public long Done => Interlocked.Read(ref _done);
+
+    /// <summary>A rescue capture's unreadable areas so far (count, bytes), attached to every report.</summary>
+    public Func<(int Count, long Bytes)>? BadAreas { get; init; }
     public TimeSpan Elapsed => _clock.Elapsed;
 
     /// <summary>Counts <paramref name="bytes"/> more done; reports when the interval has passed or <paramref name="final"/>.
@@ -45,7 +48,8 @@ internal sealed class ProgressMeter(string phase, long total, Action<ImagingProg
             long done = Done;
             double rate = now.TotalSeconds > 0 ? done / now.TotalSeconds : 0;
             TimeSpan? remaining = rate > 0 ? TimeSpan.FromSeconds(Math.Max(0, total - done) / rate) : null;
-            report(new ImagingProgress(phase, done, total, rate, remaining, _partition, now, targets?.Invoke(now)));
+            (int badAreas, long badBytes) = BadAreas?.Invoke() ?? (0, 0);
+            report(new ImagingProgress(phase, done, total, rate, remaining, _partition, now, targets?.Invoke(now), badAreas, badBytes));
         }
     }
 }

@@ -7,7 +7,9 @@ namespace LiveImager.Engine.Imaging;
 /// <summary>What to restore, onto what.</summary>
 /// <param name="Image">The image path, or "-" for standard input.</param>
 /// <param name="Targets">Disks or files, each written from the same read of the image.</param>
-public sealed record RestoreOptions(string Image, IReadOnlyList<string> Targets, bool Discard = false, bool ZeroUnused = false);
+/// <param name="VerifyFirst">Read and check every frame of a file image before any target is opened.</param>
+public sealed record RestoreOptions(string Image, IReadOnlyList<string> Targets, bool Discard = false, bool ZeroUnused = false,
+    bool VerifyFirst = false);
 
 /// <summary>How one target came out.</summary>
 /// <param name="Succeeded">True when the whole image was written and flushed.</param>
@@ -32,7 +34,9 @@ public sealed record RestoreTargetResult(string Target, bool Succeeded, long Byt
 }
 
 /// <summary>How a restore went, target by target.</summary>
-public sealed record RestoreResult(IReadOnlyList<RestoreTargetResult> Targets, long DataBytes, TimeSpan Elapsed, bool Cancelled)
+/// <param name="BadRanges">The source ranges a rescue capture could not read: written as zeros on every target.</param>
+public sealed record RestoreResult(IReadOnlyList<RestoreTargetResult> Targets, long DataBytes, TimeSpan Elapsed, bool Cancelled,
+    IReadOnlyList<BadRange>? BadRanges = null)
 {
     public bool Succeeded => !Cancelled && Targets.All(t => t.Succeeded);
 }
@@ -58,12 +62,28 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
         using Stream input = ImageInput.Open(options.Image, standardInput);
         using var reader = new ImageReader(input);
         ImageMetadata metadata = reader.Metadata;
+        IReadOnlyList<BadRange>? badRanges = null;
         if (options.Image != "-")
         {
-            // A file is checked whole before any target is opened (DESIGN.md invariant 9): the footer, the index, and
-            // the metadata against the used maps and the data the image holds, so a forged number stops the restore
-            // here rather than after the first write.
-            using var whole = new ImageFile(ImageInput.OpenVolumes(options.Image));
+            // A file is checked whole before any target is opened (invariant 9): the footer, the index, the metadata
+            // against the used maps and the data the image holds, and every data frame's header against its index
+            // entry and place, so a cut-short copy or a forged number stops the restore here rather than after the
+            // first write. --verify-first also decodes every frame.
+            using (var whole = new ImageFile(ImageInput.OpenVolumes(options.Image)))
+            {
+                whole.CheckDataFrameHeaders(cancellationToken);
+                badRanges = whole.Record?.BadRanges;
+            }
+            if (options.VerifyFirst)
+            {
+                var verify = new VerifyJob(new VerifyOptions(options.Image));
+                verify.Progress += p => Progress?.Invoke(p);
+                verify.Run(cancellationToken);
+            }
+        }
+        else if (options.VerifyFirst)
+        {
+            throw new ImagingException("--verify-first needs an image that can be read twice (a file or a store), not standard input");
         }
 
         var results = new Dictionary<string, RestoreTargetResult>();
@@ -115,16 +135,17 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
                 Log.Warning("Restore of {Image} cancelled after {Bytes} bytes", options.Image, meter.Done);
                 foreach (RestoreTarget target in targets)
                 {
-                    results[target.Name] = new RestoreTargetResult(target.Name, false, target.BytesDone, "cancelled after",
-                        $"{target.Name} is partly written and does not hold a usable disk; restore again");
+                    results[target.Name] = target.BytesWritten == 0 && !options.Discard
+                        ? new RestoreTargetResult(target.Name, false, 0, null, $"cancelled before anything was written; {target.Name} is unchanged")
+                        : new RestoreTargetResult(target.Name, false, target.BytesWritten, "cancelled after",
+                            $"{target.Name} is partly written and does not hold a usable disk; restore again");
                 }
                 return new RestoreResult(Order(results), meter.Done, meter.Elapsed, Cancelled: true);
             }
             catch (DiskFormatException e)
             {
                 Log.Error("Restore of {Image} stopped: {Problem}", options.Image, e.Message);
-                throw new ImagingException($"{e.Message}\nThe restore stopped: {string.Join(", ", targets.Select(t => t.Name))} " +
-                    "is partly written and does not hold a usable disk; restore again from a good image", e);
+                throw new ImagingException($"{e.Message}\nThe restore stopped: {string.Join("; ", targets.Select(WrittenState))}", e);
             }
             writingEnded = meter.Elapsed;
             if (targets.All(t => t.Failure is not null))
@@ -151,7 +172,12 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
                 Log.Information("Restore onto {Target}: {Succeeded}: {Message}", result.Target, result.Succeeded ? "ok" : "FAILED", result.Message);
             }
             Log.Information("Restored {Bytes} bytes in {Seconds:F1} s", meter.Done, meter.Elapsed.TotalSeconds);
-            return new RestoreResult(Order(results), meter.Done, meter.Elapsed, Cancelled: false);
+            badRanges ??= reader.Record?.BadRanges;
+            if (badRanges is { Count: > 0 })
+            {
+                Log.Warning("Restore of {Image}: {Summary}", options.Image, BadRangeReport.Summary(badRanges, b => $"{b} bytes"));
+            }
+            return new RestoreResult(Order(results), meter.Done, meter.Elapsed, Cancelled: false, badRanges);
         }
         finally
         {
@@ -164,6 +190,14 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
         IReadOnlyList<RestoreTargetResult> Order(Dictionary<string, RestoreTargetResult> byTarget) =>
             [.. options.Targets.Where(byTarget.ContainsKey).Select(t => byTarget[t])];
     }
+
+    /// <summary>What a target holds after the image failed midway, in true words: a stream can fail after some
+    /// bytes were written, and then says exactly how many.</summary>
+    private string WrittenState(RestoreTarget target) => target.BytesWritten == 0
+        ? options.Discard ? $"nothing was written to {target.Name}, but it was discarded (--discard) before the first frame"
+            : $"nothing was written to {target.Name}; it is unchanged"
+        : $"{target.BytesWritten} bytes of {target.Name} were written before the damage was found; it is partly written and does not " +
+          "hold a usable disk; restore again from a good image";
 
     /// <summary>Each target's figures in the order given, a refused one with its reason; a target's rate counts the
     /// time it was written, <paramref name="writing"/>, not the flushes after.</summary>
@@ -204,7 +238,7 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
     {
         if (target.Failure is { } failure)
         {
-            return new RestoreTargetResult(target.Name, false, target.BytesDone, "failed after",
+            return new RestoreTargetResult(target.Name, false, target.BytesWritten, "failed after",
                 $"{failure.Message}; {target.Name} is partly written and does not hold a usable disk");
         }
         try

@@ -107,10 +107,17 @@ internal sealed class RestoreTarget : FrameSink
         {
             FlushZeros();
             _device.WriteAligned(frame.Position, raw[..Aligned(length)]);
+            Interlocked.Add(ref _bytesWritten, length);
         }
         _lastEnd = end;
         CountDone(length);
     }
+
+    /// <summary>Bytes of the target changed so far: data written and ranges zeroed, not the zero runs still pending.
+    /// What a failure says was written (<see cref="FrameSink.BytesDone"/> counts pending zero runs as done).</summary>
+    public long BytesWritten => Interlocked.Read(ref _bytesWritten);
+
+    private long _bytesWritten;
 
     /// <summary>Bytes zeroed so far, by how (flushed ranges only).</summary>
     public IReadOnlyDictionary<ZeroMethod, long> Zeroed => _zeroed;
@@ -155,6 +162,7 @@ internal sealed class RestoreTarget : FrameSink
             long length = Math.Min(MaxZeroCall, _zeroEnd - _zeroStart);
             ZeroMethod method = _device.Zero(_zeroStart, length);
             _zeroed[method] = _zeroed.GetValueOrDefault(method) + length;
+            Interlocked.Add(ref _bytesWritten, length);
             _zeroStart += length;
         }
         _zeroStart = _zeroEnd = 0;

@@ -20,6 +20,8 @@ internal static partial class Interop
     private static unsafe nuint _IOR<T>(uint type, uint nr) where T : unmanaged => _IOC(_IOC_READ, type, nr, (uint)sizeof(T));
 
     // <uapi/linux/fs.h>; the values agree with the header (BLKGETSIZE64 = 0x80081272, BLKSSZGET = 0x1268, ...).
+    internal static readonly nuint BLKROSET = _IO(0x12, 93);
+    internal static readonly nuint BLKROGET = _IO(0x12, 94);
     internal static readonly nuint BLKRRPART = _IO(0x12, 95);
     internal static readonly nuint BLKFLSBUF = _IO(0x12, 97);
     internal static readonly nuint BLKSSZGET = _IO(0x12, 104);

@@ -81,7 +81,7 @@ public readonly record struct FrameHeader(FrameType Type, FrameEncoding Encoding
     {
         int maxRaw = Type switch
         {
-            FrameType.Metadata or FrameType.Log => MaxTextLength,
+            FrameType.Metadata or FrameType.Log or FrameType.CaptureRecord => MaxTextLength,
             FrameType.UsedMap or FrameType.Data => chunkSize,
             FrameType.Index => MaxIndexLength,
             _ => throw new DiskFormatException(structure, "type", (byte)Type, ImageOffset + TypeOffset, "is not a frame type of version 1"),
@@ -137,6 +137,9 @@ public enum FrameType : byte
     Data = 3,
     Log = 4,
     Index = 5,
+
+    /// <summary>Version 3: what the capture learned at its end (the bad-range map), after the data frames.</summary>
+    CaptureRecord = 6,
 }
 
 /// <summary>How a frame's payload is stored (image-format.md Frame 0x06).</summary>

@@ -37,7 +37,7 @@ public sealed class ImageFile : IDisposable
             throw new DiskFormatException("image metadata", "dataBytes", Metadata.DataBytes, metadataFrame.ImageOffset,
                 $"the footer counts {Footer.DataBytes} bytes of data frames");
         }
-        CheckUsedMaps(metadataFrame.ImageOffset + FrameHeader.Length + metadataFrame.StoredLength);
+        long usedMapsEnd = CheckUsedMaps(metadataFrame.ImageOffset + FrameHeader.Length + metadataFrame.StoredLength);
         (FrameHeader indexFrame, byte[] index) = ReadWhole(Footer.IndexOffset, FrameType.Index);
         if (indexFrame.RawChecksum != Footer.IndexChecksum)
         {
@@ -50,7 +50,17 @@ public sealed class ImageFile : IDisposable
             throw new DiskFormatException("image index", "entry count", Index.Entries.Count, indexFrame.ImageOffset,
                 $"the footer counts {Footer.DataFrameCount} data frames");
         }
+        if (Header.Version >= ImageHeader.CaptureRecordVersion)
+        {
+            ReadRecord(usedMapsEnd);
+        }
     }
+
+    /// <summary>The capture record (a rescue capture's bad-range map), or null when the image has none.</summary>
+    public CaptureRecord? Record { get; private set; }
+
+    /// <summary>Where the capture record frame starts, when there is one.</summary>
+    private long? _recordOffset;
 
     public ImageHeader Header { get; }
     public ImageFooter Footer { get; }
@@ -86,14 +96,75 @@ public sealed class ImageFile : IDisposable
         return frame;
     }
 
+    /// <summary>Reads the header of every data frame the index names and checks it against its entry and its place:
+    /// each frame's payload ends before the next frame starts, and the last before the capture log. A restore runs this
+    /// before it opens a target, so an image whose frames cannot all be read refuses before the first write.</summary>
+    /// <remarks>One header (64 bytes) per frame: a few thousand reads for a disk of tens of GB; the payloads are
+    /// checked by <see cref="CheckDataFrames"/>.</remarks>
+    public void CheckDataFrameHeaders(CancellationToken cancellationToken = default)
+    {
+        IReadOnlyList<IndexEntry> entries = Index.Entries;
+        for (int i = 0; i < entries.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            FrameHeader frame = ReadDataHeader(entries[i]);
+            long end = frame.ImageOffset + FrameHeader.Length + frame.StoredLength;
+            long limit = i + 1 < entries.Count ? entries[i + 1].ImageOffset : _recordOffset ?? Footer.LogOffset;
+            if (end > limit)
+            {
+                throw new DiskFormatException(frame.Describe(), "stored length", frame.StoredLength, frame.ImageOffset,
+                    i + 1 < entries.Count ? $"runs into frame {entries[i + 1].FrameNumber} at image offset {limit}"
+                        : $"runs into the {(_recordOffset is null ? "capture log" : "capture record")} at image offset {limit}");
+            }
+        }
+    }
+
+    /// <summary>Reads, decodes and checks every data frame (restore --verify-first); <paramref name="progress"/> gets
+    /// each frame's raw length.</summary>
+    public void CheckDataFrames(Action<int>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var raw = new byte[Header.ChunkSize];
+        foreach (IndexEntry entry in Index.Entries)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            ReadData(entry, raw);
+            progress?.Invoke(entry.RawLength);
+        }
+    }
+
     /// <summary>Reads the stored payload of <paramref name="frame"/> into the first <see cref="FrameHeader.StoredLength"/>
     /// bytes of <paramref name="stored"/>.</summary>
     public void ReadPayload(in FrameHeader frame, Span<byte> stored) =>
         ReadAt(frame.ImageOffset + FrameHeader.Length, stored[..frame.StoredLength], frame.Describe());
 
+    /// <summary>Reads the capture record where the data frames end (after the used maps when there are none), if
+    /// one is there; version 3 images only.</summary>
+    private void ReadRecord(long usedMapsEnd)
+    {
+        long offset = usedMapsEnd;
+        if (Index.Entries.Count > 0)
+        {
+            FrameHeader last = ReadDataHeader(Index.Entries[^1]);
+            offset = last.ImageOffset + FrameHeader.Length + last.StoredLength;
+        }
+        if (offset + FrameHeader.Length > Footer.LogOffset)
+        {
+            return;
+        }
+        var headerBytes = new byte[FrameHeader.Length];
+        ReadAt(offset, headerBytes, "the frame after the data");
+        if (FrameHeader.Parse(headerBytes, offset, Header.ChunkSize).Type != FrameType.CaptureRecord)
+        {
+            return;
+        }
+        (FrameHeader frame, byte[] raw) = ReadWhole(offset, FrameType.CaptureRecord);
+        Record = CaptureRecord.Parse(raw, frame.ImageOffset, Metadata.Source.SizeBytes);
+        _recordOffset = offset;
+    }
+
     /// <summary>Reads the used-map frames from <paramref name="offset"/> and checks them against the metadata, as the
-    /// streaming reader does: one chunk-sized buffer, a frame at a time.</summary>
-    private void CheckUsedMaps(long offset)
+    /// streaming reader does: one chunk-sized buffer, a frame at a time; returns where they end.</summary>
+    private long CheckUsedMaps(long offset)
     {
         var tally = new UsedMapTally(Metadata);
         var headerBytes = new byte[FrameHeader.Length];
@@ -118,6 +189,7 @@ public sealed class ImageFile : IDisposable
             offset += FrameHeader.Length + frame.StoredLength;
         }
         tally.Complete(offset);
+        return offset;
     }
 
     private (FrameHeader Frame, byte[] Raw) ReadWhole(long offset, FrameType type)

@@ -8,7 +8,10 @@ public readonly record struct ImageHeader(ImageHeaderFlags Flags, Guid ImageId, 
     long CreatedUnixMilliseconds, ushort Version = ImageHeader.CurrentVersion)
 {
     public const int Length = 0x40;
-    public const ushort CurrentVersion = 2;
+    public const ushort CurrentVersion = 3;
+
+    /// <summary>The first version with a capture record frame (type 6: the bad-range map of a rescue capture).</summary>
+    public const ushort CaptureRecordVersion = 3;
     public const int MinChunkSize = 64 * 1024;
     public const int MaxChunkSize = 64 * 1024 * 1024;
     public const int DefaultChunkSize = 4 * 1024 * 1024;

@@ -45,6 +45,9 @@ public sealed class ImageReader : IDisposable
     /// <summary>The capture log, once the reader has passed it.</summary>
     public string? Log { get; private set; }
 
+    /// <summary>The capture record (a rescue capture's bad-range map), once the reader has passed it.</summary>
+    public CaptureRecord? Record { get; private set; }
+
     /// <summary>The validated footer, once <see cref="TryReadData"/> has returned false.</summary>
     public ImageFooter? Footer { get; private set; }
 
@@ -80,7 +83,7 @@ public sealed class ImageReader : IDisposable
                     _usedMaps.Add(frame, map);
                     UsedMapRead?.Invoke(frame, map);
                     break;
-                case FrameType.Data when _logOffset < 0:
+                case FrameType.Data when _logOffset < 0 && Record is null:
                     CheckDataOrder(frame);
                     ReadExactly(stored[..frame.StoredLength], frame.Describe());
                     _seen.Add(new IndexEntry(frame.Position, frame.ImageOffset, frame.RawLength, frame.FrameNumber, frame.RawChecksum));
@@ -88,6 +91,9 @@ public sealed class ImageReader : IDisposable
                     _dataBytes += frame.RawLength;
                     header = frame;
                     return true;
+                case FrameType.CaptureRecord when _logOffset < 0 && Record is null && Header.Version >= ImageHeader.CaptureRecordVersion:
+                    Record = CaptureRecord.Parse(ReadWhole(frame), frame.ImageOffset, Metadata.Source.SizeBytes);
+                    break;
                 case FrameType.Log when _logOffset < 0:
                     _logOffset = frame.ImageOffset;
                     Log = Encoding.UTF8.GetString(ReadWhole(frame));
@@ -99,7 +105,7 @@ public sealed class ImageReader : IDisposable
                     break;
                 default:
                     throw new DiskFormatException(frame.Describe(), "type", frame.Type, frame.ImageOffset,
-                        "is out of order (expected metadata, used maps, data, log, index, footer)");
+                        "is out of order (expected metadata, used maps, data, capture record, log, index, footer)");
             }
         }
     }

@@ -79,11 +79,20 @@ public sealed class ImageWriter
     }
 
     /// <summary>Writes the log, the index and the footer, then flushes the output. The image is complete after this.</summary>
-    public ImageFooter Finish(string log, FrameEncoder encoder)
+    /// <param name="record">The capture record (version 3 images only), written before the log.</param>
+    public ImageFooter Finish(string log, FrameEncoder encoder, CaptureRecord? record = null)
     {
         if (_stage == Stage.Finished)
         {
             throw new InvalidOperationException("the image is already finished");
+        }
+        if (record is not null)
+        {
+            if (Header.Version < ImageHeader.CaptureRecordVersion)
+            {
+                throw new InvalidOperationException($"a capture record needs image version {ImageHeader.CaptureRecordVersion}");
+            }
+            WriteWhole(FrameType.CaptureRecord, record.ToJsonBytes(), FrameHeader.MaxTextLength, encoder);
         }
         long logOffset = _position;
         WriteWhole(FrameType.Log, Encoding.UTF8.GetBytes(log), FrameHeader.MaxTextLength, encoder);

@@ -69,12 +69,19 @@ public static partial class PartitionTableReader
         if (lastLba > PrimaryHeaderLba)
         {
             var sector = new byte[sectorSize];
-            disk.ReadAt(PrimaryHeaderLba * sectorSize, sector);
-            var damaged = GptHeader.Parse(sector);
-            if (damaged.Signature == GptHeader.EfiPartSignature && damaged.AlternateLba > PrimaryHeaderLba &&
-                damaged.AlternateLba < (ulong)lastLba)
+            try
             {
-                candidates.Add((long)damaged.AlternateLba);
+                disk.ReadAt(PrimaryHeaderLba * sectorSize, sector);
+                var damaged = GptHeader.Parse(sector);
+                if (damaged.Signature == GptHeader.EfiPartSignature && damaged.AlternateLba > PrimaryHeaderLba &&
+                    damaged.AlternateLba < (ulong)lastLba)
+                {
+                    candidates.Add((long)damaged.AlternateLba);
+                }
+            }
+            catch (DiskFormatException)
+            {
+                // An unreadable primary sector (a failing disk, as the source reports it) names no alternate.
             }
         }
         candidates.Add(lastLba);

@@ -5,7 +5,7 @@ using LiveImager.Engine.Targets;
 
 namespace LiveImager.Cli;
 
-/// <summary><c>liveimager capture SOURCE IMAGE [--level N] [--split SIZE] [--force] [--no-space-check] [--json-progress]</c>;
+/// <summary><c>liveimager capture SOURCE IMAGE [--level N] [--split SIZE] [--force] [--no-space-check] [--rescue] [--forensic [--case C] [--examiner E] [--notes N]] [--json-progress]</c>;
 /// IMAGE may be a store URL (docs/storage.md).</summary>
 internal static class CaptureCommand
 {
@@ -35,15 +35,37 @@ internal static class CaptureCommand
         });
         var force = new Option<bool>("--force") { Description = "Replace an existing image of the same name" };
         var noSpaceCheck = new Option<bool>("--no-space-check") { Description = "Start even when the store's free space is below the worst-case image size" };
+        var rescue = new Option<bool>("--rescue")
+        {
+            Description = "Go on past unreadable sectors: retried sector by sector, then recorded in the image's bad-range map and restored as zeros",
+        };
+        var forensic = new Option<bool>("--forensic")
+        {
+            Description = "Read every sector, keep the source read-only in the kernel, record SHA-256 and MD5 and a report beside the image",
+        };
+        var caseName = new Option<string?>("--case") { Description = "Forensic: the case name or number to record" };
+        var examiner = new Option<string?>("--examiner") { Description = "Forensic: who made the capture" };
+        var notes = new Option<string?>("--notes") { Description = "Forensic: notes to record with the capture" };
         var jsonProgress = new Option<bool>("--json-progress") { Description = "Report progress as JSON lines on standard error" };
-        var command = new Command("capture", "Capture a disk's used blocks into an image") { source, image, level, split, force, noSpaceCheck, jsonProgress };
+        var command = new Command("capture", "Capture a disk's used blocks into an image")
+        {
+            source, image, level, split, force, noSpaceCheck, rescue, forensic, caseName, examiner, notes, jsonProgress,
+        };
+        command.Validators.Add(result =>
+        {
+            if (!result.GetValue(forensic) && (result.GetValue(caseName) ?? result.GetValue(examiner) ?? result.GetValue(notes)) is not null)
+            {
+                result.AddError("--case, --examiner and --notes go with --forensic");
+            }
+        });
         var store = new StoreCliOptions(hooks?.Environment);
         store.AddTo(command);
         command.SetAction(parse =>
         {
             long splitBytes = parse.GetValue(split) is { } text && ByteSize.TryParseSplit(text, out long bytes) ? bytes : 0;
             var options = new CaptureOptions(parse.GetRequiredValue(source), parse.GetRequiredValue(image), parse.GetValue(level) ?? CaptureOptions.DefaultLevel,
-                splitBytes, parse.GetValue(force), !parse.GetValue(noSpaceCheck));
+                splitBytes, parse.GetValue(force), !parse.GetValue(noSpaceCheck), parse.GetValue(rescue) ? new RescuePolicy() : null,
+                parse.GetValue(forensic) ? new ForensicOptions(parse.GetValue(caseName), parse.GetValue(examiner), parse.GetValue(notes)) : null);
             return Run(options, () => store.Build(parse, options.Source), parse.GetValue(jsonProgress), parse.InvocationConfiguration.Error, hooks);
         });
         return command;
@@ -75,6 +97,15 @@ internal static class CaptureCommand
             double seconds = Math.Max(result.Elapsed.TotalSeconds, 0.001);
             error.WriteLine($"capture: {(target.Store is null ? result.Image : options.Image)}: {ByteSize.Format(result.DataBytes)} of data in {result.Frames} frames, " +
                 $"image {ByteSize.Format(result.ImageBytes)}, {result.Elapsed.TotalSeconds:F1} s ({ByteSize.Format(result.DataBytes / seconds)}/s)");
+            if (result.BadRanges is { Count: > 0 } bad)
+            {
+                error.WriteLine($"capture: {BadRangeReport.Summary(bad, b => ByteSize.Format(b))}; liveimager info names them and the files they touch");
+            }
+            if (result.Record?.Forensic is { } forensic)
+            {
+                error.WriteLine($"capture: source SHA-256 {forensic.Sha256}, MD5 {forensic.Md5}" +
+                    (result.Image == "-" ? string.Empty : $"; report {ForensicReport.PathFor(result.Image)}"));
+            }
             hooks?.Finish(new JobFigures(result.DataBytes, result.ImageBytes, result.DataBytes, result.Elapsed, options.Image, options.Source));
             return 0;
         }

@@ -31,10 +31,12 @@ internal static class InfoCommand
         ImageFooter? footer = null;
         string? footerProblem = null;
         string? compressionUsed = null;
+        CaptureRecord? record = null;
         try
         {
             using var file = new ImageFile(ImageInput.OpenVolumes(image.Path));
             footer = file.Footer;
+            record = file.Record;
             // The levels actually used are known only at the end of a capture: its log says.
             compressionUsed = file.ReadLog().Split('\n').FirstOrDefault(l => l.StartsWith(CaptureJob.CompressionPrefix, StringComparison.Ordinal))?
                 [CaptureJob.CompressionPrefix.Length..];
@@ -81,6 +83,29 @@ internal static class InfoCommand
         if ((compressionUsed ?? metadata.Compression?.ToString()) is { } compression)
         {
             output.WriteLine($"Compressed: {compression}");
+        }
+        if (record?.Forensic is { } forensic)
+        {
+            output.WriteLine($"Forensic:   case {forensic.Case ?? "-"}, examiner {forensic.Examiner ?? "-"}, {forensic.StartedUtc:u} to {record.FinishedUtc:u}, " +
+                $"source {(forensic.KernelReadOnly ? "read-only in the kernel (BLKROSET) during the capture" : "a file")}");
+            output.WriteLine($"  SHA-256:  {forensic.Sha256}");
+            output.WriteLine($"  MD5:      {forensic.Md5}");
+            if (forensic.Notes is not null)
+            {
+                output.WriteLine($"  notes:    {forensic.Notes}");
+            }
+        }
+        if (record is not null)
+        {
+            output.WriteLine($"Rescue:     {(record.BadRanges.Count == 0 ? "captured with --rescue; every sector was read" : BadRangeReport.Summary(record.BadRanges, b => ByteSize.Format(b)))}");
+            foreach (string line in BadRangeReport.Lines(metadata, record.BadRanges))
+            {
+                output.WriteLine($"  unreadable: {line}");
+            }
+            foreach (AffectedFile file in record.Files)
+            {
+                output.WriteLine($"  lost file:  partition {file.Partition}: {file.Path} (unreadable from byte {file.Position})");
+            }
         }
         if (footer is { } f)
         {

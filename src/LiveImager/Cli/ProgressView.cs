@@ -60,8 +60,13 @@ internal sealed class ProgressView(TextWriter error, bool json, bool lines = fal
         _lineStep = step;
         string eta = progress.Remaining is { } left ? $"ETA {Eta(left)}" : "ETA --:--";
         error.WriteLine($"{progress.Phase}: {progress.Fraction * 100:F0}% {ByteSize.Format(progress.BytesDone)} of " +
-            $"{ByteSize.Format(progress.BytesTotal)}, {ByteSize.Format(progress.BytesPerSecond)}/s, {eta}");
+            $"{ByteSize.Format(progress.BytesTotal)}, {ByteSize.Format(progress.BytesPerSecond)}/s, {eta}{BadAreas(progress, ", ")}");
     }
+
+    /// <summary>A rescue capture's unreadable areas, when there are any.</summary>
+    private static string BadAreas(ImagingProgress progress, string separator) => progress.BadAreas > 0
+        ? $"{separator}{progress.BadAreas} unreadable area{(progress.BadAreas == 1 ? "" : "s")} ({ByteSize.Format(progress.UnreadableBytes)})"
+        : string.Empty;
 
     private void Draw(ImagingProgress progress)
     {
@@ -75,7 +80,8 @@ internal sealed class ProgressView(TextWriter error, bool json, bool lines = fal
         string eta = progress.Remaining is { } left ? $"ETA {Eta(left)}" : "ETA --:--";
         string partition = progress.CurrentPartition > 0 ? $" partition {progress.CurrentPartition}" : string.Empty;
         text.Append('\r').Append(Fit($"{progress.Phase} {Bar(progress.Fraction, BarWidth)} {progress.Fraction * 100,3:F0}% " +
-            $"{ByteSize.Format(progress.BytesDone)} of {ByteSize.Format(progress.BytesTotal)} {ByteSize.Format(progress.BytesPerSecond)}/s {eta}{partition}", width))
+            $"{ByteSize.Format(progress.BytesDone)} of {ByteSize.Format(progress.BytesTotal)} {ByteSize.Format(progress.BytesPerSecond)}/s {eta}{partition}" +
+            BadAreas(progress, " "), width))
             .Append(ClearToEnd);
         // One target's figures are the job's: its line is drawn only when a restore writes several.
         IReadOnlyList<RestoreTargetProgress> targets = progress.Targets is { Count: > 1 } several ? several : [];
@@ -136,6 +142,11 @@ internal sealed class ProgressView(TextWriter error, bool json, bool lines = fal
             WriteEta(writer, progress.Remaining);
             writer.WriteNumber("partition", progress.CurrentPartition);
             writer.WriteNumber("elapsedSeconds", Math.Round(progress.Elapsed.TotalSeconds, 2));
+            if (progress.BadAreas > 0)
+            {
+                writer.WriteNumber("badAreas", progress.BadAreas);
+                writer.WriteNumber("unreadableBytes", progress.UnreadableBytes);
+            }
             if (progress.Targets is { } targets)
             {
                 writer.WriteStartArray("targets");

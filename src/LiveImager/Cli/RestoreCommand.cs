@@ -5,7 +5,7 @@ using LiveImager.Engine.Targets;
 
 namespace LiveImager.Cli;
 
-/// <summary><c>liveimager restore IMAGE TARGET... [--yes] [--discard|--zero-unused] [--json-progress]</c>; with several
+/// <summary><c>liveimager restore IMAGE TARGET... [--yes] [--discard|--zero-unused] [--verify-first] [--json-progress]</c>; with several
 /// targets, each one's progress and result are shown, and one that fails is dropped while the others go on.</summary>
 internal static class RestoreCommand
 {
@@ -22,7 +22,14 @@ internal static class RestoreCommand
         var discard = new Option<bool>("--discard") { Description = "Discard (TRIM) the whole target before writing" };
         var zeroUnused = new Option<bool>("--zero-unused") { Description = "Write zeros where the image holds no data" };
         var jsonProgress = new Option<bool>("--json-progress") { Description = "Report progress as JSON lines on standard error" };
-        var command = new Command("restore", "Restore an image onto one or more disks or files") { image, targets, yes, discard, zeroUnused, jsonProgress };
+        var verifyFirst = new Option<bool>("--verify-first")
+        {
+            Description = "Read and check every frame of the image before writing anything (a file or store, not standard input)",
+        };
+        var command = new Command("restore", "Restore an image onto one or more disks or files")
+        {
+            image, targets, yes, discard, zeroUnused, verifyFirst, jsonProgress,
+        };
         var store = new StoreCliOptions(hooks?.Environment);
         store.AddTo(command);
         command.Validators.Add(result =>
@@ -34,7 +41,8 @@ internal static class RestoreCommand
         });
         command.SetAction(parse =>
         {
-            var options = new RestoreOptions(parse.GetRequiredValue(image), parse.GetRequiredValue(targets), parse.GetValue(discard), parse.GetValue(zeroUnused));
+            var options = new RestoreOptions(parse.GetRequiredValue(image), parse.GetRequiredValue(targets), parse.GetValue(discard), parse.GetValue(zeroUnused),
+                parse.GetValue(verifyFirst));
             return Run(options, () => store.Build(parse, [.. options.Targets]), parse.GetValue(yes), parse.GetValue(jsonProgress),
                 parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, hooks);
         });
@@ -68,6 +76,11 @@ internal static class RestoreCommand
         foreach (RestoreTargetResult target in result.Targets)
         {
             error.WriteLine($"restore: {target.Target}: {(target.Succeeded ? "ok" : "FAILED")}: {target.Message}");
+        }
+        if (result.BadRanges is { Count: > 0 } bad)
+        {
+            error.WriteLine($"restore: {BadRangeReport.Summary(bad, b => ByteSize.Format(b))}, written as zeros on every target " +
+                "(liveimager info IMAGE names them)");
         }
         int failed = result.Targets.Count(t => !t.Succeeded);
         if (result.Targets.Count > 1 && !result.Cancelled)

@@ -46,6 +46,18 @@ internal static class VerifyCommand
             view.Finish();
         }
         output.WriteLine($"verify: {options.Image}: ok: {result.Frames} data frames, {ByteSize.Format(result.DataBytes)} checked, structure and footer intact");
+        if (result.SourceSha256 is { } sha256)
+        {
+            output.WriteLine($"verify: {options.Image}: the source's recorded SHA-256 {sha256} and MD5 {result.Record!.Forensic!.Md5} match the image's data");
+        }
+        if (result.BadRanges is { Count: > 0 } bad)
+        {
+            output.WriteLine($"verify: {options.Image}: {BadRangeReport.Summary(bad, b => ByteSize.Format(b))}:");
+            foreach (string line in BadRangeReport.Lines(result.Metadata, bad))
+            {
+                output.WriteLine($"  unreadable: {line}");
+            }
+        }
         if (options.Against is not null)
         {
             output.WriteLine($"verify: {options.Against} matches the image in all {ByteSize.Format(result.BytesCompared)} of used bytes");

@@ -11,7 +11,7 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
         Run(() =>
         {
             var options = new CaptureOptions(request.Source.Path, Path.Combine(request.StorePath, request.ImageName), request.CompressionLevel,
-                request.SplitBytes);
+                request.SplitBytes, Rescue: request.Rescue ? new RescuePolicy() : null);
             var job = new CaptureJob(options);
             job.Progress += p => progress.Report(ToJobProgress(p));
             CaptureResult result = job.Run(cancellationToken);
@@ -21,6 +21,10 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
                 $"Wrote {ByteSize.Format(result.ImageBytes)} in {result.Frames} frames to {result.Image}.",
                 $"Time {Seconds(result.Elapsed)}, {Rate(result.DataBytes, result.Elapsed)}.",
             };
+            if (result.BadRanges is { Count: > 0 } bad)
+            {
+                figures.Add($"Rescue: {BadRangeReport.Summary(bad, b => ByteSize.Format(b))}; liveimager info {result.Image} names them and the files they touch.");
+            }
             if (request.VerifyAfter)
             {
                 VerifyResult verified = Verify(result.Image, progress, cancellationToken);
@@ -97,7 +101,7 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
         }
         catch (Exception e) when (e is not OperationCanceledException && JobFailure.Explain(e) is string message)
         {
-            return new JobOutcome(false, [], message, logPath);
+            return new JobOutcome(false, [], message, logPath, UnreadableDisk: e is UnreadableSectorException);
         }
     });
 
@@ -106,7 +110,7 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
         new(p.BytesDone, p.BytesTotal, p.BytesPerSecond, p.Remaining,
             p.CurrentPartition > 0 ? p.CurrentPartition.ToString(CultureInfo.InvariantCulture) : null,
             p.Targets?.Select(t => new DiskProgress(names?.GetValueOrDefault(t.Target) ?? t.Target, t.State, t.BytesDone, t.BytesTotal,
-                t.BytesPerSecond, t.Remaining, t.Error)).ToArray());
+                t.BytesPerSecond, t.Remaining, t.Error)).ToArray(), p.BadAreas, p.UnreadableBytes);
 
     /// <summary>A job's own time: tenths of a second for short jobs, whose mm:ss would read 00:00.</summary>
     private static string Seconds(TimeSpan elapsed) =>

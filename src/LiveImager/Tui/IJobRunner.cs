@@ -13,15 +13,18 @@ internal interface IJobRunner
 }
 
 /// <summary>What the capture wizard collected: the disk, where the image goes and how it is written.</summary>
-internal sealed record CaptureRequest(DiskChoice Source, string StorePath, string ImageName, int CompressionLevel, long SplitBytes, bool VerifyAfter);
+/// <param name="Rescue">Go on past unreadable sectors (the technician chose it after the first read error).</param>
+internal sealed record CaptureRequest(DiskChoice Source, string StorePath, string ImageName, int CompressionLevel, long SplitBytes, bool VerifyAfter,
+    bool Rescue = false);
 
 /// <summary>What the restore or deploy wizard collected, after the technician typed the targets' names: one image
 /// written to every target from one read, as the CLI's <c>restore IMAGE T1 T2 ...</c>.</summary>
 internal sealed record RestoreRequest(ImageSummary Image, IReadOnlyList<DiskChoice> Targets);
 
 /// <summary>One progress report of a running job; a restore's also carries each target disk's own figures.</summary>
+/// <param name="BadAreas">A rescue capture's unreadable areas so far, and their bytes in <paramref name="UnreadableBytes"/>.</param>
 internal sealed record JobProgress(long BytesDone, long BytesTotal, double BytesPerSecond, TimeSpan? Remaining, string? CurrentPartition,
-    IReadOnlyList<DiskProgress>? Disks = null);
+    IReadOnlyList<DiskProgress>? Disks = null, int BadAreas = 0, long UnreadableBytes = 0);
 
 /// <summary>One target disk of a restore: the image's bytes it has taken, its rate and time left, its state, and a
 /// failed disk's error in plain words.</summary>
@@ -29,4 +32,5 @@ internal sealed record DiskProgress(string Disk, RestoreTargetState State, long 
     TimeSpan? Remaining, string? Error);
 
 /// <summary>How a job ended: its figures on success, or the error in plain words; and where its log is.</summary>
-internal sealed record JobOutcome(bool Succeeded, IReadOnlyList<string> Figures, string? Error, string? LogPath);
+/// <param name="UnreadableDisk">The capture stopped at a sector the disk would not give back: a rescue capture may go on.</param>
+internal sealed record JobOutcome(bool Succeeded, IReadOnlyList<string> Figures, string? Error, string? LogPath, bool UnreadableDisk = false);

@@ -43,6 +43,11 @@ public sealed class LoopDevice : IDisposable
         return new LoopDevice(path, file);
     }
 
+    /// <summary>Takes over a loop device the caller attached with options of its own; Dispose detaches it.</summary>
+    public static LoopDevice Adopt(string path, string backingFile) => path.StartsWith("/dev/loop", StringComparison.Ordinal)
+        ? new LoopDevice(path, backingFile)
+        : throw new InvalidOperationException($"losetup printed '{path}' instead of a loop device");
+
     /// <summary>Creates the partition nodes (<c>partx -a</c>) and returns their paths, e.g. /dev/loop3p1.</summary>
     public IReadOnlyList<string> ScanPartitions()
     {

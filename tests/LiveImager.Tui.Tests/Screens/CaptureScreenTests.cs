@@ -83,6 +83,44 @@ public class CaptureScreenTests
         Assert.IsType<MainMenuScreen>(tui.Host.Top);
     }
 
+    [Fact]
+    public void AnUnreadableSectorAsksWhetherToAbortOrCaptureAgainInRescueMode()
+    {
+        using var store = new ScratchDirectory();
+        var jobs = new ScriptedJobs();
+        using var tui = new TuiHarness(new TuiServices { Disks = ListedDisks.Typical(), Jobs = jobs, Clock = new FixedClock(s_today) });
+        tui.Press((Key)'1');
+        tui.WaitForText("Crucial MX500");
+        tui.Press(Key.CursorDown);
+        tui.Press(Key.CursorDown);
+        tui.Press(Key.Enter);
+        tui.Type(store.Path);
+        tui.Press(Key.Enter);
+        tui.WaitForText("Step 3 of 5");
+        tui.Press(Key.Enter);
+        tui.WaitForText("Step 4 of 5");
+        tui.Press(Key.Enter);
+        tui.Press(Key.Enter);
+        var first = Assert.IsType<CaptureRequest>(WaitForRequest(tui, jobs));
+        Assert.False(first.Rescue);
+
+        jobs.End(new JobOutcome(false, [], "/dev/sdc: sector 2048 (byte 1048576) cannot be read, in partition 1 (ntfs, byte 0 of the partition)",
+            null, UnreadableDisk: true));
+        tui.WaitFor(() => tui.Host.Top is ResultScreen, "the result");
+        tui.AssertShows("The disk has unreadable sectors: abort (Esc), or capture it again in");
+        tui.AssertShows("Capture again in rescue mode");
+        jobs.Reset();
+        tui.Press(Key.Enter);
+
+        var again = Assert.IsType<CaptureRequest>(WaitForRequest(tui, jobs));
+        Assert.Equal(first with { Rescue = true }, again);
+        tui.WaitForText("Capturing sdc in rescue mode to");
+        Assert.IsType<ProgressScreen>(tui.Host.Top);
+        jobs.Progress.Report(new JobProgress(8_000_000_000, 64_000_000_000, 50_000_000, TimeSpan.FromSeconds(1400), "sdc1 (ntfs)",
+            BadAreas: 3, UnreadableBytes: 1_050_000));
+        tui.WaitForText("Partition: sdc1 (ntfs)   Unreadable: 3 areas, 1.1 MB");
+    }
+
     private static object WaitForRequest(TuiHarness tui, ScriptedJobs jobs)
     {
         tui.WaitFor(() => jobs.Request is not null, "the job to start");

@@ -6,8 +6,8 @@ namespace LiveImager.Tui.Tests.Support;
 /// throws, when told.</summary>
 internal sealed class ScriptedJobs : IJobRunner
 {
-    private readonly TaskCompletionSource<JobOutcome> _end = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource<IProgress<JobProgress>> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource<JobOutcome> _end = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource<IProgress<JobProgress>> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public object? Request { get; private set; }
 
@@ -16,6 +16,15 @@ internal sealed class ScriptedJobs : IJobRunner
     public IProgress<JobProgress> Progress => _started.Task.WaitAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
 
     public void End(JobOutcome outcome) => _end.SetResult(outcome);
+
+    /// <summary>Gets ready for the next job, after the last one ended: a screen that starts another (a capture again
+    /// in rescue mode).</summary>
+    public void Reset()
+    {
+        Request = null;
+        _end = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 
     /// <summary>Ends the job by throwing <paramref name="failure"/> from it, as a job that fails outside the Engine's runner.</summary>
     public void Fail(Exception failure) => _end.SetException(failure);

@@ -186,7 +186,13 @@ internal sealed class CaptureScreen : WizardScreen
             }
             var request = new CaptureRequest(source, _store, _name, _level, _splitBytes, _verifyAfter);
             Host.Push(new ProgressScreen(_services, "capture", $"Capturing {source.Name} to {Path.Combine(_store, _name)}",
-                (progress, token) => jobs.CaptureAsync(request, progress, token)));
+                (progress, token) => jobs.CaptureAsync(request, progress, token))
+            {
+                // Asked on the first read error: abort (Esc), or capture again going on past unreadable sectors.
+                RescueCapture = () => new ProgressScreen(_services, "capture",
+                    $"Capturing {source.Name} in rescue mode to {Path.Combine(_store, _name)}",
+                    (progress, token) => jobs.CaptureAsync(request with { Rescue = true }, progress, token)),
+            });
         };
         view.Add(text, start, status);
         view.Shown = () => start.SetFocus();

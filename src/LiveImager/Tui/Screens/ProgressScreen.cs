@@ -28,6 +28,9 @@ internal sealed class ProgressScreen : Screen
     private object? _tick;
     private bool _started;
 
+    /// <summary>For a capture: the same capture in rescue mode, offered when this one stops at an unreadable sector.</summary>
+    public Func<Screen>? RescueCapture { get; init; }
+
     /// <param name="verb">The job's name in sentences: "capture", "restore", "verify".</param>
     public ProgressScreen(TuiServices services, string verb, string what, Func<IProgress<JobProgress>, CancellationToken, Task<JobOutcome>> start)
         : base("Progress")
@@ -103,7 +106,7 @@ internal sealed class ProgressScreen : Screen
         {
             Host.Pop();
         }
-        Host.Replace(new ResultScreen(_verb, outcome, elapsed));
+        Host.Replace(new ResultScreen(_verb, outcome, elapsed, outcome.UnreadableDisk ? RescueCapture : null));
     }
 
     /// <summary>A failure the Engine does not explain (a bug): its stack goes to the log, and its message, with any
@@ -125,7 +128,8 @@ internal sealed class ProgressScreen : Screen
         _bar.Fraction = (float)fraction;
         _bytes.Text = string.Create(CultureInfo.InvariantCulture,
             $"{ByteSize.Format(p.BytesDone)} of {ByteSize.Format(p.BytesTotal)} ({fraction * 100:0}%)");
-        _partition.Text = p.CurrentPartition is string part ? $"Partition: {part}" : "";
+        _partition.Text = (p.CurrentPartition is string part ? $"Partition: {part}" : "") +
+            (p.BadAreas > 0 ? $"{(p.CurrentPartition is null ? "" : "   ")}Unreadable: {p.BadAreas} area{(p.BadAreas == 1 ? "" : "s")}, {ByteSize.Format(p.UnreadableBytes)}" : "");
         // One disk's figures are the job's own; rows are worth their space from two disks on.
         _disks.Text = p.Disks is { Count: > 1 } disks ? DiskRows(disks, _disks.Frame.Width) : "";
         ShowTiming();

@@ -8,8 +8,11 @@ namespace LiveImager.Tui.Screens;
 internal sealed class ResultScreen : Screen
 {
     private readonly JobOutcome _outcome;
+    private readonly Button? _rescueButton;
 
-    public ResultScreen(string verb, JobOutcome outcome, TimeSpan elapsed)
+    /// <param name="rescue">For a capture stopped by an unreadable sector: the same capture in rescue mode, offered
+    /// beside Esc (abort).</param>
+    public ResultScreen(string verb, JobOutcome outcome, TimeSpan elapsed, Func<Screen>? rescue = null)
         : base(outcome.Succeeded ? "Done" : "Failed")
     {
         _outcome = outcome;
@@ -28,11 +31,35 @@ internal sealed class ResultScreen : Screen
         }
         lines.Add("");
         lines.Add(outcome.LogPath is string log ? $"The log is in {log}" : $"The session log is {TuiServices.NotAvailable}.");
+        if (rescue is not null)
+        {
+            lines.Add("");
+            lines.Add("The disk has unreadable sectors: abort (Esc), or capture it again in");
+            lines.Add("rescue mode (unreadable sectors are retried one by one, then recorded in");
+            lines.Add("the image and restored as zeros).");
+        }
         lines.Add("Press Esc to return to the main menu.");
-        Add(new TextBlock(string.Join('\n', lines)) { X = 2, Y = 1, Width = Dim.Fill(2) });
+        var text = rescue is null
+            ? new TextBlock(string.Join('\n', lines)) { X = 2, Y = 1, Width = Dim.Fill(2) }
+            // As tall as its lines, so the button goes right below them.
+            : new TextBlock { X = 2, Y = 1, Width = Dim.Fill(2), Text = string.Join('\n', lines) };
+        Add(text);
+        if (rescue is not null)
+        {
+            var again = new Button { X = 2, Y = Pos.Bottom(text) + 1, Text = "Capture again in _rescue mode", IsDefault = true };
+            again.Accepting += (_, e) =>
+            {
+                e.Handled = true;
+                Host.Replace(rescue());
+            };
+            Add(again);
+            _rescueButton = again;
+        }
     }
 
     public bool Succeeded => _outcome.Succeeded;
+
+    public override void OnShown() => _rescueButton?.SetFocus();
 
     public override string HelpText => "The job has ended; nothing more is running. Esc returns to the main menu.";
 
