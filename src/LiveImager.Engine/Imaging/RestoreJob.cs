@@ -200,7 +200,7 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
 
     /// <summary>Finishes a target that took every frame, and says how each one came out; never throws for a target's
     /// own failure, so one disk's error does not hide another's result.</summary>
-    private static RestoreTargetResult Finish(RestoreTarget target, byte[] head)
+    internal static RestoreTargetResult Finish(RestoreTarget target, byte[] head)
     {
         if (target.Failure is { } failure)
         {
