@@ -86,6 +86,11 @@ public static class ClonezillaInput
             throw new DiskFormatException($"Clonezilla image of {image.Describe()}",
                 $"its {image.Compression} compression is damaged: {e.Message}");
         }
+        catch (EndOfStreamException)
+        {
+            throw new DiskFormatException($"Clonezilla image of {image.Describe()}",
+                $"its {image.Compression} stream ends early: the image is truncated or a piece is missing");
+        }
         catch (FileNotFoundException e)
         {
             throw new DiskFormatException($"Clonezilla image of {image.Describe()}", $"a piece is missing: {e.Message}");

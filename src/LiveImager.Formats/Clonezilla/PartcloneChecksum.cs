@@ -42,6 +42,9 @@ public sealed class PartcloneChecksum
         _ => -1,
     };
 
+    /// <summary>The mode as partclone prints it: CRC32, XXH64, XXH128, NONE.</summary>
+    public static string NameOf(PartcloneChecksumMode mode) => mode == PartcloneChecksumMode.None ? "NONE" : mode.ToString().ToUpperInvariant();
+
     /// <summary>partclone's CRC32 of <paramref name="bytes"/> from its seed, as the header and bitmap carry it.</summary>
     public static uint Crc32(ReadOnlySpan<byte> bytes) => ~System.IO.Hashing.Crc32.HashToUInt32(bytes);
 

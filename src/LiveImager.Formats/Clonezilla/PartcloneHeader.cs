@@ -150,7 +150,7 @@ public sealed record PartcloneHeader(string PartcloneVersion, string FileSystem,
         if (ChecksumSize != expectedSize)
         {
             throw new DiskFormatException(structure, "checksum_size", ChecksumSize, ChecksumSizeOffset,
-                $"{ChecksumMode} checksums are {expectedSize} bytes");
+                $"{PartcloneChecksum.NameOf(ChecksumMode)} checksums are {expectedSize} bytes");
         }
         if (ChecksumMode != PartcloneChecksumMode.None && (BlocksPerChecksum < 1 || BlocksPerChecksum > MaxBlocksPerChecksum))
         {

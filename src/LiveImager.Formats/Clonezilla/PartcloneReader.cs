@@ -144,7 +144,7 @@ public sealed class PartcloneReader
         {
             long firstBlock = FirstBlockOfGroup(lastBlock);
             throw new DiskFormatException($"partclone image of {_source}",
-                $"{Header.ChecksumMode} checksum {Convert.ToHexString(_storedChecksum)} of blocks {firstBlock}..{lastBlock} " +
+                $"{PartcloneChecksum.NameOf(Header.ChecksumMode)} checksum {Convert.ToHexString(_storedChecksum)} of blocks {firstBlock}..{lastBlock} " +
                 $"(used block {_blocksRead - _blocksInGroup + 1}..{_blocksRead} of {UsedBlocks}) does not match the data " +
                 $"(computed {Convert.ToHexString(_computedChecksum)}): the image is damaged at block {firstBlock} or after");
         }
