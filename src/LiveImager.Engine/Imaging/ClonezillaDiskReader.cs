@@ -97,7 +97,7 @@ internal static class ClonezillaDiskReader
                 buffer.Dispose();
                 break;
             }
-            if (first == 0 && image.FileSystem == "ntfs" && NtfsBootSector.HasSignature(buffer.Span))
+            if (first == 0 && layout.NtfsBackups.ContainsKey(image.Device))
             {
                 bootSector = buffer.Span[..NtfsBootSector.Size].ToArray();
             }
@@ -105,37 +105,11 @@ internal static class ClonezillaDiskReader
         }
         if (bootSector is not null)
         {
-            RebuildNtfsBackup(image, entry, bootSector, pool, emit, cancellationToken);
-        }
-    }
-
-    /// <summary>NTFS keeps a copy of its boot sector in the sector after the volume's last; partclone's bitmap never
-    /// holds it (it is outside every cluster), so Clonezilla's restore leaves whatever the disk had there and
-    /// <c>ntfsfix -n</c> fails. The copy is rebuilt from the primary, as <c>ntfsfix</c> would.</summary>
-    private static void RebuildNtfsBackup(ClonezillaPartitionImage image, PartitionEntry entry, byte[] bootSector, AlignedBufferPool pool,
-        Action<long, int, AlignedBuffer> emit, CancellationToken cancellationToken)
-    {
-        NtfsBootSector boot;
-        try
-        {
-            boot = NtfsBootSector.Parse(bootSector);
-        }
-        catch (DiskFormatException e)
-        {
-            Log.Warning("Clonezilla restore: partition {Partition}: the NTFS boot sector cannot be read ({Problem}); its backup is not rebuilt",
-                image.Number, e.Message);
-            return;
-        }
-        long backup = boot.TotalSectors * boot.BytesPerSector;
-        if (boot.BytesPerSector != NtfsBootSector.Size || backup < 0 || backup + NtfsBootSector.Size > entry.SizeBytes)
-        {
-            Log.Warning("Clonezilla restore: partition {Partition}: the NTFS backup boot sector at byte {Offset} is not inside the partition; not rebuilt",
+            long backup = entry.StartBytes + layout.NtfsBackups[image.Device];
+            Log.Information("Clonezilla restore: partition {Partition}: NTFS backup boot sector rebuilt from the primary at byte {Offset}",
                 image.Number, backup);
-            return;
+            EmitBytes(pool, backup, bootSector, emit, cancellationToken);
         }
-        Log.Information("Clonezilla restore: partition {Partition}: NTFS backup boot sector rebuilt from the primary at byte {Offset}",
-            image.Number, entry.StartBytes + backup);
-        EmitBytes(pool, entry.StartBytes + backup, bootSector, emit, cancellationToken);
     }
 
     private static void ReadRaw(ClonezillaLayout layout, ClonezillaPartitionImage image, PartitionEntry entry, AlignedBufferPool pool,

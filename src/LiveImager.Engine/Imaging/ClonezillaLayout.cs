@@ -2,6 +2,7 @@ using System.Diagnostics;
 using LiveImager.Engine.Targets;
 using LiveImager.Formats;
 using LiveImager.Formats.Clonezilla;
+using LiveImager.Formats.FileSystems.Ntfs;
 using LiveImager.Formats.FileSystems.Swap;
 using LiveImager.Formats.ImageFormat;
 using LiveImager.Formats.Partitions;
@@ -29,8 +30,9 @@ internal sealed class ClonezillaLayout
     private const int MaxHiddenData = 64 << 20;
 
     private ClonezillaLayout(string directory, ClonezillaImage image, PartitionTable table, IReadOnlyList<ClonezillaTableWrite> writes,
-        IReadOnlyDictionary<string, PartcloneHeader?> headers, ImageMetadata metadata, byte[] head)
+        IReadOnlyDictionary<string, PartcloneHeader?> headers, IReadOnlyDictionary<string, long> ntfsBackups, ImageMetadata metadata, byte[] head)
     {
+        NtfsBackups = ntfsBackups;
         Directory = directory;
         Image = image;
         Table = table;
@@ -47,6 +49,12 @@ internal sealed class ClonezillaLayout
 
     /// <summary>Each partition image's partclone header, by device; null for a raw (dd) image.</summary>
     public IReadOnlyDictionary<string, PartcloneHeader?> Headers { get; }
+
+    /// <summary>Per NTFS partition device, where in the partition its backup boot sector is rebuilt from the primary.</summary>
+    /// <remarks>NTFS keeps a copy of its boot sector in the sector after the volume's last; partclone's bitmap never
+    /// holds it (it lies outside every cluster), so Clonezilla's restore leaves whatever the disk had there and
+    /// <c>ntfsfix -n</c> fails. Decided here, from the image's first block, so the data's size is known up front.</remarks>
+    public IReadOnlyDictionary<string, long> NtfsBackups { get; }
 
     /// <summary>The source disk, table, partitions and regions as our restore targets and listings take them.</summary>
     public ImageMetadata Metadata { get; }
@@ -86,9 +94,10 @@ internal sealed class ClonezillaLayout
                     writes.Add(new ClonezillaTableWrite(region.StartBytes, bytes, "EBR"));
                 }
             }
-            var headers = CheckPartitions(directory, image, table);
-            return new ClonezillaLayout(directory, image, table, [.. writes.OrderBy(w => w.Offset)], headers,
-                MakeMetadata(directory, image, table, writes, headers), head);
+            var ntfsBackups = new Dictionary<string, long>();
+            var headers = CheckPartitions(directory, image, table, ntfsBackups);
+            return new ClonezillaLayout(directory, image, table, [.. writes.OrderBy(w => w.Offset)], headers, ntfsBackups,
+                MakeMetadata(directory, image, table, writes, headers, ntfsBackups), head);
         }
         finally
         {
@@ -193,7 +202,8 @@ internal sealed class ClonezillaLayout
 
     /// <summary>Each partition image's header and bitmap, read and checked now (only the stream's start is decoded), so
     /// a damaged header or bitmap or a partition the image does not fit stops the restore before any write.</summary>
-    private static Dictionary<string, PartcloneHeader?> CheckPartitions(string directory, ClonezillaImage image, PartitionTable table)
+    private static Dictionary<string, PartcloneHeader?> CheckPartitions(string directory, ClonezillaImage image, PartitionTable table,
+        Dictionary<string, long> ntfsBackups)
     {
         var headers = new Dictionary<string, PartcloneHeader?>();
         foreach (ClonezillaPartitionImage partition in image.Images)
@@ -213,6 +223,10 @@ internal sealed class ClonezillaLayout
                     $"{header.TotalBlocks} blocks of {header.BlockSize} bytes do not fit in partition {entry.Number} ({entry.SizeBytes} bytes)");
             }
             headers[partition.Device] = header;
+            if (partition.FileSystem == "ntfs" && reader.IsUsed(0) && NtfsBackupOffset(partition, entry, reader) is long backup)
+            {
+                ntfsBackups[partition.Device] = backup;
+            }
         }
         foreach (ClonezillaSwap swap in image.Swaps)
         {
@@ -223,15 +237,51 @@ internal sealed class ClonezillaLayout
         return headers;
     }
 
+    /// <summary>Where the NTFS volume's backup boot sector goes, from its first block, or null (logged) when the boot
+    /// sector does not say a place inside the partition.</summary>
+    private static long? NtfsBackupOffset(ClonezillaPartitionImage partition, PartitionEntry entry, PartcloneReader reader)
+    {
+        var block = new byte[reader.Header.BlockSize];
+        ClonezillaInput.Guard(partition, () => reader.ReadRun(block, out _));
+        string? problem = null;
+        long backup = -1;
+        if (!NtfsBootSector.HasSignature(block))
+        {
+            problem = "the first block holds no NTFS boot sector";
+        }
+        else
+        {
+            try
+            {
+                NtfsBootSector boot = NtfsBootSector.Parse(block);
+                backup = boot.TotalSectors * boot.BytesPerSector;
+                if (boot.BytesPerSector != NtfsBootSector.Size || backup <= 0 || backup > entry.SizeBytes - NtfsBootSector.Size)
+                {
+                    problem = $"its backup boot sector at byte {backup} is not inside the {entry.SizeBytes}-byte partition";
+                }
+            }
+            catch (DiskFormatException e)
+            {
+                problem = e.Message;
+            }
+        }
+        if (problem is not null)
+        {
+            Serilog.Log.Warning("Clonezilla image: {Partition}: the NTFS backup boot sector is not rebuilt: {Problem}", partition.Describe(), problem);
+            return null;
+        }
+        return backup;
+    }
+
     private static PartitionEntry EntryOf(PartitionTable table, string device, int number) =>
         table.Partitions.FirstOrDefault(p => p.Number == number)
         ?? throw new DiskFormatException("Clonezilla image", $"{device} has an image but the image's partition table has no partition {number}");
 
     private static ImageMetadata MakeMetadata(string directory, ClonezillaImage image, PartitionTable table, List<ClonezillaTableWrite> writes,
-        Dictionary<string, PartcloneHeader?> headers)
+        Dictionary<string, PartcloneHeader?> headers, Dictionary<string, long> ntfsBackups)
     {
         var partitions = new List<PartitionInfo>();
-        long data = writes.Sum(w => (long)w.Bytes.Length);
+        long data = writes.Sum(w => (long)w.Bytes.Length) + ntfsBackups.Count * (long)NtfsBootSector.Size;
         foreach (PartitionEntry entry in table.Partitions)
         {
             ClonezillaPartitionImage? partition = image.Images.FirstOrDefault(p => p.Number == entry.Number);

@@ -57,12 +57,9 @@ public sealed partial record ClonezillaImage(string Disk, IReadOnlyList<string> 
     [GeneratedRegex(@"^[A-Za-z0-9_-]{1,64}$")]
     private static partial Regex DeviceName();
 
-    /// <summary>True when <paramref name="files"/> look like a Clonezilla image directory: a <c>parts</c> or
-    /// <c>disk</c> file and a partition image, swap info or partition table next to it.</summary>
-    public static bool Looks(IReadOnlyCollection<string> files) =>
-        (files.Contains("disk") || files.Contains("parts")) &&
-        files.Any(f => f.EndsWith("-pt.sf", StringComparison.Ordinal) || f.Contains("-ptcl-img.", StringComparison.Ordinal) ||
-            f.Contains(".ntfs-img", StringComparison.Ordinal) || f.StartsWith("swappt-", StringComparison.Ordinal));
+    /// <summary>True when <paramref name="files"/> look like a Clonezilla image directory: ocs-sr writes a <c>disk</c>
+    /// file (whole disks) or a <c>parts</c> file (partitions) into every image; <see cref="Parse"/> says what is missing.</summary>
+    public static bool Looks(IReadOnlyCollection<string> files) => files.Contains("disk") || files.Contains("parts");
 
     /// <summary>Reads the directory's names and its small text files.</summary>
     /// <param name="files">The directory's file names (not paths).</param>

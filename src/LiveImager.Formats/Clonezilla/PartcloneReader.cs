@@ -75,6 +75,9 @@ public sealed class PartcloneReader
     /// <summary>Blocks the bitmap marks used: what the stream holds.</summary>
     public long UsedBlocks { get; }
 
+    /// <summary>The bitmap as stored: one bit per block, least significant bit first, <see cref="PartcloneHeader.BitmapBytes"/> long.</summary>
+    public ReadOnlySpan<byte> Bitmap => _bitmap;
+
     /// <summary>Blocks read so far.</summary>
     public long BlocksRead => _blocksRead;
 
