@@ -92,6 +92,32 @@ public sealed class ClonezillaRestoreTests : IDisposable
         Assert.Equal(SHA256.HashData(File.ReadAllBytes(fromClonezilla)), SHA256.HashData(File.ReadAllBytes(fromLim)));
     }
 
+    /// <summary>The one image list (<see cref="ImageCatalog"/>) shows a Clonezilla directory beside our images, marked,
+    /// with its disk and partitions; a half-copied one is listed with what is missing, never offered whole.</summary>
+    [SkippableFact]
+    public void Catalog_ListsClonezillaImagesBesideOurs()
+    {
+        RequireTools();
+        string store = Directory.CreateDirectory(_scratch.File("store")).FullName;
+        MakeImage(MbrDisk.Create(_scratch).Path, Path.Combine("store", "laptop-2026"), "--compress", "gz");
+        string half = Directory.CreateDirectory(Path.Combine(store, "half")).FullName;
+        File.WriteAllText(Path.Combine(half, "disk"), "sda\n");
+        Directory.CreateDirectory(Path.Combine(store, "not-an-image"));
+
+        IReadOnlyList<StoredImage> images = ImageCatalog.List(store);
+
+        Assert.Equal(["half", "laptop-2026"], images.Select(i => i.Name));
+        StoredImage image = images[1];
+        Assert.Equal("clonezilla", image.Format);
+        Assert.True(image.Restorable, image.Problem);
+        Assert.Equal("/dev/sda", image.Metadata!.Source.Path);
+        // An MBR image knows the disk only up to its last partition's end: here the extended one, to the end.
+        Assert.Equal(MbrDisk.DiskBytes, image.Metadata.Source.SizeBytes);
+        Assert.Equal(["1 vfat", "5 ext4", "6 dd", "7 swap"], image.Metadata.Partitions.Select(p => $"{p.Number} {p.Filesystem}"));
+        Assert.False(images[0].Restorable);
+        Assert.Contains("has no sda-pt.sf", images[0].Problem);
+    }
+
     [SkippableFact]
     public void FlippedByteInABlock_FailsNamingPartitionBlockAndFile()
     {
