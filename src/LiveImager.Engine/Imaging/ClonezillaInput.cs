@@ -115,7 +115,7 @@ public static class ClonezillaInput
         System.Text.Encoding.UTF8.GetString(ReadSmall(directory, name, ClonezillaImage.MaxTextFile));
 
     /// <summary>Files read one after another as one stream: the .aa, .ab… pieces of a split.</summary>
-    private sealed class JoinedFiles(IReadOnlyList<string> paths) : Stream
+    private sealed class JoinedFiles(IReadOnlyList<string> paths) : ForwardReadStream
     {
         private int _index = -1;
         private FileStream? _current;
@@ -142,7 +142,6 @@ public static class ClonezillaInput
             }
         }
 
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         protected override void Dispose(bool disposing)
         {
@@ -152,21 +151,11 @@ public static class ClonezillaInput
             }
             base.Dispose(disposing);
         }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>A decompressor run as a child process: <paramref name="input"/> copied to its standard input on a
     /// thread of its own, its standard output read as this stream; at the end its exit code is checked.</summary>
-    private sealed class ChildDecoder : Stream
+    private sealed class ChildDecoder : ForwardReadStream
     {
         private readonly Process _process;
         private readonly Stream _input;
@@ -246,7 +235,6 @@ public static class ClonezillaInput
             return read;
         }
 
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         protected override void Dispose(bool disposing)
         {
@@ -263,6 +251,14 @@ public static class ClonezillaInput
             }
             base.Dispose(disposing);
         }
+    }
+
+    /// <summary>A stream read once, front to back: what both readers above are.</summary>
+    private abstract class ForwardReadStream : Stream
+    {
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public abstract override int Read(Span<byte> buffer);
 
         public override bool CanRead => true;
         public override bool CanSeek => false;

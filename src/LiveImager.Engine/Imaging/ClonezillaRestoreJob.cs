@@ -29,35 +29,9 @@ public sealed class ClonezillaRestoreJob(RestoreOptions options)
         ImageMetadata metadata = layout.Metadata;
         var results = new Dictionary<string, RestoreTargetResult>();
         var targets = new List<RestoreTarget>();
-        var scanner = new DiskScanner();
         try
         {
-            foreach (string path in options.Targets)
-            {
-                try
-                {
-                    targets.Add(RestoreTarget.Open(path, metadata, options.ZeroUnused, ClonezillaDiskReader.ChunkBytes, scanner));
-                }
-                catch (Exception e) when (e is ImagingException or IOException)
-                {
-                    results[path] = new RestoreTargetResult(path, false, 0, null, $"refused: {e.Message}");
-                }
-            }
-            if (targets.Count == 0)
-            {
-                throw new ImagingException(string.Join("\n", results.Values.Select(r => $"{r.Target}: {r.Message}")));
-            }
-            foreach (RestoreTarget target in targets.Where(_ => options.Discard))
-            {
-                try
-                {
-                    target.DiscardAll();
-                }
-                catch (IOException e)
-                {
-                    target.Failure = e;
-                }
-            }
+            RestoreJob.OpenTargets(options, metadata, ClonezillaDiskReader.ChunkBytes, targets, results);
             Started?.Invoke(metadata);
             Log.Information("Restore of the Clonezilla image {Image} (disk {Disk}, {Table}, partitions {Parts}) onto {Targets}",
                 options.Image, layout.Image.Disk, metadata.Table.Kind, string.Join(" ", layout.Image.PartitionDevices), string.Join(" ", targets.Select(t => t.Name)));
