@@ -15,6 +15,9 @@ namespace LiveImager.Engine.Imaging;
 public sealed record StoredImage(string Name, [property: JsonIgnore] string Path, long SizeBytes, int Volumes, bool Complete,
     string? Problem, ImageMetadata? Metadata)
 {
+    /// <summary>"liveimager" for our images, "clonezilla" for a Clonezilla image directory (docs/clonezilla.md).</summary>
+    public string Format { get; init; } = "liveimager";
+
     /// <summary>True when the image can be offered for restore: it is complete and its metadata reads.</summary>
     [JsonIgnore]
     public bool Restorable => Complete && Metadata is not null;
@@ -28,7 +31,8 @@ public static partial class ImageCatalog
     private static partial Regex LaterVolume();
 
     /// <summary>The images in <paramref name="directory"/> (not its subdirectories), by name, unfinished and damaged
-    /// ones included; files that are not images and later volumes of split images are left out.</summary>
+    /// ones included, then the Clonezilla image directories in it; files that are not images and later volumes of
+    /// split images are left out.</summary>
     public static IReadOnlyList<StoredImage> List(string directory, CancellationToken cancellationToken = default)
     {
         var images = new List<StoredImage>();
@@ -40,6 +44,7 @@ public static partial class ImageCatalog
                 images.Add(Describe(path));
             }
         }
+        images.AddRange(ListClonezilla(directory, cancellationToken));
         return images;
     }
 

@@ -88,35 +88,9 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
 
         var results = new Dictionary<string, RestoreTargetResult>();
         var targets = new List<RestoreTarget>();
-        var scanner = new Devices.DiskScanner();
         try
         {
-            foreach (string path in options.Targets)
-            {
-                try
-                {
-                    targets.Add(RestoreTarget.Open(path, metadata, options.ZeroUnused, reader.Header.ChunkSize, scanner));
-                }
-                catch (Exception e) when (e is ImagingException or IOException)
-                {
-                    results[path] = new RestoreTargetResult(path, false, 0, null, $"refused: {e.Message}");
-                }
-            }
-            if (targets.Count == 0)
-            {
-                throw new ImagingException(string.Join("\n", results.Values.Select(r => $"{r.Target}: {r.Message}")));
-            }
-            foreach (RestoreTarget target in targets.Where(_ => options.Discard))
-            {
-                try
-                {
-                    target.DiscardAll();
-                }
-                catch (IOException e)
-                {
-                    target.Failure = e;
-                }
-            }
+            OpenTargets(options, metadata, reader.Header.ChunkSize, targets, results);
             Started?.Invoke(metadata);
             Log.Information("Restore of {Image} (captured {Created} from {Source} model {Model} serial {Serial}) onto {Targets}",
                 options.Image, metadata.CreatedUtc, metadata.Source.Path, metadata.Source.Model, metadata.Source.Serial, string.Join(" ", targets.Select(t => t.Name)));
@@ -199,6 +173,41 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
         : $"{target.BytesWritten} bytes of {target.Name} were written before the damage was found; it is partly written and does not " +
           "hold a usable disk; restore again from a good image";
 
+    /// <summary>Opens each target through <see cref="RestoreTarget.Open"/> into <paramref name="targets"/> (the caller
+    /// disposes them), records a refused one in <paramref name="results"/>, discards them on request; throws with every
+    /// refusal when none is left. Shared with the Clonezilla restore, so both refuse alike.</summary>
+    internal static void OpenTargets(RestoreOptions options, ImageMetadata metadata, int chunkSize, List<RestoreTarget> targets,
+        Dictionary<string, RestoreTargetResult> results)
+    {
+        var scanner = new Devices.DiskScanner();
+        foreach (string path in options.Targets)
+        {
+            try
+            {
+                targets.Add(RestoreTarget.Open(path, metadata, options.ZeroUnused, chunkSize, scanner));
+            }
+            catch (Exception e) when (e is ImagingException or IOException)
+            {
+                results[path] = new RestoreTargetResult(path, false, 0, null, $"refused: {e.Message}");
+            }
+        }
+        if (targets.Count == 0)
+        {
+            throw new ImagingException(string.Join("\n", results.Values.Select(r => $"{r.Target}: {r.Message}")));
+        }
+        foreach (RestoreTarget target in targets.Where(_ => options.Discard))
+        {
+            try
+            {
+                target.DiscardAll();
+            }
+            catch (IOException e)
+            {
+                target.Failure = e;
+            }
+        }
+    }
+
     /// <summary>Each target's figures in the order given, a refused one with its reason; a target's rate counts the
     /// time it was written, <paramref name="writing"/>, not the flushes after.</summary>
     private IReadOnlyList<RestoreTargetProgress> TargetsProgress(List<RestoreTarget> targets, Dictionary<string, RestoreTargetResult> results,
@@ -234,7 +243,7 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
 
     /// <summary>Finishes a target that took every frame, and says how each one came out; never throws for a target's
     /// own failure, so one disk's error does not hide another's result.</summary>
-    private static RestoreTargetResult Finish(RestoreTarget target, byte[] head)
+    internal static RestoreTargetResult Finish(RestoreTarget target, byte[] head)
     {
         if (target.Failure is { } failure)
         {

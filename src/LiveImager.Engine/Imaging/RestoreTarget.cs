@@ -106,7 +106,15 @@ internal sealed class RestoreTarget : FrameSink
         else
         {
             FlushZeros();
-            _device.WriteAligned(frame.Position, raw[..Aligned(length)]);
+            if (frame.Position % _device.Alignment == 0)
+            {
+                _device.WriteAligned(frame.Position, raw[..Aligned(length)]);
+            }
+            else
+            {
+                // Only a Clonezilla image's runs of blocks smaller than 4 KiB start here; the edges are read back.
+                _device.WriteAt(frame.Position, raw[..length]);
+            }
             Interlocked.Add(ref _bytesWritten, length);
         }
         _lastEnd = end;

@@ -60,7 +60,8 @@ internal static class ImagesCommand
         foreach (StoredImage image in listing.Images)
         {
             string state = image.Complete ? "complete" : $"INCOMPLETE: {image.Problem}";
-            output.WriteLine($"{image.Name}  {ByteSize.Format(image.SizeBytes)}{(image.Volumes > 1 ? $" in {image.Volumes} volumes" : "")}  {state}");
+            string kind = image.Format == "clonezilla" ? "  Clonezilla image" : "";
+            output.WriteLine($"{image.Name}{kind}  {ByteSize.Format(image.SizeBytes)}{(image.Volumes > 1 ? $" in {image.Volumes} volumes" : "")}  {state}");
             if (image.Metadata is { } m)
             {
                 output.WriteLine($"  captured {m.CreatedUtc:u} from {m.Source.Path} {m.Source.Model} {m.Source.Serial} " +

@@ -62,12 +62,10 @@ internal static class RestoreCommand
         using StoreImage source = StoreImage.Open(options.Image, storeOptions(), forWriting: false);
         using var cancellation = new CliCancellation();
         var view = new ProgressView(error, jsonProgress, lines: hooks is not null);
-        var job = new RestoreJob(options with { Image = source.Path });
-        job.Progress += view.Report;
         RestoreResult result;
         try
         {
-            result = job.Run(cancellation.Token);
+            result = RunJob(options with { Image = source.Path }, view, cancellation.Token);
         }
         finally
         {
@@ -106,6 +104,20 @@ internal static class RestoreCommand
         }
         return result.Succeeded ? 0 : CliErrors.Failed;
     }, hooks);
+
+    /// <summary>Our image, or a Clonezilla image directory (docs/clonezilla.md), restored with the same targets and checks.</summary>
+    private static RestoreResult RunJob(RestoreOptions options, ProgressView view, CancellationToken cancellationToken)
+    {
+        if (options.Image != "-" && ClonezillaInput.IsClonezillaDirectory(options.Image))
+        {
+            var clonezilla = new ClonezillaRestoreJob(options);
+            clonezilla.Progress += view.Report;
+            return clonezilla.Run(cancellationToken);
+        }
+        var job = new RestoreJob(options);
+        job.Progress += view.Report;
+        return job.Run(cancellationToken);
+    }
 
     /// <summary>On a terminal, asks the user to type each target's name; elsewhere refuses without --yes. Returns the
     /// exit code of a refusal, or null when every target was confirmed.</summary>

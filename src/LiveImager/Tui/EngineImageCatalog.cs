@@ -12,7 +12,7 @@ internal sealed class EngineImageCatalog : IImageCatalog
             .OrderBy(i => i.Problem is not null).ThenByDescending(i => i.Created)], cancellationToken);
 
     private static ImageSummary ToSummary(StoredImage image) => new(
-        image.Name,
+        image.Format == "clonezilla" ? $"{image.Name} [Clonezilla]" : image.Name,
         image.Path,
         image.Metadata?.Source.Model ?? "unknown model",
         image.Metadata?.Source.Serial ?? "unknown",

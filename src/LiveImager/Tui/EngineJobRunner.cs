@@ -36,8 +36,15 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
     public Task<JobOutcome> RestoreAsync(RestoreRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
         RunOutcome(() =>
         {
-            var job = new RestoreJob(new RestoreOptions(request.Image.Path, [.. request.Targets.Select(t => t.Path)]));
+            var options = new RestoreOptions(request.Image.Path, [.. request.Targets.Select(t => t.Path)]);
             Dictionary<string, string> names = request.Targets.ToDictionary(t => t.Path, t => t.Name);
+            if (ClonezillaInput.IsClonezillaDirectory(options.Image))
+            {
+                var clonezilla = new ClonezillaRestoreJob(options);
+                clonezilla.Progress += p => progress.Report(ToJobProgress(p, names));
+                return RestoreOutcome(clonezilla.Run(cancellationToken), logPath);
+            }
+            var job = new RestoreJob(options);
             job.Progress += p => progress.Report(ToJobProgress(p, names));
             return RestoreOutcome(job.Run(cancellationToken), logPath);
         });

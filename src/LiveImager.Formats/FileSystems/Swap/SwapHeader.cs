@@ -117,6 +117,32 @@ public readonly struct SwapHeader
     /// <summary>Pages of the swap area: up to <see cref="LastPage"/>, or the whole partition for a version 0 header.</summary>
     public long PageCount(long partitionBytes) => IsVersion0 ? partitionBytes / PageSize : (long)LastPage + 1;
 
+    /// <summary>Writes the header page mkswap writes for a swap area filling <paramref name="partitionBytes"/>
+    /// (version 1, no bad pages), with <paramref name="uuid"/> and <paramref name="label"/>: how a restore recreates a
+    /// swap partition that was not imaged.</summary>
+    /// <exception cref="DiskFormatException">The partition is too small for a swap area, or the label too long.</exception>
+    public static void Build(Span<byte> page, long partitionBytes, Guid uuid, string? label)
+    {
+        const int MinPages = 10; // mkswap's minimum
+        long pages = partitionBytes / page.Length;
+        if (pages < MinPages || pages - 1 > uint.MaxValue)
+        {
+            throw new DiskFormatException("swap header", "last_page", pages - 1, LastPageOffset,
+                $"a {partitionBytes}-byte partition cannot hold a swap area of {MinPages} to 2^32 pages of {page.Length} bytes");
+        }
+        byte[] labelBytes = Encoding.UTF8.GetBytes(label ?? string.Empty);
+        if (labelBytes.Length > LabelLength)
+        {
+            throw new DiskFormatException("swap header", "label", label, LabelOffset, $"is longer than {LabelLength} bytes");
+        }
+        page.Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(page[VersionOffset..], SupportedVersion);
+        BinaryPrimitives.WriteUInt32LittleEndian(page[LastPageOffset..], (uint)(pages - 1));
+        uuid.TryWriteBytes(page.Slice(UuidOffset, UuidLength), bigEndian: true, out _);
+        labelBytes.CopyTo(page[LabelOffset..]);
+        MagicV1.CopyTo(page[^MagicLength..]);
+    }
+
     private static string? FormatUuid(ReadOnlySpan<byte> uuid)
     {
         if (!uuid.ContainsAnyExcept((byte)0))
