@@ -189,6 +189,118 @@ public sealed class TuiEndToEndTests(ITestOutputHelper output) : IDisposable
     }
 
     /// <summary>A GPT disk file with one ext4 partition holding the files of the scratch directory's "files".</summary>
+    /// <summary>Browse with the keys on the real binary: an image captured from an ext4 disk file, opened (its
+    /// `serve` process, nbdfuse, a loop device, the kernel's ext4), four files marked and copied into the store with
+    /// their hashes checked; then nothing is left mounted, after the result and after Esc from the partition list.</summary>
+    [SkippableFact]
+    public void BrowseAnImageAndCopyFilesOutWithTheKeys()
+    {
+        string binary = RequireBinaryAndTools();
+        Skip.IfNot(File.Exists("/dev/fuse"), "needs FUSE (/dev/fuse) for nbdfuse");
+        ExternalTool.Require("nbdfuse", "libnbd-bin");
+        Dictionary<string, string> hashes = MakeFiles(Directory.CreateDirectory(_scratch.File("files")).FullName);
+        string sourceFile = MakeSourceDisk();
+        string store = Directory.CreateDirectory(_scratch.File("store")).FullName;
+        string logs = Directory.CreateDirectory(_scratch.File("log")).FullName;
+        ExternalTool.Run(binary, "capture", sourceFile, Path.Combine(store, "source.lim"));
+        string[] before = BrowseDirectories();
+
+        using (var tui = TmuxSession.Start($"env LIVEIMAGER_LOG_DIR={logs} {binary}", 80, 25))
+        {
+            tui.WaitForText("Capture a disk", s_screenTimeout);
+            tui.Keys("0");
+            tui.WaitForText("Step 1 of 5", s_screenTimeout);
+            tui.Type(store);
+            tui.Keys("Enter");
+            tui.WaitForText("Step 2 of 5", s_screenTimeout);
+            tui.Keys("Enter");
+            tui.WaitForText("can be opened", s_jobTimeout);
+            string[] first = OpenedNow(before);
+            tui.Keys("Enter");
+            tui.WaitForText("lost+found/", s_screenTimeout);
+            tui.WaitForText("file3.bin", s_screenTimeout);
+            tui.Keys("Down");
+            tui.Keys("Space", "Space", "Space", "Space");
+            tui.WaitForText("4 marked items", s_screenTimeout);
+            tui.Keys("c");
+            tui.WaitForText("Step 5 of 5", s_screenTimeout);
+            tui.Keys("Enter");
+            string copied = tui.WaitFor(s => s.Contains("The copy finished", StringComparison.Ordinal) || s.Contains("The copy ended", StringComparison.Ordinal)
+                || s.Contains("did not finish", StringComparison.Ordinal), "the copy's result", s_jobTimeout);
+            output.WriteLine(copied);
+            Assert.Contains("Copied 4 files and 0 folders", copied);
+            foreach ((string name, string hash) in hashes)
+            {
+                Assert.Equal(hash, Sha256(Path.Combine(store, name)));
+            }
+            tui.Keys("Escape");
+            tui.WaitForText("Capture a disk", s_screenTimeout);
+            Assert.Empty(Leftovers(first));
+
+            // Opened again and left with Esc from the partition list: unmounted too.
+            tui.Keys("0");
+            tui.WaitForText("Step 1 of 5", s_screenTimeout);
+            tui.Keys("Enter");
+            tui.WaitForText("Step 2 of 5", s_screenTimeout);
+            tui.Keys("Enter");
+            tui.WaitForText("can be opened", s_jobTimeout);
+            string[] second = OpenedNow(before);
+            Assert.NotEmpty(Leftovers(second));
+            tui.Keys("Escape");
+            tui.WaitForText("Step 2 of 5", s_jobTimeout);
+            Assert.Empty(Leftovers(second));
+            tui.Keys("Escape");
+            tui.Keys("Escape");
+            tui.WaitForText("Capture a disk", s_screenTimeout);
+            tui.Keys("Escape");
+            tui.WaitForText("Leave LiveImager", s_screenTimeout);
+            tui.Keys("y");
+            tui.WaitFor(s => !s.Contains("Capture a disk", StringComparison.Ordinal), "the TUI to quit", s_screenTimeout);
+        }
+    }
+
+    /// <summary>The browse directories under the state root now.</summary>
+    private static string[] BrowseDirectories() => Directory.Exists("/run/liveimager/mounts")
+        ? [.. Directory.EnumerateDirectories("/run/liveimager/mounts", "browse-*").Order(StringComparer.Ordinal)]
+        : [];
+
+    /// <summary>The one browse directory this test's TUI made (others' tests may run at the same time), and the work
+    /// directory ImageMount keeps its state, socket and nbdfuse mount in (named by the hash of the directory).</summary>
+    private static string[] OpenedNow(string[] before)
+    {
+        string directory = Assert.Single(BrowseDirectories().Except(before));
+        string work = Path.Combine("/run/liveimager/mounts",
+            Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(directory)))[..16]);
+        Assert.True(Directory.Exists(work), $"no work directory {work} for {directory}");
+        return [directory, work];
+    }
+
+    /// <summary>What is left of a browse: mounts, loop devices, processes and directories naming its paths.</summary>
+    private static string[] Leftovers(string[] paths)
+    {
+        bool Names(string text) => paths.Any(p => text.Contains(p, StringComparison.Ordinal));
+        var left = new List<string>();
+        left.AddRange(File.ReadLines("/proc/self/mountinfo").Where(Names).Select(l => $"mount {l}"));
+        left.AddRange(ExternalTool.Run("losetup", "--list", "--noheadings", "--output", "NAME,BACK-FILE").Split('\n').Where(Names).Select(l => $"loop {l}"));
+        foreach (string process in Directory.EnumerateDirectories("/proc").Where(p => int.TryParse(Path.GetFileName(p), out _)))
+        {
+            try
+            {
+                string commandLine = File.ReadAllText(Path.Combine(process, "cmdline")).Replace('\0', ' ');
+                if (Names(commandLine))
+                {
+                    left.Add($"process {commandLine}");
+                }
+            }
+            catch (IOException)
+            {
+                // Gone meanwhile.
+            }
+        }
+        left.AddRange(paths.Where(Directory.Exists).Select(d => $"directory {d}"));
+        return [.. left];
+    }
+
     private string MakeSourceDisk()
     {
         string sourceFile = _scratch.SparseFile("source.img", DiskBytes);

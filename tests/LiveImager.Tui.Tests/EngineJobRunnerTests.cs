@@ -281,6 +281,40 @@ public class EngineJobRunnerTests
         new(name, path, new FileInfo(path).Length, Path.GetFileName(path), "file", "file", [], null, false);
 
     /// <summary>A GPT disk with one ext4 partition holding a few files, made by the real tools.</summary>
+    /// <summary>The browse screen's copy through the real <see cref="LiveImager.Engine.Opening.CopyOutJob"/>: a folder
+    /// copied, an existing file left alone and named on the result screen's lines, the progress ending full.</summary>
+    [Fact]
+    public async Task CopyOutCopiesTheMarkedItemsAndNamesWhatWasLeftOut()
+    {
+        using var scratch = new ScratchDirectory();
+        string root = Directory.CreateDirectory(scratch.File("p1")).FullName;
+        Directory.CreateDirectory(Path.Combine(root, "docs/old"));
+        File.WriteAllText(Path.Combine(root, "docs/a.txt"), "alpha");
+        File.WriteAllText(Path.Combine(root, "docs/old/b.txt"), "bravo");
+        File.WriteAllText(Path.Combine(root, "kept.txt"), "from the image");
+        string destination = Directory.CreateDirectory(scratch.File("out")).FullName;
+        File.WriteAllText(Path.Combine(destination, "kept.txt"), "already here");
+        var partition = new LiveImager.Engine.Opening.BrowsedPartition(1, "ext4", null, 1 << 20, root, null);
+        var reports = new List<JobProgress>();
+
+        JobOutcome outcome = await new EngineJobRunner(null).CopyOutAsync(new CopyOutRequest(partition, ["docs", "kept.txt"], destination),
+            new SynchronousProgress(reports.Add), CancellationToken.None);
+
+        Assert.False(outcome.Succeeded);
+        Assert.Equal("not everything was copied", outcome.PartlyDone);
+        Assert.Equal("1 item not copied.", outcome.Error);
+        Assert.Equal($"Copied 2 files and 2 folders, 10 B, from partition 1 into {destination}.", outcome.Figures[0]);
+        Assert.Equal($"  kept.txt: {destination}/kept.txt already exists; not overwritten", outcome.Figures[^1]);
+        Assert.Equal("bravo", File.ReadAllText(Path.Combine(destination, "docs/old/b.txt")));
+        Assert.Equal("already here", File.ReadAllText(Path.Combine(destination, "kept.txt")));
+        Assert.Equal(reports[^1].BytesTotal, reports[^1].BytesDone);
+    }
+
+    private sealed class SynchronousProgress(Action<JobProgress> report) : IProgress<JobProgress>
+    {
+        public void Report(JobProgress value) => report(value);
+    }
+
     private static string MakeExt4Disk(ScratchDirectory scratch)
     {
         ExternalTool.Require("sfdisk", "fdisk");

@@ -184,5 +184,49 @@ public class Screenshots
             tui.Press((Key)'3');
             Save("verify", tui);
         }
+
+        // Browse: the "mounted" partition is a tree of the scratch store with fixed times, as the TUI tests make it.
+        string root = Directory.CreateDirectory(Path.Combine(store.Path, "p2")).FullName;
+        Directory.CreateDirectory(Path.Combine(root, "home/anna/Documents"));
+        Directory.CreateDirectory(Path.Combine(root, "home/anna/Pictures"));
+        File.WriteAllBytes(Path.Combine(root, "home/anna/taxes-2025.ods"), new byte[48_213]);
+        File.WriteAllBytes(Path.Combine(root, "home/anna/thesis.pdf"), new byte[3_481_920]);
+        File.CreateSymbolicLink(Path.Combine(root, "home/anna/latest"), "Documents");
+        foreach (string entry in Directory.EnumerateFileSystemEntries(root, "*", SearchOption.AllDirectories))
+        {
+            // -h: a link's own time, not its target's.
+            ExternalTool.Run("touch", "-h", "-d", "2026-11-19 18:42", entry);
+        }
+        var browse = new ScriptedJobs
+        {
+            Image = new OpenedImage(store.Path,
+            [
+                new LiveImager.Engine.Opening.BrowsedPartition(1, "fat32", "EFI", 536_870_912, null,
+                    "mount -t vfat -o ro: unknown filesystem type 'vfat'"),
+                new LiveImager.Engine.Opening.BrowsedPartition(2, "ext4", "linux", 499_570_991_104, root, null),
+            ]),
+        };
+        using (var tui = new TuiHarness(Services(browse)))
+        {
+            tui.Services.Session.StorePath = store.Path;
+            tui.Press((Key)'0');
+            tui.Press(Key.Enter);
+            tui.WaitForText("Step 2 of 5");
+            tui.Press(Key.Enter);
+            tui.WaitForText("can be opened");
+            Save("browse-partitions", tui);
+            tui.Press(Key.CursorDown);
+            tui.Press(Key.Enter);
+            tui.WaitForText("home/");
+            tui.Press(Key.Enter);
+            tui.WaitForText("anna/");
+            tui.Press(Key.Enter);
+            tui.WaitForText("thesis.pdf");
+            tui.Press(Key.Space);
+            tui.Press(Key.CursorDown);
+            tui.Press(Key.CursorDown);
+            tui.Press(Key.Space);
+            Save("browse-files", tui);
+        }
     }
 }

@@ -8,6 +8,8 @@ internal static partial class Interop
     internal const uint S_IFMT = 0xF000;
     internal const uint S_IFBLK = 0x6000;
     internal const uint S_IFREG = 0x8000;
+    internal const uint S_IFDIR = 0x4000;
+    internal const uint S_IFLNK = 0xA000;
 
     /// <summary>What the Engine reads of a struct stat.</summary>
     internal readonly record struct StatResult(uint Mode, ulong RDev, long Size);
@@ -15,6 +17,10 @@ internal static partial class Interop
     /// <summary>stat(2), following symbolic links. Mono.Unix carries the struct layout and glibc's symbol versions.</summary>
     internal static StatResult stat(string path, string operation = "stat") =>
         ToResult(Syscall.stat(path, out Stat buf), buf, path, operation);
+
+    /// <summary>lstat(2): the entry itself, a symbolic link not followed.</summary>
+    internal static StatResult lstat(string path, string operation = "lstat") =>
+        ToResult(Syscall.lstat(path, out Stat buf), buf, path, operation);
 
     /// <summary>fstat(2) of an open descriptor; <paramref name="path"/> only names it in an error.</summary>
     internal static StatResult fstat(SafeFileDescriptorHandle handle, string path)

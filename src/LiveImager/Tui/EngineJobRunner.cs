@@ -1,5 +1,6 @@
 using System.Globalization;
 using LiveImager.Engine.Imaging;
+using LiveImager.Engine.Opening;
 
 namespace LiveImager.Tui;
 
@@ -60,6 +61,53 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
                 $"Checked {ByteSize.Format(result.DataBytes)} in {Seconds(result.Elapsed)}, {Rate(result.DataBytes, result.Elapsed)}.",
             ];
         });
+
+    public Task<OpenedImage> OpenImageAsync(ImageSummary image, CancellationToken cancellationToken) => Task.Run(() =>
+    {
+        // The image's server is this same binary's serve verb, as for `liveimager mount`.
+        string program = Environment.ProcessPath ?? throw new ImagingException("cannot tell where the liveimager binary is, to start its server");
+        string path = Path.GetFullPath(image.Path);
+        (string directory, IReadOnlyList<BrowsedPartition> partitions) = ImageBrowse.Open(path, socket => [program, "serve", path, "--socket", socket]);
+        return new OpenedImage(directory, partitions);
+    }, cancellationToken);
+
+    public IReadOnlyList<string> CloseImage(OpenedImage image) => ImageBrowse.Close(image.Directory);
+
+    public Task<JobOutcome> CopyOutAsync(CopyOutRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
+        RunOutcome(() =>
+        {
+            string root = request.Partition.MountPoint ?? throw new ImagingException($"partition {request.Partition.Number} is not mounted");
+            var job = new CopyOutJob(new CopyOutOptions(root, request.Items, request.Destination));
+            job.Progress += p => progress.Report(ToJobProgress(p));
+            return CopyOutOutcome(job.Run(cancellationToken), request, logPath);
+        });
+
+    /// <summary>At most this many left-out items are listed on the result screen; the log names every one.</summary>
+    internal const int FailuresShown = 8;
+
+    /// <summary>A copy-out's result as the result screen shows it: what was copied, then each item left out and why.</summary>
+    internal static JobOutcome CopyOutOutcome(CopyOutResult result, CopyOutRequest request, string? logPath)
+    {
+        var figures = new List<string>
+        {
+            $"Copied {Count(result.Files, "file")} and {Count(result.Directories, "folder")}, {ByteSize.Format(result.Bytes)}, " +
+            $"from partition {request.Partition.Number} into {request.Destination}.",
+            $"Time {Seconds(result.Elapsed)}, {Rate(result.Bytes, result.Elapsed)}.",
+        };
+        if (result.Succeeded)
+        {
+            return new JobOutcome(true, figures, null, logPath);
+        }
+        figures.Add("Not copied:");
+        figures.AddRange(result.Failures.Take(FailuresShown).Select(f => $"  {f.Item}: {f.Reason}"));
+        if (result.Failures.Count > FailuresShown)
+        {
+            figures.Add($"  ... and {result.Failures.Count - FailuresShown} more; the log names each.");
+        }
+        return new JobOutcome(false, figures, $"{Count(result.Failures.Count, "item")} not copied.", logPath) { PartlyDone = "not everything was copied" };
+    }
+
+    private static string Count(int count, string noun) => count == 1 ? $"1 {noun}" : $"{count} {noun}s";
 
     /// <summary>A restore's result as the result screen shows it: one line per target, a restored one with its size,
     /// time and average rate; throws when nothing was restored, as a failed job does.</summary>

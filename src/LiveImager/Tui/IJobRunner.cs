@@ -1,4 +1,5 @@
 using LiveImager.Engine.Imaging;
+using LiveImager.Engine.Opening;
 
 namespace LiveImager.Tui;
 
@@ -10,7 +11,23 @@ internal interface IJobRunner
     Task<JobOutcome> RestoreAsync(RestoreRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken);
 
     Task<JobOutcome> VerifyAsync(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken);
+
+    /// <summary>Mounts every partition of the image read-only for browsing, as <c>liveimager mount</c> does.</summary>
+    Task<OpenedImage> OpenImageAsync(ImageSummary image, CancellationToken cancellationToken);
+
+    /// <summary>Undoes <see cref="OpenImageAsync"/>: unmounts, detaches, stops the server; returns what could not be undone.</summary>
+    IReadOnlyList<string> CloseImage(OpenedImage image);
+
+    /// <summary>Copies the marked files and folders of a mounted partition into a directory.</summary>
+    Task<JobOutcome> CopyOutAsync(CopyOutRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken);
 }
+
+/// <summary>An image opened for browsing: the directory its partitions are mounted under, and each partition.</summary>
+internal sealed record OpenedImage(string Directory, IReadOnlyList<BrowsedPartition> Partitions);
+
+/// <summary>What the browse screen collected: a mounted partition, the marked items relative to its mount point, and
+/// the directory they are copied into under their own names.</summary>
+internal sealed record CopyOutRequest(BrowsedPartition Partition, IReadOnlyList<string> Items, string Destination);
 
 /// <summary>What the capture wizard collected: the disk, where the image goes and how it is written.</summary>
 /// <param name="Rescue">Go on past unreadable sectors (the technician chose it after the first read error).</param>
@@ -33,4 +50,8 @@ internal sealed record DiskProgress(string Disk, RestoreTargetState State, long 
 
 /// <summary>How a job ended: its figures on success, or the error in plain words; and where its log is.</summary>
 /// <param name="UnreadableDisk">The capture stopped at a sector the disk would not give back: a rescue capture may go on.</param>
-internal sealed record JobOutcome(bool Succeeded, IReadOnlyList<string> Figures, string? Error, string? LogPath, bool UnreadableDisk = false);
+internal sealed record JobOutcome(bool Succeeded, IReadOnlyList<string> Figures, string? Error, string? LogPath, bool UnreadableDisk = false)
+{
+    /// <summary>How the result screen says that a failed job with figures did part of its work.</summary>
+    public string PartlyDone { get; init; } = "not on every disk";
+}

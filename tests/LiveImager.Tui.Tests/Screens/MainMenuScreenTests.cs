@@ -16,7 +16,7 @@ public class MainMenuScreenTests
         foreach (string entry in new[]
                  {
                      "1  Capture a disk", "2  Restore an image", "3  Verify an image", "4  Deploy one image to several disks",
-                     "5  Storage", "6  Disks", "7  Logs", "8  Shell", "9  Reboot / Power off", "F1 Help", "Esc Back",
+                     "5  Storage", "6  Disks", "7  Logs", "8  Shell", "9  Reboot / Power off", "0  Browse an image and copy files out", "F1 Help", "Esc Back",
                  })
         {
             Assert.Contains(entry, screen);

@@ -38,6 +38,28 @@ internal sealed class ScriptedJobs : IJobRunner
     public Task<JobOutcome> VerifyAsync(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
         Run(imagePath, progress, cancellationToken);
 
+    /// <summary>What <see cref="OpenImageAsync"/> hands the browse screen: partitions whose mount points are the
+    /// test's own directories.</summary>
+    public OpenedImage? Image { get; set; }
+
+    /// <summary>The images the screen opened and then closed, in order.</summary>
+    public List<OpenedImage> Closed { get; } = [];
+
+    public Task<OpenedImage> OpenImageAsync(ImageSummary image, CancellationToken cancellationToken) =>
+        Image is OpenedImage opened ? Task.FromResult(opened) : Task.FromException<OpenedImage>(new InvalidOperationException("no image scripted"));
+
+    public IReadOnlyList<string> CloseImage(OpenedImage image)
+    {
+        lock (Closed)
+        {
+            Closed.Add(image);
+        }
+        return [];
+    }
+
+    public Task<JobOutcome> CopyOutAsync(CopyOutRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
+        Run(request, progress, cancellationToken);
+
     private async Task<JobOutcome> Run(object request, IProgress<JobProgress> progress, CancellationToken cancellationToken)
     {
         Request = request;

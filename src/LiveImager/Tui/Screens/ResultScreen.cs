@@ -19,8 +19,8 @@ internal sealed class ResultScreen : Screen
         var lines = new List<string>
         {
             outcome.Succeeded ? $"The {verb} finished in {ByteSize.Duration(elapsed)}."
-                // Figures with a failure: some targets of a deployment are written, some are not.
-                : outcome.Figures.Count > 0 ? $"The {verb} ended in {ByteSize.Duration(elapsed)}, not on every disk:"
+                // Figures with a failure: some targets of a deployment are written, some are not; some files are copied, some are not.
+                : outcome.Figures.Count > 0 ? $"The {verb} ended in {ByteSize.Duration(elapsed)}, {outcome.PartlyDone}:"
                 : $"The {verb} did not finish.",
             "",
         };
