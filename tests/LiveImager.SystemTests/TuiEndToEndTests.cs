@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
+using LiveImager.Engine.Opening;
 using LiveImager.Engine.Tests.Support;
 using LiveImager.Formats.Tests.Support;
 using Xunit;
@@ -123,7 +124,8 @@ public sealed class TuiEndToEndTests(ITestOutputHelper output) : IDisposable
         string sourceFile = MakeSourceDisk();
         string store = Directory.CreateDirectory(_scratch.File("store")).FullName;
         string logs = Directory.CreateDirectory(_scratch.File("log")).FullName;
-        ExternalTool.Run(binary, "capture", sourceFile, Path.Combine(store, "source.lim"));
+        string image = Path.Combine(store, "source.lim");
+        ExternalTool.Run(binary, "capture", sourceFile, image);
 
         using var first = LoopDevice.Attach(_scratch.SparseFile("first.img", DiskBytes), partitionScan: true);
         using var second = LoopDevice.Attach(_scratch.SparseFile("second.img", DiskBytes), partitionScan: true);
@@ -202,7 +204,8 @@ public sealed class TuiEndToEndTests(ITestOutputHelper output) : IDisposable
         string sourceFile = MakeSourceDisk();
         string store = Directory.CreateDirectory(_scratch.File("store")).FullName;
         string logs = Directory.CreateDirectory(_scratch.File("log")).FullName;
-        ExternalTool.Run(binary, "capture", sourceFile, Path.Combine(store, "source.lim"));
+        string image = Path.Combine(store, "source.lim");
+        ExternalTool.Run(binary, "capture", sourceFile, image);
         string[] before = BrowseDirectories();
 
         using (var tui = TmuxSession.Start($"env LIVEIMAGER_LOG_DIR={logs} {binary}", 80, 25))
@@ -215,7 +218,7 @@ public sealed class TuiEndToEndTests(ITestOutputHelper output) : IDisposable
             tui.WaitForText("Step 2 of 5", s_screenTimeout);
             tui.Keys("Enter");
             tui.WaitForText("can be opened", s_jobTimeout);
-            string[] first = OpenedNow(before);
+            string[] first = OpenedNow(before, image);
             tui.Keys("Enter");
             tui.WaitForText("lost+found/", s_screenTimeout);
             tui.WaitForText("file3.bin", s_screenTimeout);
@@ -244,7 +247,7 @@ public sealed class TuiEndToEndTests(ITestOutputHelper output) : IDisposable
             tui.WaitForText("Step 2 of 5", s_screenTimeout);
             tui.Keys("Enter");
             tui.WaitForText("can be opened", s_jobTimeout);
-            string[] second = OpenedNow(before);
+            string[] second = OpenedNow(before, image);
             Assert.NotEmpty(Leftovers(second));
             tui.Keys("Escape");
             tui.WaitForText("Step 2 of 5", s_jobTimeout);
@@ -264,13 +267,26 @@ public sealed class TuiEndToEndTests(ITestOutputHelper output) : IDisposable
         ? [.. Directory.EnumerateDirectories("/run/liveimager/mounts", "browse-*").Order(StringComparer.Ordinal)]
         : [];
 
-    /// <summary>The one browse directory this test's TUI made (others' tests may run at the same time), and the work
-    /// directory ImageMount keeps its state, socket and nbdfuse mount in (named by the hash of the directory).</summary>
-    private static string[] OpenedNow(string[] before)
+    /// <summary>The one browse directory this test's TUI made for <paramref name="image"/> (other tests may browse at
+    /// the same time: the one whose server serves this image), and the work directory ImageMount keeps its state, socket
+    /// and nbdfuse mount in.</summary>
+    private static string[] OpenedNow(string[] before, string image)
     {
-        string directory = Assert.Single(BrowseDirectories().Except(before));
-        string work = Path.Combine("/run/liveimager/mounts",
-            Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(directory)))[..16]);
+        bool Serves(string directory)
+        {
+            string state = Path.Combine(ImageMount.WorkDirectory(directory), "state");
+            string? server = File.Exists(state) ? File.ReadLines(state).FirstOrDefault(l => l.StartsWith("server ", StringComparison.Ordinal)) : null;
+            try
+            {
+                return server is not null && File.ReadAllText($"/proc/{server["server ".Length..]}/cmdline").Contains(image, StringComparison.Ordinal);
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        }
+        string directory = Assert.Single(BrowseDirectories().Except(before), Serves);
+        string work = ImageMount.WorkDirectory(directory);
         Assert.True(Directory.Exists(work), $"no work directory {work} for {directory}");
         return [directory, work];
     }
