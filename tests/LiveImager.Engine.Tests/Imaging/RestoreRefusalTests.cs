@@ -150,11 +150,9 @@ public sealed partial class RestoreRefusalTests : IDisposable
     }
 
     /// <summary>A pipe that delivers its bytes, waits a moment at their end, then ends.</summary>
-    private sealed class StallingStream(Stream inner) : Stream
+    private sealed class StallingStream(Stream inner) : ForwardReadStream
     {
         private bool _stalled;
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -166,16 +164,6 @@ public sealed partial class RestoreRefusalTests : IDisposable
             }
             return read;
         }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

@@ -1,3 +1,4 @@
+using LiveImager.Formats;
 using LiveImager.Formats.ImageFormat;
 using Xunit;
 
@@ -87,17 +88,7 @@ public sealed class ImageRoundTripTests
 }
 
 /// <summary>A pipe as the reader sees it: no seeking, no length.</summary>
-internal sealed class NonSeekableStream(Stream inner) : Stream
+internal sealed class NonSeekableStream(Stream inner) : ForwardReadStream
 {
-    public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
     public override int Read(Span<byte> buffer) => inner.Read(buffer);
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
