@@ -2,12 +2,14 @@
 # Boots the live medium (artifacts/liveimager.iso, artifacts/live/) in QEMU, one VM at a time, and checks what it
 # does: an unattended capture from a USB stick under BIOS, an unattended restore under UEFI checked file by file on
 # the host, the TUI on the serial line under UEFI and UEFI Secure Boot, the network cases against host-side SMB/NFS
-# servers, an LVM disk whose restored VG the guest activates and fscks, and a captured stick booted straight from
-# liveimager serve's NBD export. Serial logs and results stay in artifacts/live-test/; a report ends the run.
+# servers, an LVM disk whose restored VG the guest activates and fscks, a captured stick booted straight from
+# liveimager serve's NBD export, and a rescue capture of a disk with an unreadable sector (QEMU's blkdebug). Serial
+# logs and results stay in artifacts/live-test/; a report ends the run.
 #
 # usage: test-live-image.sh [STEP...]   steps: capture restore uefi secureboot bios-cd secureboot-cd network lvm
-#                                        serve-boot (default: all, in that order; restore needs capture's image); also
-#                                        bios (the TUI on serial from a stick under BIOS, which capture's boot covers)
+#                                        serve-boot rescue (default: all, in that order; restore needs capture's
+#                                        image); also bios (the TUI on serial from a stick under BIOS, which capture's
+#                                        boot covers)
 # env:   LIVE_TEST_ACCEL=tcg|kvm (default: probe KVM, bounded), LIVE_TEST_BOOT_TIMEOUT (s, 420)
 set -euo pipefail
 
@@ -37,7 +39,7 @@ medium=$(blkid -p -s UUID -o value "$iso")
 [ -n "$medium" ] || die "$iso has no ISO 9660 UUID"
 
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(capture restore uefi secureboot bios-cd secureboot-cd network lvm serve-boot)
+[ ${#steps[@]} -gt 0 ] || steps=(capture restore uefi secureboot bios-cd secureboot-cd network lvm serve-boot rescue)
 
 mkdir -p "$out" "$work"
 qemu_pid=
@@ -144,7 +146,8 @@ start_vm() {
   qemu_pid=$!
   cat "$fifo.out" >"$serial_log" &
   serial_reader=$!
-  exec 7>"$fifo.in"
+  # Read-write: opening a FIFO for writing only would wait for QEMU to open it, forever if QEMU failed to start.
+  exec 7<>"$fifo.in"
   vm_started=$SECONDS
 }
 
@@ -428,6 +431,51 @@ step_lvm() {
   fi
 }
 
+# A failing disk (docs/failing-disks.md): QEMU's blkdebug driver fails every read of one sector of the source, a
+# sector inside an ext4 file; the guest's plain capture must stop there with the advice to use --rescue, its rescue
+# capture must finish, and info must name the range and the file (tests/live/rescue-cases.sh).
+step_rescue() {
+  local guest=$repo/tests/live/rescue-cases.sh p2 fs file block bs sector
+  make_source
+  p2=$(sfdisk -J "$source_img" | jq '.partitiontable.partitions[1].start * 512')
+  fs="$source_img?offset=$p2"
+  file=$(sed -n 's|^[0-9a-f]*  \./\(data/.*\)$|\1|p' "$source_img.manifest/p2.ext4.sha256" | head -1)
+  block=$(debugfs -R "bmap /$file 1" "$fs" 2>/dev/null | tr -d '[:space:]')
+  bs=$(debugfs -R stats "$fs" 2>/dev/null | sed -n 's/^Block size: *//p')
+  if [ -z "$file" ] || [ -z "$block" ] || [ -z "$bs" ]; then fail "rescue: no ext4 data file to damage in $source_img"; return; fi
+  sector=$(( (p2 + block * bs) / 512 ))
+  printf '[inject-error]\nevent = "read_aio"\nsector = "%s"\nonce = "off"\nerrno = "5"\n' "$sector" >"$work/bad-sector.conf"
+  note "rescue: sector $sector (block $block of /$file in partition 2) fails every read"
+  rm -rf "$work/store-tree"; mkdir -p "$work/store-tree/rescue"
+  cp "$guest" "$work/store-tree/rescue-cases.sh"
+  make_store "$work/store-tree"
+  make_stick
+  local disks=(-drive "if=none,id=src,driver=raw,read-only=on,file.driver=blkdebug,file.config=$work/bad-sector.conf,file.image.filename=$source_img"
+               -device virtio-blk-pci,drive=src,serial=src
+               -drive "file=$store_img,format=raw,if=none,id=store" -device virtio-blk-pci,drive=store,serial=store)
+  local run="/bin/sh -c 'mkdir -p /mnt/store && mount /dev/disk/by-id/virtio-store-part1 /mnt/store && bash /mnt/store/rescue-cases.sh /dev/disk/by-id/virtio-src /mnt/store/rescue $sector $file; umount /mnt/store'"
+  start_vm rescue uefi "${medium_args[@]}" "${disks[@]}" -kernel "$live/vmlinuz" -initrd "$live/initrd.img" \
+    -append "boot=live liveimager.medium=$medium console=ttyS0,115200n8 loglevel=3 systemd.run=\"$run\" systemd.run_success_action=poweroff systemd.run_failure_action=poweroff"
+  if wait_exit "$job_timeout"; then
+    note "rescue: VM powered off $((SECONDS - vm_started)) s after start"
+  else
+    fail "rescue: VM still running after $job_timeout s"
+  fi
+  stop_vm
+  rm -rf "$work/rescue-results"
+  store_get /rescue "$work/rescue-results" >/dev/null
+  cp "$work/rescue-results/rescue/"rescue-cases.* "$out/" 2>/dev/null || true
+  local result=$work/rescue-results/rescue/rescue-cases.result
+  if [ -s "$result" ]; then
+    note "rescue: $(grep -c '^ok' "$result") cases ok, $(grep -c '^fail' "$result" || true) failed"
+    local line
+    while read -r line; do fail "rescue: $line"; done < <(grep '^fail' "$result" || true)
+    grep -q '^ok verify' "$result" || fail "rescue: the guest did not get as far as verify (see $out/rescue-cases.log)"
+  else
+    fail "rescue: no rescue-cases.result on the store (serial log: $out/rescue.serial.log)"
+  fi
+}
+
 note "ISO $(du -m "$iso" | cut -f1) MiB ($(stat -c %s "$iso") bytes), medium $medium"
 for step in "${steps[@]}"; do
   started=$SECONDS
@@ -442,7 +490,8 @@ for step in "${steps[@]}"; do
     network) step_network ;;
     lvm) step_lvm ;;
     serve-boot) step_serve_boot ;;
-    *) die "unknown step $step (capture restore uefi secureboot bios bios-cd secureboot-cd network lvm serve-boot)" ;;
+    rescue) step_rescue ;;
+    *) die "unknown step $step (capture restore uefi secureboot bios bios-cd secureboot-cd network lvm serve-boot rescue)" ;;
   esac
   note "$step: step took $((SECONDS - started)) s"
 done
