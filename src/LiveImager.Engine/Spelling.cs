@@ -8,7 +8,8 @@ public static class Spelling
     private const int MaxLength = 256;
 
     /// <summary>The known name closest to <paramref name="typed"/> by edit distance (a swap of two neighbours counts
-    /// as one edit), or null when none is close enough to be a likely typo: at most a third of the name's letters.</summary>
+    /// as one edit), or null when none is close enough to be a likely typo: at most a third of the name's letters.
+    /// A name's leading words count as the name (<c>--verfy</c> is near <c>--verify</c> of <c>--verify-first</c>).</summary>
     public static string? Closest(string typed, IEnumerable<string> known)
     {
         if (typed.Length > MaxLength)
@@ -19,7 +20,7 @@ public static class Spelling
         int bestDistance = int.MaxValue;
         foreach (string name in known)
         {
-            int distance = Distance(typed, name);
+            int distance = LeadingWords(name).Min(words => Distance(typed, words));
             if (distance < bestDistance)
             {
                 (best, bestDistance) = (name, distance);
@@ -27,6 +28,17 @@ public static class Spelling
         }
         int letters = Math.Max(typed.TrimStart('-').Length, 1);
         return best is not null && bestDistance <= Math.Max(1, letters / 3) ? best : null;
+    }
+
+    /// <summary>The name and each of its beginnings that ends before a '-' inside it: --verify-first, --verify.</summary>
+    private static IEnumerable<string> LeadingWords(string name)
+    {
+        yield return name;
+        int start = name.Length - name.TrimStart('-').Length;
+        for (int dash = name.LastIndexOf('-'); dash > start; dash = name.LastIndexOf('-', dash - 1))
+        {
+            yield return name[..dash];
+        }
     }
 
     /// <summary>The optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps.</summary>

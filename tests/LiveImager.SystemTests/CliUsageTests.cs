@@ -86,7 +86,7 @@ public sealed class CliUsageTests : IDisposable
     /// and the disk keeps every byte.</summary>
     [SkippableTheory]
     [InlineData("--fit", "unknown option --fit: the options are --yes, --discard")]
-    [InlineData("--verfy", "unknown option --verfy: ")]
+    [InlineData("--verfy", "unknown option --verfy: did you mean --verify-first?")]
     [InlineData("--json-progres", "unknown option --json-progres: did you mean --json-progress?")]
     public void AMistypedRestoreOptionIsNoTargetAndTheDiskIsUntouched(string option, string message)
     {

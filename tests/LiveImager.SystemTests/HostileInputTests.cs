@@ -94,7 +94,7 @@ public sealed class HostileInputTests : IDisposable
         string said = process.StandardError.ReadToEnd() + process.StandardOutput.ReadToEnd();
         process.WaitForExit();
 
-        Assert.True(process.ExitCode != 0, said);
+        Assert.True(process.ExitCode == 2, $"exited {process.ExitCode}, not 2 (usage): {said}");
         Assert.Contains(message, said);
         Assert.DoesNotContain("   at ", said);
         Assert.Empty(Directory.GetFileSystemEntries(work));

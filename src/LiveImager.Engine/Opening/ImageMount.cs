@@ -135,7 +135,7 @@ public static class ImageMount
 
     private static void StartServer(IReadOnlyList<string> command, string socket, string work, StateWriter state)
     {
-        Process server = StartDetached(command, work, keepPassword: true);
+        Process server = StartDetached(command, work, keepSecrets: true);
         state.Add("server", server.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
         WaitFor(() => File.Exists(socket), server, "the NBD server", work);
     }
@@ -146,7 +146,7 @@ public static class ImageMount
         Directory.CreateDirectory(fuse);
         string disk = Path.Combine(fuse, DiskFile);
         state.Add("fuse", fuse);
-        Process process = StartDetached([nbdfuse, "-r", disk, $"nbd+unix:///{NbdExport.DiskName}?socket={socket}"], work, keepPassword: false);
+        Process process = StartDetached([nbdfuse, "-r", disk, $"nbd+unix:///{NbdExport.DiskName}?socket={socket}"], work, keepSecrets: false);
         state.Add("fuse-process", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
         WaitFor(() => File.Exists(disk), process, "nbdfuse", work);
         return disk;
@@ -308,20 +308,17 @@ public static class ImageMount
     }
 
     /// <summary>Starts a long-running helper in a session of its own, so it outlives this process and a closed terminal;
-    /// its output goes to a log in the work directory, never to our pipes. Only the server, which mounts the image's
-    /// store itself, keeps a store password given in the environment.</summary>
-    private static Process StartDetached(IReadOnlyList<string> command, string work, bool keepPassword)
+    /// its output goes to a log in the work directory, never to our pipes. Only the server, which opens the image's
+    /// store itself, keeps the store secrets given in the environment.</summary>
+    private static Process StartDetached(IReadOnlyList<string> command, string work, bool keepSecrets)
     {
-        var info = new ProcessStartInfo("setsid") { UseShellExecute = false };
+        var info = new ProcessStartInfo(StoreTools.Find("setsid") ?? "/usr/bin/setsid") { UseShellExecute = false };
         foreach (string argument in (string[])["sh", "-c", "exec \"$@\" </dev/null >>\"$LIVEIMAGER_HELPER_LOG\" 2>&1", "sh", .. command])
         {
             info.ArgumentList.Add(argument);
         }
         info.Environment["LIVEIMAGER_HELPER_LOG"] = Path.Combine(work, LogFile);
-        if (!keepPassword)
-        {
-            info.Environment.Remove(StoreCredentials.PasswordVariable);
-        }
+        StoreTools.Sanitize(info, keepSecrets);
         return Process.Start(info) ?? throw new ImagingException($"cannot start {command[0]}");
     }
 

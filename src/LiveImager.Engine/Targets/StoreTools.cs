@@ -19,12 +19,16 @@ public static class StoreTools
     public static string? Find(string tool) => tool.Contains('/') ? null
         : SystemDirectories.Select(dir => Path.Combine(dir, tool)).FirstOrDefault(File.Exists);
 
-    /// <summary>Prepares a child's environment: secrets removed, PATH the system directories, messages in English.</summary>
-    public static void Sanitize(ProcessStartInfo info)
+    /// <summary>Prepares a child's environment: secrets removed (kept only for our own server, which logs in to the
+    /// image's store itself), PATH the system directories.</summary>
+    public static void Sanitize(ProcessStartInfo info, bool keepSecrets = false)
     {
-        foreach (string secret in SecretVariables)
+        if (!keepSecrets)
         {
-            info.Environment.Remove(secret);
+            foreach (string secret in SecretVariables)
+            {
+                info.Environment.Remove(secret);
+            }
         }
         info.Environment["PATH"] = string.Join(':', SystemDirectories);
     }

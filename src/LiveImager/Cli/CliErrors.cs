@@ -1,4 +1,5 @@
 using LiveImager.Engine.Imaging;
+using LiveImager.Engine.Targets;
 
 namespace LiveImager.Cli;
 
@@ -9,7 +10,7 @@ internal static class CliErrors
     /// <summary>The job ran and failed, or was refused (a disk in use, too small, not confirmed).</summary>
     public const int Failed = 1;
 
-    /// <summary>The command line was wrong (an unknown option, a missing argument, a disk name that does not exist):
+    /// <summary>The command line was wrong (an unknown option, a missing argument, a disk name that does not exist, a malformed store URL):
     /// nothing was opened, mounted or written. GNU tools use 2 for the same.</summary>
     public const int Usage = 2;
 
@@ -36,7 +37,7 @@ internal static class CliErrors
         {
             error.WriteLine($"{verb}: {message}");
             hooks?.Fail(message);
-            return e is DiskPathException ? Usage : ImagingFailure.IsDamagedImage(e) ? Damaged : Failed;
+            return e is DiskPathException or StoreException { Problem: StoreProblem.BadLocation } ? Usage : ImagingFailure.IsDamagedImage(e) ? Damaged : Failed;
         }
     }
 }
