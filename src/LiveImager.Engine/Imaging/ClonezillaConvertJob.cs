@@ -6,7 +6,12 @@ using Serilog;
 namespace LiveImager.Engine.Imaging;
 
 /// <summary>What to convert into what.</summary>
-public sealed record ConvertOptions(string Source, string Image, bool Force = false, int Level = 3);
+/// <param name="SplitBytes">The volume size (IMAGE, IMAGE.002, …), or 0 for one file.</param>
+public sealed record ConvertOptions(string Source, string Image, bool Force = false, int Level = ConvertOptions.DefaultLevel, long SplitBytes = 0)
+{
+    /// <summary>The level convert writes at unless --level says otherwise.</summary>
+    public const int DefaultLevel = 3;
+}
 
 /// <summary>How a conversion went: the image written and the verify that followed.</summary>
 public sealed record ConvertResult(string Image, long DataBytes, long ImageBytes, TimeSpan Elapsed, VerifyResult Verified);
@@ -23,7 +28,8 @@ public sealed class ClonezillaConvertJob(ConvertOptions options)
         ClonezillaLayout layout = ClonezillaLayout.Read(options.Source);
         int chunkSize = ImageHeader.DefaultChunkSize;
         DateTimeOffset created = DateTimeOffset.UtcNow;
-        var header = new ImageHeader(ImageHeaderFlags.None, Guid.NewGuid(), chunkSize, 0, created.ToUnixTimeMilliseconds());
+        var header = new ImageHeader(options.SplitBytes > 0 ? ImageHeaderFlags.Split : ImageHeaderFlags.None, Guid.NewGuid(), chunkSize,
+            options.SplitBytes, created.ToUnixTimeMilliseconds());
         ImageMetadata metadata = layout.Metadata with
         {
             Tool = $"{ToolVersion.Name} (converted from the Clonezilla image {Path.GetFileName(Path.GetFullPath(options.Source))})",
@@ -32,7 +38,7 @@ public sealed class ClonezillaConvertJob(ConvertOptions options)
         var meter = new ProgressMeter("convert", metadata.DataBytes, Progress);
         long imageBytes;
         string name;
-        using (var output = new ImageOutput(options.Image, 0, options.Force, header.ImageId, () => throw new ImagingException("convert writes a file, not standard output")))
+        using (var output = new ImageOutput(options.Image, options.SplitBytes, options.Force, header.ImageId, () => throw new ImagingException("convert writes a file, not standard output")))
         {
             var writer = new ImageWriter(output.Stream, header);
             using var encoder = new FrameEncoder(options.Level);

@@ -14,25 +14,7 @@ internal static class CaptureCommand
     {
         var source = new Argument<string>("source") { Description = "The disk to capture (/dev/sdb) or a disk image file" };
         var image = new Argument<string>("image") { Description = "The image to write: a path, a store URL (ssh://user@host/dir/name.lim), or - for standard output" };
-        var level = new Option<int?>("--level")
-        {
-            Description = "Force one zstd level 1..19 (default: adaptive, 3 while the cores are the limit, up to 6 while the disk or store is)",
-        };
-        level.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int?>() is < 1 or > 19)
-            {
-                result.AddError("--level must be 1..19");
-            }
-        });
-        var split = new Option<string?>("--split") { Description = "Cut the image into volumes of this size (4G for FAT32): IMAGE, IMAGE.002, …" };
-        split.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<string?>() is { } text && !ByteSize.TryParseSplit(text, out _))
-            {
-                result.AddError($"--split {text}: give 0 (one file) or a size of at least 1M, such as 4G or 650M");
-            }
-        });
+        var imageOptions = new ImageWriteOptions("adaptive, 3 while the cores are the limit, up to 6 while the disk or store is");
         var force = new Option<bool>("--force") { Description = "Replace an existing image of the same name" };
         var noSpaceCheck = new Option<bool>("--no-space-check") { Description = "Start even when the store's free space is below the worst-case image size" };
         var rescue = new Option<bool>("--rescue")
@@ -49,7 +31,7 @@ internal static class CaptureCommand
         var jsonProgress = new Option<bool>("--json-progress") { Description = "Report progress as JSON lines on standard error" };
         var command = new Command("capture", "Capture a disk's used blocks into an image")
         {
-            source, image, level, split, force, noSpaceCheck, rescue, forensic, caseName, examiner, notes, jsonProgress,
+            source, image, force, noSpaceCheck, rescue, forensic, caseName, examiner, notes, jsonProgress,
         };
         command.Validators.Add(result =>
         {
@@ -58,13 +40,14 @@ internal static class CaptureCommand
                 result.AddError("--case, --examiner and --notes go with --forensic");
             }
         });
+        imageOptions.AddTo(command);
         var store = new StoreCliOptions(hooks?.Environment);
         store.AddTo(command);
         command.SetAction(parse =>
         {
-            long splitBytes = parse.GetValue(split) is { } text && ByteSize.TryParseSplit(text, out long bytes) ? bytes : 0;
-            var options = new CaptureOptions(parse.GetRequiredValue(source), parse.GetRequiredValue(image), parse.GetValue(level) ?? CaptureOptions.DefaultLevel,
-                splitBytes, parse.GetValue(force), !parse.GetValue(noSpaceCheck), parse.GetValue(rescue) ? new RescuePolicy() : null,
+            var options = new CaptureOptions(parse.GetRequiredValue(source), parse.GetRequiredValue(image),
+                imageOptions.Level(parse) ?? CaptureOptions.DefaultLevel, imageOptions.SplitBytes(parse), parse.GetValue(force),
+                !parse.GetValue(noSpaceCheck), parse.GetValue(rescue) ? new RescuePolicy() : null,
                 parse.GetValue(forensic) ? new ForensicOptions(parse.GetValue(caseName), parse.GetValue(examiner), parse.GetValue(notes)) : null);
             return Run(options, () => store.Build(parse, options.Source), parse.GetValue(jsonProgress), parse.InvocationConfiguration.Error, hooks);
         });

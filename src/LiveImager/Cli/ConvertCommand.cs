@@ -4,7 +4,7 @@ using LiveImager.Engine.Targets;
 
 namespace LiveImager.Cli;
 
-/// <summary><c>liveimager convert CZDIR OUT.lim [--force] [--json-progress]</c>: a Clonezilla image directory into our
+/// <summary><c>liveimager convert CZDIR OUT.lim [--level N] [--split SIZE] [--force] [--json-progress]</c>: a Clonezilla image directory into our
 /// format, verified afterwards (docs/clonezilla.md).</summary>
 internal static class ConvertCommand
 {
@@ -15,6 +15,8 @@ internal static class ConvertCommand
         var force = new Option<bool>("--force") { Description = "Replace an existing image of that name" };
         var jsonProgress = new Option<bool>("--json-progress") { Description = "Report progress as JSON lines on standard error" };
         var command = new Command("convert", "Convert a Clonezilla image directory into a LiveImager image") { source, image, force, jsonProgress };
+        var imageOptions = new ImageWriteOptions($"{ConvertOptions.DefaultLevel}");
+        imageOptions.AddTo(command);
         var store = new StoreCliOptions(null);
         store.AddTo(command);
         command.SetAction(parse => CliErrors.Run("convert", parse.InvocationConfiguration.Error, () =>
@@ -28,7 +30,8 @@ internal static class ConvertCommand
             }
             using var cancellation = new CliCancellation();
             var view = new ProgressView(error, parse.GetValue(jsonProgress), lines: false);
-            var job = new ClonezillaConvertJob(new ConvertOptions(input.Path, parse.GetRequiredValue(image), parse.GetValue(force)));
+            var job = new ClonezillaConvertJob(new ConvertOptions(input.Path, parse.GetRequiredValue(image), parse.GetValue(force),
+                imageOptions.Level(parse) ?? ConvertOptions.DefaultLevel, imageOptions.SplitBytes(parse)));
             job.Progress += view.Report;
             ConvertResult result;
             try

@@ -67,8 +67,8 @@ public sealed class ClonezillaRestoreTests : IDisposable
         source.AssertRestored(target, _scratch);
     }
 
-    /// <summary>convert writes our image with the partclone bitmaps as used maps and verifies it; restoring that
-    /// image gives the same disk as restoring the Clonezilla one.</summary>
+    /// <summary>convert writes our image with the partclone bitmaps as used maps and verifies it, at the level and in the
+    /// volumes asked for; restoring that image gives the same disk as restoring the Clonezilla one.</summary>
     [SkippableFact]
     public void Convert_ThenRestoreOurImage_SameDisk()
     {
@@ -77,10 +77,14 @@ public sealed class ClonezillaRestoreTests : IDisposable
         string image = MakeImage(source.Path, "cz-mbr", "--compress", "gz", "--split", "200K");
         string converted = _scratch.File("converted.lim");
 
-        ConvertResult result = new ClonezillaConvertJob(new ConvertOptions(image, converted)).Run(CancellationToken.None);
+        ConvertResult result = new ClonezillaConvertJob(new ConvertOptions(image, converted, Level: 1, SplitBytes: 4 * MiB))
+            .Run(CancellationToken.None);
 
         Assert.True(result.Verified.Frames > 0);
+        Assert.True(File.Exists(converted + ".002"), "a 4 MiB split made no second volume");
+        Assert.All(Directory.GetFiles(_scratch.Path, "converted.lim*"), volume => Assert.True(new FileInfo(volume).Length <= 4 * MiB, volume));
         ImageMetadata metadata = result.Verified.Metadata;
+        Assert.Equal(1, metadata.Compression?.HighestLevel);
         Assert.Equal("mbr", metadata.Table.Kind);
         Assert.Equal([1, 5, 6, 7], metadata.Partitions.Select(p => p.Number));
         Assert.Equal(["vfat", "ext4", "dd", "swap"], metadata.Partitions.Select(p => p.Filesystem));
