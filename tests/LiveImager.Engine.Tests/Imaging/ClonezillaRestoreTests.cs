@@ -249,7 +249,7 @@ public sealed class ClonezillaRestoreTests : IDisposable
 
     /// <summary>A 64 MiB MBR disk: FAT primary, then an extended partition holding ext4 (1 KiB blocks, files), a raw
     /// partition of random bytes no partclone module takes, and a labelled swap.</summary>
-    private sealed class MbrDisk
+    internal sealed class MbrDisk
     {
         public const long DiskBytes = 64 * MiB;
         private static readonly (long Start, long Size) s_fat = (1 * MiB, 8 * MiB);
