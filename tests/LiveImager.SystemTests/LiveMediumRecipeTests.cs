@@ -19,7 +19,7 @@ public sealed class LiveMediumRecipeTests : IDisposable
     ];
 
     private readonly ScratchDirectory _scratch = new();
-    private readonly string _repo = Path.GetDirectoryName(RoundTripTests.ScriptsDirectory())!;
+    private readonly string _repo = RepositoryScripts.Repository;
 
     public void Dispose() => _scratch.Dispose();
 

@@ -21,7 +21,7 @@ public sealed class DemoImage : IDisposable
             return;
         }
         Disk = Scratch.File("disk.img");
-        ExternalTool.Run("bash", Path.Combine(RoundTripTests.ScriptsDirectory(), "make-test-disk.sh"), Disk, "160M");
+        ExternalTool.Run("bash", RepositoryScripts.Path("make-test-disk.sh"), Disk, "160M");
         Image = Scratch.File("disk.lim");
         ExternalTool.Run(binary, "capture", Disk, Image, "--split", "8M");
         Restored = Scratch.SparseFile("restored.img", new FileInfo(Disk).Length);

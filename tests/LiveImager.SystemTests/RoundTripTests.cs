@@ -26,7 +26,7 @@ public sealed class RoundTripTests : IDisposable
         ExternalTool.Require("mkntfs", "ntfs-3g");
         ExternalTool.Require("mcopy", "mtools");
         Skip.IfNot(File.Exists("/dev/fuse"), "needs FUSE (/dev/fuse) to fill the NTFS partition through ntfs-3g");
-        string scripts = ScriptsDirectory();
+        string scripts = Path.GetDirectoryName(RepositoryScripts.Path("make-test-disk.sh"))!;
         string disk = _scratch.File("disk.img");
         ExternalTool.Run("bash", Path.Combine(scripts, "make-test-disk.sh"), disk, "160M");
         string image = _scratch.File("disk.lim");
@@ -62,18 +62,5 @@ public sealed class RoundTripTests : IDisposable
         Assert.Contains("exfat allocation bitmap", info);
         ExternalTool.Run("fsck.exfat", "-n", target);
         Assert.Equal(File.ReadAllBytes(disk), File.ReadAllBytes(target));
-    }
-
-    internal static string ScriptsDirectory()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "scripts", "make-test-disk.sh");
-            if (File.Exists(candidate))
-            {
-                return Path.GetDirectoryName(candidate)!;
-            }
-        }
-        throw new InvalidOperationException($"no scripts/make-test-disk.sh above {AppContext.BaseDirectory}");
     }
 }

@@ -28,7 +28,7 @@ public sealed class S3StoreTests(S3ServerFixture server) : IClassFixture<S3Serve
         ExternalTool.Require("mkntfs", "ntfs-3g");
         ExternalTool.Require("mcopy", "mtools");
         Skip.IfNot(File.Exists("/dev/fuse"), "needs FUSE (/dev/fuse) to fill the NTFS partition through ntfs-3g");
-        string scripts = RoundTripTests.ScriptsDirectory();
+        string scripts = Path.GetDirectoryName(RepositoryScripts.Path("make-test-disk.sh"))!;
         string disk = _scratch.File("disk.img");
         ExternalTool.Run("bash", Path.Combine(scripts, "make-test-disk.sh"), disk, "160M");
         string target = _scratch.SparseFile("restored.img", new FileInfo(disk).Length);

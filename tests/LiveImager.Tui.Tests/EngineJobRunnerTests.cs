@@ -90,6 +90,44 @@ public class EngineJobRunnerTests
         Assert.Equal(PartitionBytes, new FileInfo(tooSmall).Length);
     }
 
+    /// <summary>A Clonezilla image directory in the store is listed, marked as one, with its partitions, and restores
+    /// through the same wizard onto a disk that then equals the source.</summary>
+    [SkippableFact]
+    public void AClonezillaImageIsListedMarkedAndRestoresThroughTheWizard()
+    {
+        ExternalTool.Require("partclone.extfs", "partclone");
+        ExternalTool.Require("zstd", "zstd");
+        using var scratch = new ScratchDirectory();
+        string source = MakeExt4Disk(scratch);
+        string store = Directory.CreateDirectory(scratch.File("store")).FullName;
+        ExternalTool.Run("bash", RepositoryScripts.Path("make-clonezilla-image.sh"), source, Path.Combine(store, "2026-12-07-pc-img"));
+        string target = scratch.SparseFile("target.img", DiskBytes);
+        using var tui = new TuiHarness(new TuiServices
+        {
+            Disks = new ListedDisks(FileDisk("target", target)),
+            Jobs = new EngineJobRunner(scratch.File("session.log")),
+            Images = new EngineImageCatalog(),
+        });
+        tui.Services.Session.StorePath = store;
+
+        tui.Press((Key)'2');
+        tui.Press(Key.Enter);
+        tui.WaitForText("Step 2 of 5");
+        tui.AssertShows("2026-12-07-pc-img [Clonezilla]");
+        tui.AssertShows("Partitions: 1 ext4 41.9 MB");
+        tui.Press(Key.Enter);
+        tui.WaitForText("target.img");
+        tui.Press(Key.Enter);
+        tui.AssertShows("EVERYTHING ON target WILL BE ERASED");
+        tui.Press(Key.Enter);
+        tui.Type("target");
+        tui.Press(Key.Enter);
+        WaitForResult(tui);
+        tui.AssertShows("The restore finished in");
+        tui.AssertShows($"{target}: restored");
+        Assert.Equal(Sha256(source), Sha256(target));
+    }
+
     [SkippableFact]
     public void DeployWritesOneImageOntoTwoDisksAfterTheirNamesAreTypedAndRefusesATooSmallOne()
     {

@@ -26,7 +26,7 @@ public sealed class ClonezillaRestoreTests : IDisposable
         RequireTools();
         ExternalTool.Require("ntfsfix", "ntfs-3g");
         string disk = _scratch.File("demo.img");
-        ExternalTool.Run("bash", Script("make-test-disk.sh"), disk, "128M");
+        ExternalTool.Run("bash", RepositoryScripts.Path("make-test-disk.sh"), disk, "128M");
         string image = MakeImage(disk, "cz-demo", "--split", "1M");
         Assert.Contains("sda3.ntfs-ptcl-img.zst.ab", Directory.GetFiles(image).Select(Path.GetFileName));
         string target = _scratch.File("target.img");
@@ -36,7 +36,7 @@ public sealed class ClonezillaRestoreTests : IDisposable
 
         Assert.True(result.Succeeded, result.Targets[0].Message);
         Assert.Contains("GPT backup moved", result.Targets[0].Message);
-        ToolResult check = ExternalTool.RunUnchecked("bash", null, Script("check-test-disk.sh"), target, disk + ".manifest");
+        ToolResult check = ExternalTool.RunUnchecked("bash", null, RepositoryScripts.Path("check-test-disk.sh"), target, disk + ".manifest");
         var failed = check.StandardOutput.Split('\n').Where(l => l.StartsWith("FAIL", StringComparison.Ordinal)).ToList();
         // Clonezilla saves no boot loader gap of a GPT disk (ocs-functions saves hidden data after the MBR of MBR disks
         // only), so that one check cannot pass from its image; every other one must.
@@ -216,7 +216,7 @@ public sealed class ClonezillaRestoreTests : IDisposable
     private string MakeImage(string disk, string name, params string[] options)
     {
         string image = _scratch.File(name);
-        ExternalTool.Run("bash", [Script("make-clonezilla-image.sh"), disk, image, .. options]);
+        ExternalTool.Run("bash", [RepositoryScripts.Path("make-clonezilla-image.sh"), disk, image, .. options]);
         return image;
     }
 
@@ -232,19 +232,6 @@ public sealed class ClonezillaRestoreTests : IDisposable
         var bytes = new byte[length];
         new Random(seed).NextBytes(bytes);
         return bytes;
-    }
-
-    internal static string Script(string name)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "scripts", name);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-        throw new InvalidOperationException($"no scripts/{name} above {AppContext.BaseDirectory}");
     }
 
     /// <summary>A 64 MiB MBR disk: FAT primary, then an extended partition holding ext4 (1 KiB blocks, files), a raw

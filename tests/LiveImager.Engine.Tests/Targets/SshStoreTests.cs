@@ -70,7 +70,7 @@ public sealed class SshStoreTests(SshServerFixture server) : IDisposable
         // them too), so a Clonezilla image of it cannot give the files back.
         ClonezillaRestoreTests.MbrDisk disk = ClonezillaRestoreTests.MbrDisk.Create(_scratch);
         string remote = server.NewDirectory();
-        ExternalTool.Run("bash", ClonezillaRestoreTests.Script("make-clonezilla-image.sh"), disk.Path, remote + "/2026-12-07-pc-img");
+        ExternalTool.Run("bash", RepositoryScripts.Path("make-clonezilla-image.sh"), disk.Path, remote + "/2026-12-07-pc-img");
         StoreOptions options = Options(server.Password);
         string restored = _scratch.SparseFile("restored.img", 0);
 
