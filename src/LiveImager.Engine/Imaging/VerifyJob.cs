@@ -40,7 +40,7 @@ public sealed class VerifyJob(VerifyOptions options, Func<Stream>? standardInput
         ImageMetadata metadata = reader.Metadata;
         // A file is read again for its used maps, piece by piece (memory bounded); a pipe's are kept as they pass.
         Func<Stream>? reopen = options.Image == "-" ? null : () => ImageInput.Open(options.Image, null);
-        using CompareSink? against = options.Against is null ? null : new CompareSink(options.Against, metadata, reader.Header.ChunkSize, reopen);
+        using CompareSink? against = options.Against is null ? null : new CompareSink(options.Against, metadata, reader.Header.ChunkSize, reopen, options.Passphrase);
         if (against is not null && reopen is null)
         {
             reader.UsedMapRead = (frame, bitmap) => against.AddUsedMap(frame, bitmap);
