@@ -177,6 +177,17 @@ li_restore() {
   "$bin" restore "$work/li.img" "$target" --yes
   sync "$target"
 }
+# The same, encrypted (issue #15): the passphrase from the environment, as a script gives it; the default Argon2id
+# cost is paid once by each verb.
+li_enc_capture() {
+  # shellcheck disable=SC2086 # BENCH_LIVEIMAGER_ARGS is a list of words
+  LIVEIMAGER_PASSPHRASE=bench-passphrase "$bin" capture "$src" "$work/li-enc.img" --encrypt ${BENCH_LIVEIMAGER_ARGS:-}
+  sync "$work"/li-enc.img*
+}
+li_enc_restore() {
+  LIVEIMAGER_PASSPHRASE=bench-passphrase "$bin" restore "$work/li-enc.img" "$target" --yes
+  sync "$target"
+}
 # The same disk saved in Clonezilla's own layout (make-clonezilla-image.sh: partclone | zstd per partition), restored
 # by LiveImager: against partclone's own restore above (issue #18).
 cz_restore() {
@@ -201,7 +212,7 @@ big_capture() { "$bin" capture "$ram/big.img" "$ram/big.lim"; }
 # A restore target is never created (docs/exit-codes.md): the file is made first.
 big_restore() { touch "$ram/big-restored.img" && "$bin" restore "$ram/big.lim" "$ram/big-restored.img" --yes; }
 big_verify() { "$bin" verify "$ram/big.lim" --against "$ram/big.img"; }
-export -f dd_capture dd_restore pc_capture pc_restore li_capture li_restore cz_restore io_dd_read io_li_read io_dd_write io_li_write \
+export -f dd_capture dd_restore pc_capture pc_restore li_capture li_restore li_enc_capture li_enc_restore cz_restore io_dd_read io_li_read io_dd_write io_li_write \
   big_capture big_restore big_verify
 
 # --- BENCH_SCALE=1: time and size should follow the data, not the filesystem's size (issue #11). The same files
@@ -341,6 +352,16 @@ if [ -x "$bin" ] && "$here/has-verb.sh" "$bin" capture && "$here/has-verb.sh" "$
   check_target "$work/li.check"
   record "liveimager" "$cap_s" "$secs" "$(du -cb "$work"/li.img* | tail -1 | cut -f1)" "$cap_rss" "$rss" "$verdict"
   drop_target
+  rm -f "$work"/li.img*
+  echo "bench: liveimager, encrypted"
+  measure "$work/li-enc.log" li_enc_capture
+  cap_s=$secs cap_rss=$rss
+  new_target li-enc
+  measure "$work/li-enc.log" li_enc_restore
+  check_target "$work/li-enc.check"
+  record "liveimager encrypted" "$cap_s" "$secs" "$(du -cb "$work"/li-enc.img* | tail -1 | cut -f1)" "$cap_rss" "$rss" "$verdict"
+  drop_target
+  rm -f "$work"/li-enc.img*
   bin_ok=1
   if "$here/has-verb.sh" "$bin" convert; then
     echo "bench: liveimager restoring the Clonezilla image of the disk"

@@ -15,8 +15,9 @@ namespace LiveImager.Engine.Imaging;
 /// bad-range map; without, the first one stops the capture with its position.</param>
 /// <param name="Forensic">Read every byte, keep the source read-only in the kernel, hash it, and record the case
 /// (implies a rescue policy: what cannot be read is recorded, not fatal).</param>
+/// <param name="Passphrase">Encrypt the image (version 4) under this passphrase; the caller owns and disposes it.</param>
 public sealed record CaptureOptions(string Source, string Image, int Level = CaptureOptions.DefaultLevel, long SplitBytes = 0, bool Force = false,
-    bool CheckFreeSpace = true, RescuePolicy? Rescue = null, ForensicOptions? Forensic = null)
+    bool CheckFreeSpace = true, RescuePolicy? Rescue = null, ForensicOptions? Forensic = null, ImagePassphrase? Passphrase = null)
 {
     /// <summary>Adaptive: zstd level 3 while every core compresses, up to 6 while the cores wait on the disk or the
     /// store (see <see cref="CompressionLevels"/>). Level 1 was the default until it measured 1.035× the size of
@@ -98,8 +99,13 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
         }
         // A rescue capture ends with its bad-range map, a capture record frame (version 3).
         ushort version = rescue is null ? layout.ImageVersion : Math.Max(layout.ImageVersion, ImageHeader.CaptureRecordVersion);
-        var header = new ImageHeader(options.SplitBytes > 0 ? ImageHeaderFlags.Split : ImageHeaderFlags.None, Guid.NewGuid(),
-            chunkSize, options.SplitBytes, created.ToUnixTimeMilliseconds(), version);
+        ImageHeaderFlags flags = options.SplitBytes > 0 ? ImageHeaderFlags.Split : ImageHeaderFlags.None;
+        if (options.Passphrase is not null)
+        {
+            // Version 4: a key header, every frame sealed (docs/image-format.md "Encrypted images").
+            (flags, version) = (flags | ImageHeaderFlags.Encrypted, ImageHeader.EncryptedVersion);
+        }
+        var header = new ImageHeader(flags, Guid.NewGuid(), chunkSize, options.SplitBytes, created.ToUnixTimeMilliseconds(), version);
         var disk = new SourceDisk
         {
             Path = source.Path,
@@ -124,7 +130,7 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
         };
         try
         {
-            var writer = new ImageWriter(output.Stream, header);
+            using var writer = new ImageWriter(output.Stream, header, options.Passphrase);
             using var encoder = new FrameEncoder(levels.Lowest);
             writer.WriteMetadata(metadata, encoder);
             foreach (var (entry, analysis) in layout.Partitions)
@@ -214,15 +220,22 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
         // Workers read and compress: the cores compress while the extra ones wait on the disk, so several reads are
         // in flight on a fast disk and no core waits on a slow one.
         int workers = StageSizing.CpuWorkers + StageSizing.IoWorkers;
-        int bufferBytes = 2 * chunkSize;
+        // An encrypted image's frame is sealed by the worker into the buffer's second half, which then holds the outer
+        // header, the sealed header, the payload and the tag: a little more than a chunk.
+        bool encrypted = writer.Header.IsEncrypted;
+        int sealedBytes = encrypted ? (chunkSize + FrameSealer.Overhead + source.Alignment - 1) / source.Alignment * source.Alignment : chunkSize;
+        int bufferBytes = chunkSize + sealedBytes;
         using var pool = new AlignedBufferPool(StageSizing.Buffers(2 * workers + 2, bufferBytes), bufferBytes, source.Alignment);
         using var pipeline = new Pipeline(cancellationToken);
         using IEnumerator<FramePlan> plans = layout.Frames(chunkSize, source.Alignment).GetEnumerator();
+        // Every plan is one data frame, so the frame number is known when the plan is taken.
+        uint nextFrame = writer.NextFrameNumber;
         long frames = OrderedStage.Run(pipeline, pool, workers,
-            () => new FrameEncoder(levels.Lowest),
-            buffer => plans.MoveNext() ? new CaptureItem(plans.Current, buffer) : null,
-            (item, encoder) =>
+            () => new CaptureWorker(new FrameEncoder(levels.Lowest), writer.CreateSealer()),
+            buffer => plans.MoveNext() ? new CaptureItem(plans.Current, buffer, nextFrame++) : null,
+            (item, worker) =>
             {
+                FrameEncoder encoder = worker.Encoder;
                 Read(source, reader, item);
                 Span<byte> buffer = item.Buffer.Span;
                 int level = levels.Begin();
@@ -232,8 +245,17 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
                     {
                         encoder.Level = level;
                     }
-                    // Incompressible data stays where it was read and is written from there (no copy).
-                    item.Payload = encoder.EncodeKeepingRaw(buffer[..item.Plan.Length], buffer[chunkSize..]);
+                    if (worker.Sealer is { } sealer)
+                    {
+                        Span<byte> frame = buffer[chunkSize..];
+                        item.Payload = encoder.Encode(buffer[..item.Plan.Length], frame[FrameSealer.PayloadOffset..]);
+                        item.SealedLength = sealer.SealData(item.FrameNumber, item.Plan.Position, item.Payload, frame);
+                    }
+                    else
+                    {
+                        // Incompressible data stays where it was read and is written from there (no copy).
+                        item.Payload = encoder.EncodeKeepingRaw(buffer[..item.Plan.Length], buffer[chunkSize..]);
+                    }
                 }
                 finally
                 {
@@ -243,8 +265,15 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
             item =>
             {
                 Span<byte> buffer = item.Buffer.Span;
-                ReadOnlySpan<byte> payload = item.Payload.Encoding == FrameEncoding.Raw ? buffer[..item.Plan.Length] : buffer[chunkSize..];
-                writer.WriteData(item.Plan.Position, item.Payload, payload);
+                if (item.SealedLength > 0)
+                {
+                    writer.WriteSealedData(item.Plan.Position, item.Payload, buffer.Slice(chunkSize, item.SealedLength));
+                }
+                else
+                {
+                    ReadOnlySpan<byte> payload = item.Payload.Encoding == FrameEncoding.Raw ? buffer[..item.Plan.Length] : buffer[chunkSize..];
+                    writer.WriteData(item.Plan.Position, item.Payload, payload);
+                }
                 // In disk order here: the hashes of the source as read (a whole-disk capture has no gaps).
                 hashes?.Append(item.Plan.Position, buffer[..item.Plan.Length]);
                 meter.Add(item.Plan.Length, layout.PartitionAt(item.Plan.Position));
@@ -252,6 +281,16 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
             });
         meter.Add(0, 0, final: true);
         return frames;
+    }
+
+    /// <summary>A worker's own zstd context and, for an encrypted image, its own AES-GCM context.</summary>
+    private sealed record CaptureWorker(FrameEncoder Encoder, FrameSealer? Sealer) : IDisposable
+    {
+        public void Dispose()
+        {
+            Encoder.Dispose();
+            Sealer?.Dispose();
+        }
     }
 
     private static void Read(BlockDevice source, RescueReader reader, CaptureItem item)
@@ -307,9 +346,13 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
         }
     }
 
-    private sealed class CaptureItem(FramePlan plan, AlignedBuffer buffer) : OrderedItem(buffer)
+    private sealed class CaptureItem(FramePlan plan, AlignedBuffer buffer, uint frameNumber) : OrderedItem(buffer)
     {
         public FramePlan Plan { get; } = plan;
+        public uint FrameNumber { get; } = frameNumber;
         public EncodedPayload Payload { get; set; }
+
+        /// <summary>The sealed frame's length in the buffer's second half, for an encrypted image; else 0.</summary>
+        public int SealedLength { get; set; }
     }
 }

@@ -16,14 +16,17 @@ internal sealed class CompareSink : FrameSink
     private readonly AlignedBufferPool _pool;
     private readonly ImageMetadata _metadata;
     private readonly Func<Stream>? _openImage;
+    private readonly ImagePassphrase? _passphrase;
     private readonly Dictionary<int, List<byte[]>> _bitmaps = [];
     private IEnumerator<(long Start, long Length)>? _runs;
     private bool _runsLeft;
 
     /// <param name="openImage">Opens the image again from its start, to stream the used maps; null for a pipe, whose
     /// maps come through <see cref="AddUsedMap"/>.</param>
-    public CompareSink(string path, ImageMetadata metadata, int chunkSize, Func<Stream>? openImage) : base(path)
+    /// <param name="passphrase">An encrypted image's passphrase, for those fresh reads.</param>
+    public CompareSink(string path, ImageMetadata metadata, int chunkSize, Func<Stream>? openImage, ImagePassphrase? passphrase = null) : base(path)
     {
+        _passphrase = passphrase;
         _device = DiskGuard.OpenSource(path, new DiskScanner(), out _);
         _pool = new AlignedBufferPool(1, chunkSize, _device.Alignment);
         _metadata = metadata;
@@ -134,7 +137,7 @@ internal sealed class CompareSink : FrameSink
         long start = partition.StartBytes;
         long mapBytes = Math.Min(partition.BlockCount * partition.BlockSize, partition.SizeBytes);
         using Stream image = _openImage!();
-        using var reader = new ImageReader(image);
+        using var reader = new ImageReader(image, _passphrase);
         byte[] piece = new byte[reader.Header.ChunkSize];
         bool found = false;
         while (reader.TryReadUsedMap(piece, out FrameHeader frame))

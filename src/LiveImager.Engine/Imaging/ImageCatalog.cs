@@ -15,6 +15,9 @@ namespace LiveImager.Engine.Imaging;
 public sealed record StoredImage(string Name, [property: JsonIgnore] string Path, long SizeBytes, int Volumes, bool Complete,
     string? Problem, ImageMetadata? Metadata)
 {
+    /// <summary>True for an encrypted image (version 4): its metadata is sealed, so a listing shows only its name and size.</summary>
+    public bool Encrypted { get; init; }
+
     /// <summary>"liveimager" for our images, "clonezilla" for a Clonezilla image directory (docs/clonezilla.md).</summary>
     public string Format { get; init; } = "liveimager";
 
@@ -69,6 +72,13 @@ public static partial class ImageCatalog
             {
                 (size, volumes) = (stream.Length, 1);
             }
+            if (IsEncrypted(stream))
+            {
+                // Its metadata is sealed: a listing asks for no passphrase, so it shows what the plaintext tells.
+                string? sealedProblem = FooterProblem(stream) ??
+                    (name.EndsWith(".partial", StringComparison.Ordinal) ? "an unfinished capture (.partial)" : null);
+                return new StoredImage(name, fullPath, size, volumes, sealedProblem is null, sealedProblem, null) { Encrypted = true };
+            }
             ImageMetadata metadata;
             using (var reader = new ImageReader(stream))
             {
@@ -82,6 +92,26 @@ public static partial class ImageCatalog
         {
             return new StoredImage(name, fullPath, size, volumes, false, e.Message, null);
         }
+    }
+
+    /// <summary>True when the image's header says it is encrypted; leaves the stream at its start.</summary>
+    public static bool IsEncrypted(Stream stream)
+    {
+        var bytes = new byte[ImageHeader.Length];
+        int got = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+        stream.Position = 0;
+        return got == bytes.Length && ImageHeader.Parse(bytes).IsEncrypted;
+    }
+
+    /// <summary>True when the image at <paramref name="path"/> (a file or a store URL) is encrypted.</summary>
+    public static bool IsEncrypted(string path)
+    {
+        if (path == "-")
+        {
+            return false;
+        }
+        using VolumeReaderStream stream = ImageInput.OpenVolumes(path);
+        return IsEncrypted(stream);
     }
 
     /// <summary>True when the file begins like an image's first volume; later volumes begin with their own magic.</summary>

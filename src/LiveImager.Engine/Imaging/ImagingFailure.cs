@@ -1,5 +1,6 @@
 using LiveImager.Engine.Targets;
 using LiveImager.Formats;
+using LiveImager.Formats.ImageFormat;
 
 namespace LiveImager.Engine.Imaging;
 
@@ -10,6 +11,7 @@ public static class ImagingFailure
     /// in a mounted store is named by the store's URL and its path there, not by where it happens to be mounted.</summary>
     public static string? Explain(Exception e) => e switch
     {
+        ImagePassphraseException => e.Message,
         DiskFormatException => MountedStore.NameStores($"the image is damaged or not an image: {e.Message}"),
         ImagingException { InnerException: DiskFormatException } => MountedStore.NameStores($"the image is damaged: {e.Message}"),
         ImagingException or IOException or UnauthorizedAccessException or ArgumentException => MountedStore.NameStores(e.Message),

@@ -8,8 +8,9 @@ namespace LiveImager.Engine.Imaging;
 /// <param name="Image">The image path, or "-" for standard input.</param>
 /// <param name="Targets">Disks or files, each written from the same read of the image.</param>
 /// <param name="VerifyFirst">Read and check every frame of a file image before any target is opened.</param>
+/// <param name="Passphrase">An encrypted image's passphrase; the caller owns and disposes it.</param>
 public sealed record RestoreOptions(string Image, IReadOnlyList<string> Targets, bool Discard = false, bool ZeroUnused = false,
-    bool VerifyFirst = false);
+    bool VerifyFirst = false, ImagePassphrase? Passphrase = null);
 
 /// <summary>How one target came out.</summary>
 /// <param name="Succeeded">True when the whole image was written and flushed.</param>
@@ -60,7 +61,7 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
     public RestoreResult Run(CancellationToken cancellationToken)
     {
         using Stream input = ImageInput.Open(options.Image, standardInput);
-        using var reader = new ImageReader(input);
+        using var reader = new ImageReader(input, options.Passphrase);
         ImageMetadata metadata = reader.Metadata;
         IReadOnlyList<BadRange>? badRanges = null;
         if (options.Image != "-")
@@ -69,14 +70,14 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
             // against the used maps and the data the image holds, and every data frame's header against its index
             // entry and place, so a cut-short copy or a forged number stops the restore here rather than after the
             // first write. --verify-first also decodes every frame.
-            using (var whole = new ImageFile(ImageInput.OpenVolumes(options.Image)))
+            using (var whole = new ImageFile(ImageInput.OpenVolumes(options.Image), options.Passphrase))
             {
                 whole.CheckDataFrameHeaders(cancellationToken);
                 badRanges = whole.Record?.BadRanges;
             }
             if (options.VerifyFirst)
             {
-                var verify = new VerifyJob(new VerifyOptions(options.Image));
+                var verify = new VerifyJob(new VerifyOptions(options.Image, Passphrase: options.Passphrase));
                 verify.Progress += p => Progress?.Invoke(p);
                 verify.Run(cancellationToken);
             }

@@ -4,7 +4,9 @@ using Serilog;
 namespace LiveImager.Engine.Imaging;
 
 /// <summary>What to verify: an image, and optionally the disk it should match.</summary>
-public sealed record VerifyOptions(string Image, string? Against = null);
+/// <param name="Passphrase">An encrypted image's passphrase (the caller disposes it); without one,
+/// <see cref="VerifyJob.CheckStructure"/> is what can be checked.</param>
+public sealed record VerifyOptions(string Image, string? Against = null, ImagePassphrase? Passphrase = null);
 
 /// <summary>A verified image: every frame's checksum and the structure checked, and the disk compared when asked.</summary>
 /// <param name="BadRanges">The source ranges a rescue capture could not read (zeros in the image), or null.</param>
@@ -34,11 +36,11 @@ public sealed class VerifyJob(VerifyOptions options, Func<Stream>? standardInput
             DiskPath.Check(disk, DiskRole.Comparison);
         }
         using Stream input = ImageInput.Open(options.Image, standardInput);
-        using var reader = new ImageReader(input);
+        using var reader = new ImageReader(input, options.Passphrase);
         ImageMetadata metadata = reader.Metadata;
         // A file is read again for its used maps, piece by piece (memory bounded); a pipe's are kept as they pass.
         Func<Stream>? reopen = options.Image == "-" ? null : () => ImageInput.Open(options.Image, null);
-        using CompareSink? against = options.Against is null ? null : new CompareSink(options.Against, metadata, reader.Header.ChunkSize, reopen);
+        using CompareSink? against = options.Against is null ? null : new CompareSink(options.Against, metadata, reader.Header.ChunkSize, reopen, options.Passphrase);
         if (against is not null && reopen is null)
         {
             reader.UsedMapRead = (frame, bitmap) => against.AddUsedMap(frame, bitmap);
@@ -74,5 +76,16 @@ public sealed class VerifyJob(VerifyOptions options, Func<Stream>? standardInput
             SourceSha256 = hashCheck,
             Record = reader.Record,
         };
+    }
+
+    /// <summary>What can be checked of an encrypted image without its passphrase: every frame's outer header, their
+    /// order and the footer; not the contents.</summary>
+    public static SealedStructure CheckStructure(string image, Func<Stream>? standardInput, CancellationToken cancellationToken)
+    {
+        using Stream input = ImageInput.Open(image, standardInput);
+        SealedStructure structure = SealedStructure.Check(input, cancellationToken);
+        Log.Information("Checked the structure of encrypted {Image} without its passphrase: {Frames} frames, {Bytes} bytes; contents not checked",
+            image, structure.Frames, structure.ImageBytes);
+        return structure;
     }
 }

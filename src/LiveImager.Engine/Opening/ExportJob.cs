@@ -18,7 +18,8 @@ public enum ExportFormat
 }
 
 /// <summary>What to export, to where, in which format.</summary>
-public sealed record ExportOptions(string Image, string Output, ExportFormat Format);
+/// <param name="Passphrase">An encrypted image's passphrase; the caller disposes it.</param>
+public sealed record ExportOptions(string Image, string Output, ExportFormat Format, Formats.ImageFormat.ImagePassphrase? Passphrase = null);
 
 /// <summary>An exported disk: its size, the bytes the image held, and what the file takes on its filesystem.</summary>
 public sealed record ExportResult(long DiskBytes, long DataBytes, long AllocatedBytes, TimeSpan Elapsed);
@@ -45,7 +46,7 @@ public sealed class ExportJob(ExportOptions options)
             throw new ImagingException($"{options.Output} already exists; an export never overwrites a file: remove it or choose another name");
         }
         string partial = output + ".partial";
-        using ImageDisk disk = ImageDisk.Open(options.Image);
+        using ImageDisk disk = ImageDisk.Open(options.Image, passphrase: options.Passphrase);
         Log.Information("Export of {Image} ({Size} bytes) to {Output} as {Format}", options.Image, disk.Size, output, options.Format);
         var clock = Stopwatch.StartNew();
         try

@@ -25,10 +25,10 @@ public sealed class ImageDisk : IDisposable
     private readonly List<(long DiskOffset, byte[] Block)> _patches = [];
     private long _framesDecoded;
 
-    private ImageDisk(string name, Stream volumes, long cacheBytes)
+    private ImageDisk(string name, Stream volumes, long cacheBytes, ImagePassphrase? passphrase)
     {
         Name = name;
-        _file = new ImageFile(volumes);
+        _file = new ImageFile(volumes, passphrase);
         Size = _file.Metadata.Source.SizeBytes;
         _frames = [.. _file.Index.Entries];
         if (_frames.Length > 0 && _frames[^1].DiskEnd > Size)
@@ -53,7 +53,8 @@ public sealed class ImageDisk : IDisposable
 
     /// <summary>Opens the image at <paramref name="path"/> (split volumes included) and checks its header, footer,
     /// metadata and index.</summary>
-    public static ImageDisk Open(string path, long cacheBytes = DefaultCacheBytes)
+    /// <param name="passphrase">An encrypted image's passphrase; the caller disposes it.</param>
+    public static ImageDisk Open(string path, long cacheBytes = DefaultCacheBytes, ImagePassphrase? passphrase = null)
     {
         if (path == "-")
         {
@@ -72,7 +73,7 @@ public sealed class ImageDisk : IDisposable
         Stream volumes = ImageInput.OpenVolumes(path);
         try
         {
-            return new ImageDisk(path, volumes, cacheBytes);
+            return new ImageDisk(path, volumes, cacheBytes, passphrase);
         }
         catch
         {

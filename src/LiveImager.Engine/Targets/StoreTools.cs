@@ -13,7 +13,7 @@ public static class StoreTools
 
     /// <summary>Environment variables that carry secrets to this process; no child ever inherits them.</summary>
     public static IReadOnlyList<string> SecretVariables { get; } =
-        [StoreCredentials.PasswordVariable, S3Credentials.SecretVariable, S3Credentials.SessionTokenVariable];
+        [StoreCredentials.PasswordVariable, S3Credentials.SecretVariable, S3Credentials.SessionTokenVariable, Imaging.PassphraseSource.Variable];
 
     /// <summary>The tool's full path in <see cref="SystemDirectories"/>, or null.</summary>
     public static string? Find(string tool) => tool.Contains('/') ? null

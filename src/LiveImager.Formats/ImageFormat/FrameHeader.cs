@@ -33,7 +33,9 @@ public readonly record struct FrameHeader(FrameType Type, FrameEncoding Encoding
     private const int ChecksumOffset = 0x28;       // 0x28 header checksum
 
     /// <summary>How the frame is named in messages: its number, type and place in the image and on the disk.</summary>
-    public string Describe() => Type == FrameType.Data
+    public string Describe() => Encoding == FrameEncoding.Sealed
+        ? $"image frame {FrameNumber} ({Type.ToString().ToLowerInvariant()}, sealed, image offset {ImageOffset})"
+        : Type == FrameType.Data
         ? $"image frame {FrameNumber} (data, disk bytes {Position}..{Position + RawLength}, image offset {ImageOffset})"
         : $"image frame {FrameNumber} ({Type.ToString().ToLowerInvariant()}, image offset {ImageOffset})";
 
@@ -86,6 +88,17 @@ public readonly record struct FrameHeader(FrameType Type, FrameEncoding Encoding
             FrameType.Index => MaxIndexLength,
             _ => throw new DiskFormatException(structure, "type", (byte)Type, ImageOffset + TypeOffset, "is not a frame type of version 1"),
         };
+        if (Encoding == FrameEncoding.Sealed)
+        {
+            // An encrypted image's outer header: everything but the type, number and sealed length is inside.
+            if (RawLength != 0 || Position != 0 || Tag != 0 || RawChecksum != 0
+                || StoredLength < FrameSealer.Overhead - FrameHeader.Length || StoredLength > maxRaw + FrameSealer.Overhead - FrameHeader.Length)
+            {
+                throw new DiskFormatException(structure, "stored length", StoredLength, ImageOffset + StoredLengthOffset,
+                    $"a sealed {Type.ToString().ToLowerInvariant()} frame holds {FrameSealer.Overhead - FrameHeader.Length}..{maxRaw + FrameSealer.Overhead - FrameHeader.Length} bytes and nothing in its other fields");
+            }
+            return;
+        }
         if (RawLength < 0 || RawLength > maxRaw || (Type == FrameType.Data && RawLength == 0))
         {
             throw new DiskFormatException(structure, "raw length", RawLength, ImageOffset + RawLengthOffset,
@@ -96,6 +109,7 @@ public readonly record struct FrameHeader(FrameType Type, FrameEncoding Encoding
             FrameEncoding.Raw => StoredLength == RawLength,
             FrameEncoding.Zstd => StoredLength > 0 && StoredLength <= RawLength,
             FrameEncoding.ZeroRun => StoredLength == 0,
+            FrameEncoding.Sealed => true,
             _ => throw new DiskFormatException(structure, "encoding", (byte)Encoding, ImageOffset + EncodingOffset, "is not an encoding of version 1"),
         };
         if (!storedOk)
@@ -148,4 +162,7 @@ public enum FrameEncoding : byte
     Raw = 0,
     Zstd = 1,
     ZeroRun = 2,
+
+    /// <summary>Version 4: an encrypted image's frame; the payload is the sealed header and payload (<see cref="FrameSealer"/>).</summary>
+    Sealed = 3,
 }

@@ -5,9 +5,14 @@ public sealed class ImageFile : IDisposable
 {
     private readonly Stream _image;
     private readonly FrameDecoder _decoder = new();
+    private readonly FrameSealer? _sealer;
+    private long _openedOffset = -1;
+    private byte[]? _openedBody;
 
     /// <summary>Validates the header, the footer at the end of <paramref name="image"/>, the metadata and the index.</summary>
-    public ImageFile(Stream image)
+    /// <param name="passphrase">The passphrase of an encrypted image (<see cref="ImagePassphraseException"/> without it
+    /// or when it is wrong, before any frame is read).</param>
+    public ImageFile(Stream image, ImagePassphrase? passphrase = null)
     {
         if (!image.CanSeek)
         {
@@ -17,8 +22,20 @@ public sealed class ImageFile : IDisposable
         var headerBytes = new byte[ImageHeader.Length];
         ReadAt(0, headerBytes, "the image header");
         Header = ImageHeader.Parse(headerBytes);
+        if (Header.IsEncrypted)
+        {
+            var keyBytes = new byte[ImageKeyHeader.Length];
+            ReadAt(ImageHeader.Length, keyBytes, "the image key header");
+            ImageKeyHeader keyHeader = ImageKeyHeader.Parse(keyBytes);
+            if (passphrase is null)
+            {
+                throw new ImagePassphraseException("the image is encrypted: give its passphrase (--passphrase-file FILE, $LIVEIMAGER_PASSPHRASE, or type it when asked)");
+            }
+            using ImageKey key = ImageKey.Unlock(passphrase, Header, keyHeader);
+            _sealer = key.CreateSealer(Header.ImageId);
+        }
         long footerOffset = image.Length - ImageFooter.Length;
-        if (footerOffset < ImageHeader.Length)
+        if (footerOffset < Header.FirstFrameOffset)
         {
             throw new DiskFormatException("image", "length", image.Length, 0, "too short to hold a header and a footer: the image is incomplete");
         }
@@ -30,22 +47,32 @@ public sealed class ImageFile : IDisposable
             throw new DiskFormatException("image footer", "image id", Footer.ImageId, footerOffset + 0x10,
                 $"belongs to another image (the header says {Header.ImageId})");
         }
-        (FrameHeader metadataFrame, byte[] metadata) = ReadWhole(ImageHeader.Length, FrameType.Metadata);
+        (FrameHeader metadataFrame, byte[] metadata) = ReadWhole(Header.FirstFrameOffset, FrameType.Metadata);
         Metadata = ImageMetadata.Parse(metadata, metadataFrame.ImageOffset);
-        if (Metadata.DataBytes != Footer.DataBytes)
+        if (!Header.IsEncrypted && Metadata.DataBytes != Footer.DataBytes)
         {
             throw new DiskFormatException("image metadata", "dataBytes", Metadata.DataBytes, metadataFrame.ImageOffset,
                 $"the footer counts {Footer.DataBytes} bytes of data frames");
         }
-        long usedMapsEnd = CheckUsedMaps(metadataFrame.ImageOffset + FrameHeader.Length + metadataFrame.StoredLength);
+        long usedMapsEnd = CheckUsedMaps(EndOf(metadataFrame));
         (FrameHeader indexFrame, byte[] index) = ReadWhole(Footer.IndexOffset, FrameType.Index);
-        if (indexFrame.RawChecksum != Footer.IndexChecksum)
+        if (!Header.IsEncrypted && indexFrame.RawChecksum != Footer.IndexChecksum)
         {
             throw new DiskFormatException("image footer", "index checksum", $"0x{Footer.IndexChecksum:x16}", footerOffset + 0x40,
                 $"does not match the index frame's (0x{indexFrame.RawChecksum:x16})");
         }
         Index = ImageIndex.Parse(index, indexFrame.ImageOffset, Header.ChunkSize);
-        if (Index.Entries.Count != Footer.DataFrameCount)
+        if (Header.IsEncrypted)
+        {
+            // The footer leaves the counts out; the authenticated index must hold what the metadata says.
+            long indexed = Index.Entries.Sum(e => (long)e.RawLength);
+            if (Footer.DataFrameCount != 0 || Footer.DataBytes != 0 || Footer.IndexChecksum != 0 || indexed != Metadata.DataBytes)
+            {
+                throw new DiskFormatException("image index", "data bytes", indexed, indexFrame.ImageOffset,
+                    $"the metadata counts {Metadata.DataBytes} bytes of data frames, and an encrypted image's footer holds no counts");
+            }
+        }
+        else if (Index.Entries.Count != Footer.DataFrameCount)
         {
             throw new DiskFormatException("image index", "entry count", Index.Entries.Count, indexFrame.ImageOffset,
                 $"the footer counts {Footer.DataFrameCount} data frames");
@@ -81,12 +108,12 @@ public sealed class ImageFile : IDisposable
 
     /// <summary>Reads the header of the data frame <paramref name="entry"/> and checks it against the entry.</summary>
     /// <remarks>With <see cref="ReadPayload"/>, lets a caller read frames under one lock and decode them on its own
-    /// threads, each with its own <see cref="FrameDecoder"/>.</remarks>
+    /// threads, each with its own <see cref="FrameDecoder"/>.
+    /// For an encrypted image the whole frame is read and opened here, and <see cref="ReadPayload"/> hands out its payload.</remarks>
     public FrameHeader ReadDataHeader(in IndexEntry entry)
     {
-        var headerBytes = new byte[FrameHeader.Length];
-        ReadAt(entry.ImageOffset, headerBytes, $"the header of frame {entry.FrameNumber}");
-        FrameHeader frame = FrameHeader.Parse(headerBytes, entry.ImageOffset, Header.ChunkSize);
+        FrameHeader frame = OpenAt(entry.ImageOffset, $"the header of frame {entry.FrameNumber}", out _openedBody);
+        _openedOffset = _openedBody is null ? -1 : entry.ImageOffset;
         if (frame.Type != FrameType.Data || frame.Position != entry.DiskPosition || frame.RawLength != entry.RawLength
             || frame.FrameNumber != entry.FrameNumber || frame.RawChecksum != entry.RawChecksum)
         {
@@ -107,7 +134,9 @@ public sealed class ImageFile : IDisposable
         for (int i = 0; i < entries.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            FrameHeader frame = ReadDataHeader(entries[i]);
+            // An encrypted image's frames are checked by their outer headers here (no decryption: that needs the
+            // whole frame); their sealed headers are checked against the index as each frame is opened.
+            FrameHeader frame = _sealer is null ? ReadDataHeader(entries[i]) : ReadOuterData(entries[i]);
             long end = frame.ImageOffset + FrameHeader.Length + frame.StoredLength;
             long limit = i + 1 < entries.Count ? entries[i + 1].ImageOffset : _recordOffset ?? Footer.LogOffset;
             if (end > limit)
@@ -134,8 +163,69 @@ public sealed class ImageFile : IDisposable
 
     /// <summary>Reads the stored payload of <paramref name="frame"/> into the first <see cref="FrameHeader.StoredLength"/>
     /// bytes of <paramref name="stored"/>.</summary>
-    public void ReadPayload(in FrameHeader frame, Span<byte> stored) =>
-        ReadAt(frame.ImageOffset + FrameHeader.Length, stored[..frame.StoredLength], frame.Describe());
+    public void ReadPayload(in FrameHeader frame, Span<byte> stored)
+    {
+        if (_sealer is not null && _openedOffset != frame.ImageOffset)
+        {
+            throw new InvalidOperationException($"{frame.Describe()} was not opened by ReadDataHeader just before");
+        }
+        PayloadOf(frame, _openedBody, stored);
+    }
+
+    private FrameHeader ReadOuterData(in IndexEntry entry)
+    {
+        FrameHeader outer = ReadHeaderAt(entry.ImageOffset, $"the header of frame {entry.FrameNumber}");
+        if (outer.Type != FrameType.Data || outer.FrameNumber != entry.FrameNumber)
+        {
+            throw new DiskFormatException(outer.Describe(), "header", outer.FrameNumber, entry.ImageOffset,
+                $"does not match its index entry (data frame {entry.FrameNumber})");
+        }
+        return outer;
+    }
+
+    /// <summary>Where <paramref name="frame"/> (as read or opened) ends in the image.</summary>
+    private long EndOf(in FrameHeader frame) =>
+        frame.ImageOffset + (_sealer is null ? FrameHeader.Length : FrameSealer.Overhead) + frame.StoredLength;
+
+    /// <summary>The header at <paramref name="offset"/> as stored: a plain frame's, or an encrypted image's outer one.</summary>
+    private FrameHeader ReadHeaderAt(long offset, string what)
+    {
+        var headerBytes = new byte[FrameHeader.Length];
+        ReadAt(offset, headerBytes, what);
+        FrameHeader frame = FrameHeader.Parse(headerBytes, offset, Header.ChunkSize);
+        if ((frame.Encoding == FrameEncoding.Sealed) != Header.IsEncrypted)
+        {
+            throw new DiskFormatException(frame.Describe(), "encoding", frame.Encoding, offset,
+                Header.IsEncrypted ? "every frame of an encrypted image is sealed" : "a sealed frame in an image that is not encrypted");
+        }
+        return frame;
+    }
+
+    /// <summary>The frame's own header; for an encrypted image the whole frame is read and opened into <paramref name="body"/>.</summary>
+    private FrameHeader OpenAt(long offset, string what, out byte[]? body)
+    {
+        FrameHeader frame = ReadHeaderAt(offset, what);
+        if (_sealer is null)
+        {
+            body = null;
+            return frame;
+        }
+        body = new byte[frame.StoredLength];
+        ReadAt(offset + FrameHeader.Length, body, frame.Describe());
+        return _sealer.Open(frame, body, Header.ChunkSize);
+    }
+
+    private void PayloadOf(in FrameHeader frame, byte[]? body, Span<byte> stored)
+    {
+        if (body is null)
+        {
+            ReadAt(frame.ImageOffset + FrameHeader.Length, stored[..frame.StoredLength], frame.Describe());
+        }
+        else
+        {
+            body.AsSpan(FrameHeader.Length, frame.StoredLength).CopyTo(stored);
+        }
+    }
 
     /// <summary>Reads the capture record where the data frames end (after the used maps when there are none), if
     /// one is there; version 3 images only.</summary>
@@ -144,16 +234,14 @@ public sealed class ImageFile : IDisposable
         long offset = usedMapsEnd;
         if (Index.Entries.Count > 0)
         {
-            FrameHeader last = ReadDataHeader(Index.Entries[^1]);
+            FrameHeader last = ReadHeaderAt(Index.Entries[^1].ImageOffset, "the last data frame");
             offset = last.ImageOffset + FrameHeader.Length + last.StoredLength;
         }
         if (offset + FrameHeader.Length > Footer.LogOffset)
         {
             return;
         }
-        var headerBytes = new byte[FrameHeader.Length];
-        ReadAt(offset, headerBytes, "the frame after the data");
-        if (FrameHeader.Parse(headerBytes, offset, Header.ChunkSize).Type != FrameType.CaptureRecord)
+        if (ReadHeaderAt(offset, "the frame after the data").Type != FrameType.CaptureRecord)
         {
             return;
         }
@@ -172,21 +260,17 @@ public sealed class ImageFile : IDisposable
         while (true)
         {
             ReadAt(offset, headerBytes, "the frame after the metadata");
-            if (ImageFooter.StartsWithMagic(headerBytes))
+            if (ImageFooter.StartsWithMagic(headerBytes) || ReadHeaderAt(offset, "the frame after the metadata").Type != FrameType.UsedMap)
             {
                 break;
             }
-            FrameHeader frame = FrameHeader.Parse(headerBytes, offset, Header.ChunkSize);
-            if (frame.Type != FrameType.UsedMap)
-            {
-                break;
-            }
+            FrameHeader frame = OpenAt(offset, "a used-map frame", out byte[]? body);
             tally.Precheck(frame);
             var stored = new byte[frame.StoredLength];
-            ReadAt(offset + FrameHeader.Length, stored, frame.Describe());
+            PayloadOf(frame, body, stored);
             _decoder.Decode(frame, stored, raw);
             tally.Add(frame, raw.AsSpan(0, frame.RawLength));
-            offset += FrameHeader.Length + frame.StoredLength;
+            offset = EndOf(frame);
         }
         tally.Complete(offset);
         return offset;
@@ -194,15 +278,14 @@ public sealed class ImageFile : IDisposable
 
     private (FrameHeader Frame, byte[] Raw) ReadWhole(long offset, FrameType type)
     {
-        var headerBytes = new byte[FrameHeader.Length];
-        ReadAt(offset, headerBytes, $"the {type.ToString().ToLowerInvariant()} frame header");
-        FrameHeader frame = FrameHeader.Parse(headerBytes, offset, Header.ChunkSize);
-        if (frame.Type != type)
+        FrameHeader outer = ReadHeaderAt(offset, $"the {type.ToString().ToLowerInvariant()} frame header");
+        if (outer.Type != type)
         {
-            throw new DiskFormatException(frame.Describe(), "type", frame.Type, offset, $"expected the {type.ToString().ToLowerInvariant()} frame here");
+            throw new DiskFormatException(outer.Describe(), "type", outer.Type, offset, $"expected the {type.ToString().ToLowerInvariant()} frame here");
         }
+        FrameHeader frame = OpenAt(offset, $"the {type.ToString().ToLowerInvariant()} frame header", out byte[]? body);
         var stored = new byte[frame.StoredLength];
-        ReadAt(offset + FrameHeader.Length, stored, frame.Describe());
+        PayloadOf(frame, body, stored);
         var raw = new byte[frame.RawLength];
         _decoder.Decode(frame, stored, raw);
         return (frame, raw);
@@ -220,6 +303,7 @@ public sealed class ImageFile : IDisposable
     public void Dispose()
     {
         _decoder.Dispose();
+        _sealer?.Dispose();
         _image.Dispose();
     }
 }

@@ -5,10 +5,16 @@ namespace LiveImager.Formats.ImageFormat;
 
 /// <summary>The 64 bytes at the start of an image: magic, version, image id, chunk and volume sizes.</summary>
 public readonly record struct ImageHeader(ImageHeaderFlags Flags, Guid ImageId, int ChunkSize, long VolumeSize,
-    long CreatedUnixMilliseconds, ushort Version = ImageHeader.CurrentVersion)
+    long CreatedUnixMilliseconds, ushort Version = ImageHeader.LatestPlainVersion)
 {
     public const int Length = 0x40;
-    public const ushort CurrentVersion = 3;
+    public const ushort CurrentVersion = 4;
+
+    /// <summary>The newest version of an unencrypted image: what a header is unless its writer says otherwise.</summary>
+    public const ushort LatestPlainVersion = 3;
+
+    /// <summary>The first version with encrypted images (flag bit 1, a key header, sealed frames).</summary>
+    public const ushort EncryptedVersion = 4;
 
     /// <summary>The first version with a capture record frame (type 6: the bad-range map of a rescue capture).</summary>
     public const ushort CaptureRecordVersion = 3;
@@ -32,6 +38,11 @@ public readonly record struct ImageHeader(ImageHeaderFlags Flags, Guid ImageId, 
     private const string Structure = "image header";
 
     public bool IsSplit => (Flags & ImageHeaderFlags.Split) != 0;
+
+    public bool IsEncrypted => (Flags & ImageHeaderFlags.Encrypted) != 0;
+
+    /// <summary>Where the metadata frame starts: after the key header of an encrypted image.</summary>
+    public long FirstFrameOffset => IsEncrypted ? Length + ImageKeyHeader.Length : Length;
 
     /// <summary>Reads and validates a header; throws <see cref="DiskFormatException"/> naming the bad field.</summary>
     public static ImageHeader Parse(ReadOnlySpan<byte> bytes)
@@ -74,9 +85,10 @@ public readonly record struct ImageHeader(ImageHeaderFlags Flags, Guid ImageId, 
         {
             throw new DiskFormatException(Structure, "header length", headerLength, HeaderLengthOffset, $"must be {Length}");
         }
-        if ((Flags & ~ImageHeaderFlags.Split) != 0)
+        ImageHeaderFlags known = Version >= EncryptedVersion ? ImageHeaderFlags.Split | ImageHeaderFlags.Encrypted : ImageHeaderFlags.Split;
+        if ((Flags & ~known) != 0)
         {
-            throw new DiskFormatException(Structure, "flags", $"0x{(uint)Flags:x}", FlagsOffset, "has bits unknown to version 1");
+            throw new DiskFormatException(Structure, "flags", $"0x{(uint)Flags:x}", FlagsOffset, $"has bits unknown to version {Version}");
         }
         if (ChunkSize < MinChunkSize || ChunkSize > MaxChunkSize || !BitOperations.IsPow2(ChunkSize))
         {
@@ -114,4 +126,7 @@ public enum ImageHeaderFlags : uint
     None = 0,
     /// <summary>The image is cut into volume files.</summary>
     Split = 1,
+
+    /// <summary>Version 4: a key header follows the header and every frame is sealed.</summary>
+    Encrypted = 2,
 }

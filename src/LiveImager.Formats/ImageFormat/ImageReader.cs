@@ -21,12 +21,29 @@ public sealed class ImageReader : IDisposable
     private UsedMapTally? _usedMaps;
     private byte[]? _mapStored;
     private bool _pastUsedMaps;
+    private readonly FrameSealer? _sealer;
+    private byte[] _sealed = [];
+    private int _openedPayloadLength = -1;
 
-    public ImageReader(Stream input)
+    /// <param name="passphrase">The passphrase of an encrypted image; without it an encrypted image throws
+    /// <see cref="ImagePassphraseException"/>, as does a wrong one, before any frame is read.</param>
+    public ImageReader(Stream input, ImagePassphrase? passphrase = null)
     {
         _input = input;
         ReadExactly(_headerBytes.AsSpan(0, ImageHeader.Length), "the image header");
         Header = ImageHeader.Parse(_headerBytes.AsSpan(0, ImageHeader.Length));
+        if (Header.IsEncrypted)
+        {
+            var keyBytes = new byte[ImageKeyHeader.Length];
+            ReadExactly(keyBytes, "the image key header");
+            ImageKeyHeader keyHeader = ImageKeyHeader.Parse(keyBytes);
+            if (passphrase is null)
+            {
+                throw new ImagePassphraseException("the image is encrypted: give its passphrase (--passphrase-file FILE, $LIVEIMAGER_PASSPHRASE, or type it when asked)");
+            }
+            using ImageKey key = ImageKey.Unlock(passphrase, Header, keyHeader);
+            _sealer = key.CreateSealer(Header.ImageId);
+        }
         FrameHeader frame = ReadFrameHeader() ?? throw Truncated("the metadata frame");
         if (frame.Type != FrameType.Metadata || frame.FrameNumber != 0)
         {
@@ -85,7 +102,7 @@ public sealed class ImageReader : IDisposable
                     break;
                 case FrameType.Data when _logOffset < 0 && Record is null:
                     CheckDataOrder(frame);
-                    ReadExactly(stored[..frame.StoredLength], frame.Describe());
+                    ReadPayload(frame, stored);
                     _seen.Add(new IndexEntry(frame.Position, frame.ImageOffset, frame.RawLength, frame.FrameNumber, frame.RawChecksum));
                     _lastDiskEnd = frame.Position + frame.RawLength;
                     _dataBytes += frame.RawLength;
@@ -123,7 +140,7 @@ public sealed class ImageReader : IDisposable
         }
         _usedMaps?.Precheck(frame);
         _mapStored ??= new byte[Header.ChunkSize];
-        ReadExactly(_mapStored.AsSpan(0, frame.StoredLength), frame.Describe());
+        ReadPayload(frame, _mapStored);
         _decoder.Decode(frame, _mapStored.AsSpan(0, frame.StoredLength), raw);
         _usedMaps?.Add(frame, raw[..frame.RawLength]);
         header = frame;
@@ -191,6 +208,27 @@ public sealed class ImageReader : IDisposable
         }
         ReadExactly(_headerBytes.AsSpan(8, FrameHeader.Length - 8), $"the header of frame {_nextFrame}");
         FrameHeader frame = FrameHeader.Parse(_headerBytes.AsSpan(0, FrameHeader.Length), offset, Header.ChunkSize);
+        if ((frame.Encoding == FrameEncoding.Sealed) != Header.IsEncrypted)
+        {
+            throw new DiskFormatException(frame.Describe(), "encoding", frame.Encoding, offset,
+                Header.IsEncrypted ? "every frame of an encrypted image is sealed" : "a sealed frame in an image that is not encrypted");
+        }
+        if (_sealer is not null)
+        {
+            if (frame.FrameNumber != _nextFrame)
+            {
+                throw new DiskFormatException(frame.Describe(), "frame number", frame.FrameNumber, offset,
+                    $"expected frame {_nextFrame}: a frame is missing or repeated");
+            }
+            // The whole sealed frame is read and opened here; its payload is then handed out by ReadPayload.
+            if (_sealed.Length < frame.StoredLength)
+            {
+                _sealed = new byte[frame.StoredLength];
+            }
+            ReadExactly(_sealed.AsSpan(0, frame.StoredLength), frame.Describe());
+            frame = _sealer.Open(frame, _sealed.AsSpan(0, frame.StoredLength), Header.ChunkSize);
+            _openedPayloadLength = frame.StoredLength;
+        }
         if (frame.FrameNumber != _nextFrame)
         {
             throw new DiskFormatException(frame.Describe(), "frame number", frame.FrameNumber, offset,
@@ -207,8 +245,12 @@ public sealed class ImageReader : IDisposable
             throw new DiskFormatException("image footer", "position", offset, offset, "the footer comes before the log and index frames");
         }
         ImageFooter footer = ImageFooter.Parse(_headerBytes.AsSpan(0, ImageFooter.Length), offset, offset + ImageFooter.Length);
-        if (footer.ImageId != Header.ImageId || footer.IndexOffset != _indexOffset || footer.LogOffset != _logOffset
-            || footer.DataFrameCount != _seen.Count || footer.DataBytes != _dataBytes || footer.IndexChecksum != _indexChecksum)
+        // An encrypted image's footer leaves the counts and the index checksum out (they stay sealed); its index frame
+        // is authenticated instead.
+        bool counts = Header.IsEncrypted
+            ? footer.DataFrameCount == 0 && footer.DataBytes == 0 && footer.IndexChecksum == 0
+            : footer.DataFrameCount == _seen.Count && footer.DataBytes == _dataBytes && footer.IndexChecksum == _indexChecksum;
+        if (footer.ImageId != Header.ImageId || footer.IndexOffset != _indexOffset || footer.LogOffset != _logOffset || !counts)
         {
             throw new DiskFormatException("image footer", "contents", $"id {footer.ImageId}, index {footer.IndexOffset}, {footer.DataFrameCount} frames",
                 offset, $"does not describe this image (id {Header.ImageId}, index {_indexOffset}, {_seen.Count} frames of {_dataBytes} bytes)");
@@ -227,10 +269,27 @@ public sealed class ImageReader : IDisposable
         Footer = footer;
     }
 
+    /// <summary>Reads <paramref name="frame"/>'s stored payload into <paramref name="stored"/>: from the stream, or,
+    /// for an encrypted image, from the frame opened by <see cref="ReadFrameHeader"/>.</summary>
+    private void ReadPayload(in FrameHeader frame, Span<byte> stored)
+    {
+        if (_sealer is null)
+        {
+            ReadExactly(stored[..frame.StoredLength], frame.Describe());
+            return;
+        }
+        if (_openedPayloadLength != frame.StoredLength)
+        {
+            throw new InvalidOperationException($"the payload of {frame.Describe()} was read already");
+        }
+        _sealed.AsSpan(FrameHeader.Length, frame.StoredLength).CopyTo(stored);
+        _openedPayloadLength = -1;
+    }
+
     private byte[] ReadWhole(in FrameHeader frame)
     {
         var stored = new byte[frame.StoredLength];
-        ReadExactly(stored, frame.Describe());
+        ReadPayload(frame, stored);
         var raw = new byte[frame.RawLength];
         _decoder.Decode(frame, stored, raw);
         return raw;
@@ -249,5 +308,10 @@ public sealed class ImageReader : IDisposable
     private DiskFormatException Truncated(string what) =>
         new("image", "end", Position, Position, $"the image ends inside {what}: it is truncated");
 
-    public void Dispose() => _decoder.Dispose();
+    public void Dispose()
+    {
+        _decoder.Dispose();
+        _sealer?.Dispose();
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(_sealed);
+    }
 }

@@ -6,7 +6,7 @@ namespace LiveImager.Formats.ImageFormat;
 /// index, footer (docs/image-format.md, invariant 1).</summary>
 /// <remarks>Not thread-safe: the pipeline's ordered writer stage is its only caller. The writer enforces the order and
 /// the bounds the reader checks, so it cannot produce an image the reader would refuse.</remarks>
-public sealed class ImageWriter
+public sealed class ImageWriter : IDisposable
 {
     private readonly Stream _output;
     private readonly List<IndexEntry> _index = [];
@@ -16,16 +16,37 @@ public sealed class ImageWriter
     private long _lastDiskEnd;
     private long _dataBytes;
 
+    private readonly ImageKey? _key;
+    private readonly FrameSealer? _sealer;
+
     private enum Stage { Metadata, UsedMaps, Data, Finished }
 
-    public ImageWriter(Stream output, ImageHeader header)
+    /// <param name="passphrase">For an encrypted header (version 4): the passphrase that wraps the image's new random key.</param>
+    public ImageWriter(Stream output, ImageHeader header, ImagePassphrase? passphrase = null)
     {
         _output = output;
         Header = header;
-        Span<byte> bytes = stackalloc byte[ImageHeader.Length];
+        Span<byte> bytes = stackalloc byte[ImageKeyHeader.Length];
         header.Write(bytes);
-        Emit(bytes);
+        Emit(bytes[..ImageHeader.Length]);
+        if (header.IsEncrypted)
+        {
+            if (passphrase is null || header.Version < ImageHeader.EncryptedVersion)
+            {
+                throw new InvalidOperationException($"an encrypted image needs a passphrase and version {ImageHeader.EncryptedVersion}");
+            }
+            _key = ImageKey.Create(passphrase, header, out ImageKeyHeader keyHeader);
+            _sealer = _key.CreateSealer(header.ImageId);
+            keyHeader.Write(bytes);
+            Emit(bytes);
+        }
     }
+
+    /// <summary>The number the next frame written gets: a capture's workers seal data frames ahead with it.</summary>
+    public uint NextFrameNumber => _nextFrame;
+
+    /// <summary>A sealer for a worker thread of an encrypted image (<see cref="WriteSealedData"/>); null for a plain one.</summary>
+    public FrameSealer? CreateSealer() => _key?.CreateSealer(Header.ImageId);
 
     public ImageHeader Header { get; }
 
@@ -61,6 +82,28 @@ public sealed class ImageWriter
     /// <summary>Writes a data frame for the disk bytes at <paramref name="diskPosition"/> that <paramref name="payload"/> encodes.</summary>
     public void WriteData(long diskPosition, in EncodedPayload payload, ReadOnlySpan<byte> stored)
     {
+        BeginData(diskPosition, payload);
+        WriteFrame(FrameType.Data, 0, diskPosition, payload, stored);
+        EndData(diskPosition, payload);
+    }
+
+    /// <summary>Writes a data frame a worker sealed already with <see cref="FrameSealer.SealData"/> under
+    /// <see cref="NextFrameNumber"/>: the encryption runs on the workers, not on this thread.</summary>
+    public void WriteSealedData(long diskPosition, in EncodedPayload payload, ReadOnlySpan<byte> sealedFrame)
+    {
+        uint number = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(sealedFrame[0x08..]);
+        if (_sealer is null || number != _nextFrame || sealedFrame.Length != payload.StoredLength + FrameSealer.Overhead)
+        {
+            throw new InvalidOperationException($"sealed frame {number} does not fit this image at frame {_nextFrame}");
+        }
+        BeginData(diskPosition, payload);
+        Emit(sealedFrame);
+        _nextFrame++;
+        EndData(diskPosition, payload);
+    }
+
+    private void BeginData(long diskPosition, in EncodedPayload payload)
+    {
         if (_stage == Stage.UsedMaps)
         {
             _stage = Stage.Data;
@@ -73,7 +116,10 @@ public sealed class ImageWriter
                 $"data frame at disk {diskPosition}+{payload.RawLength} breaks the frame order (previous end {_lastDiskEnd}) or crosses a chunk boundary");
         }
         _index.Add(new IndexEntry(diskPosition, _position, payload.RawLength, _nextFrame, payload.RawChecksum));
-        WriteFrame(FrameType.Data, 0, diskPosition, payload, stored);
+    }
+
+    private void EndData(long diskPosition, in EncodedPayload payload)
+    {
         _lastDiskEnd = diskPosition + payload.RawLength;
         _dataBytes += payload.RawLength;
     }
@@ -99,8 +145,12 @@ public sealed class ImageWriter
         long indexOffset = _position;
         byte[] index = new ImageIndex(_index).ToBytes();
         WriteWhole(FrameType.Index, index, FrameHeader.MaxIndexLength, encoder);
-        var footer = new ImageFooter(VolumeLayout.VolumeCount(_position + ImageFooter.Length, Header.VolumeSize), Header.ImageId,
-            indexOffset, logOffset, _index.Count, _dataBytes, ImageChecksum.Of(index));
+        // An encrypted image's footer keeps only where things are: how much data and its checksum stay sealed.
+        var footer = _sealer is null
+            ? new ImageFooter(VolumeLayout.VolumeCount(_position + ImageFooter.Length, Header.VolumeSize), Header.ImageId,
+                indexOffset, logOffset, _index.Count, _dataBytes, ImageChecksum.Of(index))
+            : new ImageFooter(VolumeLayout.VolumeCount(_position + ImageFooter.Length, Header.VolumeSize), Header.ImageId,
+                indexOffset, logOffset, 0, 0, 0);
         Span<byte> bytes = stackalloc byte[ImageFooter.Length];
         footer.Write(bytes);
         Emit(bytes);
@@ -124,10 +174,19 @@ public sealed class ImageWriter
     {
         var header = new FrameHeader(type, payload.Encoding, _nextFrame, tag, position, payload.RawLength, payload.StoredLength,
             payload.RawChecksum, _position);
-        Span<byte> bytes = stackalloc byte[FrameHeader.Length];
-        header.Write(bytes);
-        Emit(bytes);
-        Emit(stored[..payload.StoredLength]);
+        if (_sealer is not null)
+        {
+            var frame = new byte[payload.StoredLength + FrameSealer.Overhead];
+            stored[..payload.StoredLength].CopyTo(frame.AsSpan(FrameSealer.PayloadOffset));
+            Emit(frame.AsSpan(0, _sealer.Seal(header, frame)));
+        }
+        else
+        {
+            Span<byte> bytes = stackalloc byte[FrameHeader.Length];
+            header.Write(bytes);
+            Emit(bytes);
+            Emit(stored[..payload.StoredLength]);
+        }
         _nextFrame++;
     }
 
@@ -143,5 +202,11 @@ public sealed class ImageWriter
         {
             throw new InvalidOperationException($"{what} cannot be written now: the image is at its {_stage} stage");
         }
+    }
+
+    public void Dispose()
+    {
+        _sealer?.Dispose();
+        _key?.Dispose();
     }
 }

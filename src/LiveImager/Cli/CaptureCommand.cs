@@ -2,10 +2,11 @@ using System.CommandLine;
 using LiveImager.Engine.Deploy;
 using LiveImager.Engine.Imaging;
 using LiveImager.Engine.Targets;
+using LiveImager.Formats.ImageFormat;
 
 namespace LiveImager.Cli;
 
-/// <summary><c>liveimager capture SOURCE IMAGE [--level N] [--split SIZE] [--force] [--no-space-check] [--rescue] [--forensic [--case C] [--examiner E] [--notes N]] [--json-progress]</c>;
+/// <summary><c>liveimager capture SOURCE IMAGE [--level N] [--split SIZE] [--force] [--no-space-check] [--rescue] [--forensic [--case C] [--examiner E] [--notes N]] [--encrypt [--passphrase-file F]] [--json-progress]</c>;
 /// IMAGE may be a store URL (docs/storage.md).</summary>
 internal static class CaptureCommand
 {
@@ -29,9 +30,13 @@ internal static class CaptureCommand
         var examiner = new Option<string?>("--examiner") { Description = "Forensic: who made the capture" };
         var notes = new Option<string?>("--notes") { Description = "Forensic: notes to record with the capture" };
         var jsonProgress = new Option<bool>("--json-progress") { Description = "Report progress as JSON lines on standard error" };
+        var encrypt = new Option<bool>("--encrypt")
+        {
+            Description = $"Encrypt the image (AES-256-GCM) under a passphrase typed twice, or from --passphrase-file or ${PassphraseSource.Variable}",
+        };
         var command = new Command("capture", "Capture a disk's used blocks into an image")
         {
-            source, image, force, noSpaceCheck, rescue, forensic, caseName, examiner, notes, jsonProgress,
+            source, image, force, noSpaceCheck, rescue, forensic, caseName, examiner, notes, jsonProgress, encrypt,
         };
         command.Validators.Add(result =>
         {
@@ -43,21 +48,27 @@ internal static class CaptureCommand
         imageOptions.AddTo(command);
         var store = new StoreCliOptions(hooks?.Environment);
         store.AddTo(command);
+        var passphrase = new PassphraseCliOptions(hooks?.Environment);
+        passphrase.AddTo(command);
         command.SetAction(parse =>
         {
             var options = new CaptureOptions(parse.GetRequiredValue(source), parse.GetRequiredValue(image),
                 imageOptions.Level(parse) ?? CaptureOptions.DefaultLevel, imageOptions.SplitBytes(parse), parse.GetValue(force),
                 !parse.GetValue(noSpaceCheck), parse.GetValue(rescue) ? new RescuePolicy() : null,
                 parse.GetValue(forensic) ? new ForensicOptions(parse.GetValue(caseName), parse.GetValue(examiner), parse.GetValue(notes)) : null);
-            return Run(options, () => store.Build(parse, options.Source), parse.GetValue(jsonProgress), parse.InvocationConfiguration.Error, hooks);
+            Func<ImagePassphrase?> passphraseFor = () => parse.GetValue(encrypt) ? passphrase.ForNewImage(parse, parse.InvocationConfiguration.Error) : null;
+            return Run(options, () => store.Build(parse, options.Source), passphraseFor, parse.GetValue(jsonProgress), parse.InvocationConfiguration.Error, hooks);
         });
         return command;
     }
 
-    private static int Run(CaptureOptions options, Func<StoreOptions> storeOptions, bool jsonProgress, TextWriter error, JobHooks? hooks) =>
+    private static int Run(CaptureOptions options, Func<StoreOptions> storeOptions, Func<ImagePassphrase?> passphraseFor, bool jsonProgress,
+        TextWriter error, JobHooks? hooks) =>
         CliErrors.Run("capture", error, () =>
     {
         DiskPath.Check(options.Source, DiskRole.Source);
+        // Asked before any store is mounted or anything is read: a mistyped second entry costs nothing.
+        using ImagePassphrase? passphrase = passphraseFor();
         using StoreImage target = StoreImage.Open(options.Image, storeOptions(), forWriting: true);
         if (target.ObjectStore is { } objects)
         {
@@ -71,7 +82,7 @@ internal static class CaptureCommand
         }
         using var cancellation = new CliCancellation();
         var view = new ProgressView(error, jsonProgress, lines: hooks is not null);
-        var job = new CaptureJob(options with { Image = target.Path });
+        var job = new CaptureJob(options with { Image = target.Path, Passphrase = passphrase });
         job.Progress += view.Report;
         try
         {

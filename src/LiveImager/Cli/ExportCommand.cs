@@ -25,13 +25,16 @@ internal static class ExportCommand
         };
         var store = new StoreCliOptions();
         store.AddTo(command);
+        var passphrase = new PassphraseCliOptions();
+        passphrase.AddTo(command);
         command.SetAction(parse => Run(parse.GetRequiredValue(image), parse.GetRequiredValue(output), parse.GetValue(format) ?? "raw",
-            parse.GetValue(jsonProgress), () => store.Build(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
+            parse.GetValue(jsonProgress), () => store.Build(parse), path => passphrase.ForReading(parse, path, parse.InvocationConfiguration.Error),
+            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
 
     private static int Run(string argument, string output, string format, bool jsonProgress, Func<StoreOptions> storeOptions,
-        TextWriter standardOutput, TextWriter error) => CliErrors.Run("export", error, () =>
+        Func<string, LiveImager.Formats.ImageFormat.ImagePassphrase?> passphraseFor, TextWriter standardOutput, TextWriter error) => CliErrors.Run("export", error, () =>
     {
         ExportFormat chosen = format switch
         {
@@ -41,9 +44,10 @@ internal static class ExportCommand
             _ => ExportFormat.Raw,
         };
         using StoreImage source = StoreImage.Open(argument, storeOptions(), forWriting: false);
+        using LiveImager.Formats.ImageFormat.ImagePassphrase? passphrase = passphraseFor(source.Path);
         using var cancellation = new CliCancellation();
         var view = new ProgressView(error, jsonProgress);
-        var job = new ExportJob(new ExportOptions(source.Path, output, chosen));
+        var job = new ExportJob(new ExportOptions(source.Path, output, chosen, passphrase));
         job.Progress += view.Report;
         ExportResult result;
         try

@@ -60,7 +60,7 @@ internal static class ImagesCommand
         foreach (StoredImage image in listing.Images)
         {
             string state = image.Complete ? "complete" : $"INCOMPLETE: {image.Problem}";
-            string kind = image.Format == "clonezilla" ? "  Clonezilla image" : "";
+            string kind = image.Format == "clonezilla" ? "  Clonezilla image" : image.Encrypted ? "  encrypted (info/restore ask for its passphrase)" : "";
             output.WriteLine($"{image.Name}{kind}  {ByteSize.Format(image.SizeBytes)}{(image.Volumes > 1 ? $" in {image.Volumes} volumes" : "")}  {state}");
             if (image.Metadata is { } m)
             {

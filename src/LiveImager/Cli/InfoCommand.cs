@@ -15,27 +15,34 @@ internal static class InfoCommand
         var command = new Command("info", "Show what an image holds: source disk, partitions, sizes") { image, json };
         var store = new StoreCliOptions();
         store.AddTo(command);
-        command.SetAction(parse => Run(parse.GetRequiredValue(image), () => store.Build(parse), parse.GetValue(json), parse.InvocationConfiguration.Output,
+        var passphrase = new PassphraseCliOptions();
+        passphrase.AddTo(command);
+        command.SetAction(parse => Run(parse.GetRequiredValue(image), () => store.Build(parse),
+            path => passphrase.ForReading(parse, path, parse.InvocationConfiguration.Error), parse.GetValue(json), parse.InvocationConfiguration.Output,
             parse.InvocationConfiguration.Error));
         return command;
     }
 
-    private static int Run(string argument, Func<StoreOptions> storeOptions, bool json, TextWriter output, TextWriter error) => CliErrors.Run("info", error, () =>
+    private static int Run(string argument, Func<StoreOptions> storeOptions, Func<string, ImagePassphrase?> passphraseFor, bool json,
+        TextWriter output, TextWriter error) => CliErrors.Run("info", error, () =>
     {
         using StoreImage image = StoreImage.Open(argument, storeOptions(), forWriting: false);
         string path = argument;
+        using ImagePassphrase? passphrase = passphraseFor(image.Path);
         using var volumes = ImageInput.OpenVolumes(image.Path);
         // Header and metadata come first in every image; the footer, when there, adds the totals.
-        using var reader = new ImageReader(volumes);
+        using var reader = new ImageReader(volumes, passphrase);
         ImageMetadata metadata = reader.Metadata;
         ImageFooter? footer = null;
         string? footerProblem = null;
         string? compressionUsed = null;
         CaptureRecord? record = null;
+        long dataFrames = 0;
         try
         {
-            using var file = new ImageFile(ImageInput.OpenVolumes(image.Path));
+            using var file = new ImageFile(ImageInput.OpenVolumes(image.Path), passphrase);
             footer = file.Footer;
+            dataFrames = file.Index.Entries.Count;
             record = file.Record;
             // The levels actually used are known only at the end of a capture: its log says.
             compressionUsed = file.ReadLog().Split('\n').FirstOrDefault(l => l.StartsWith(CaptureJob.CompressionPrefix, StringComparison.Ordinal))?
@@ -51,7 +58,8 @@ internal static class InfoCommand
             return footer is null ? CliErrors.Damaged : 0;
         }
         output.WriteLine($"Image:      {path} (format {reader.Header.Version}, id {reader.Header.ImageId}, chunk {ByteSize.Format(reader.Header.ChunkSize)}" +
-            (reader.Header.IsSplit ? $", volumes of {ByteSize.Format(reader.Header.VolumeSize)})" : ")"));
+            (reader.Header.IsSplit ? $", volumes of {ByteSize.Format(reader.Header.VolumeSize)}" : string.Empty) +
+            (reader.Header.IsEncrypted ? ", encrypted: AES-256-GCM, key from the passphrase by Argon2id)" : ")"));
         output.WriteLine($"Created:    {metadata.CreatedUtc:u} by {metadata.Tool}");
         output.WriteLine($"Source:     {metadata.Source.Path} {metadata.Source.Model} {metadata.Source.Serial} {ByteSize.Format(metadata.Source.SizeBytes)} " +
             $"({metadata.Source.SizeBytes} bytes, sectors {metadata.Source.LogicalSectorSize}/{metadata.Source.PhysicalSectorSize})");
@@ -109,7 +117,7 @@ internal static class InfoCommand
         }
         if (footer is { } f)
         {
-            output.WriteLine($"Complete:   yes: {f.DataFrameCount} data frames, {f.VolumeCount} volume(s), image {ByteSize.Format(volumes.Length)}");
+            output.WriteLine($"Complete:   yes: {dataFrames} data frames, {f.VolumeCount} volume(s), image {ByteSize.Format(volumes.Length)}");
             return 0;
         }
         output.WriteLine($"Complete:   NO: {footerProblem}");

@@ -58,6 +58,11 @@ internal static class MountCommand
         string served;
         using (StoreImage source = StoreImage.Open(argument, storeOptions(), forWriting: false))
         {
+            if (ImageCatalog.IsEncrypted(source.Path))
+            {
+                // Its server runs as a child, which gets no secret by argv or environment; a passphrase pipe is to come.
+                throw new ImagingException("mount does not open encrypted images yet; use serve --passphrase-file F with nbdfuse, or export it");
+            }
             using ImageDisk disk = ImageDisk.Open(source.Path);
             metadata = disk.Metadata;
             served = source.Store is null ? Path.GetFullPath(source.Path) : argument;

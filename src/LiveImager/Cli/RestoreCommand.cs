@@ -2,6 +2,7 @@ using System.CommandLine;
 using LiveImager.Engine.Deploy;
 using LiveImager.Engine.Imaging;
 using LiveImager.Engine.Targets;
+using LiveImager.Formats.ImageFormat;
 
 namespace LiveImager.Cli;
 
@@ -32,6 +33,8 @@ internal static class RestoreCommand
         };
         var store = new StoreCliOptions(hooks?.Environment);
         store.AddTo(command);
+        var passphrase = new PassphraseCliOptions(hooks?.Environment);
+        passphrase.AddTo(command);
         command.Validators.Add(result =>
         {
             if (result.GetValue(discard) && result.GetValue(zeroUnused))
@@ -43,13 +46,14 @@ internal static class RestoreCommand
         {
             var options = new RestoreOptions(parse.GetRequiredValue(image), parse.GetRequiredValue(targets), parse.GetValue(discard), parse.GetValue(zeroUnused),
                 parse.GetValue(verifyFirst));
-            return Run(options, () => store.Build(parse, [.. options.Targets]), parse.GetValue(yes), parse.GetValue(jsonProgress),
+            return Run(options, () => store.Build(parse, [.. options.Targets]), path => passphrase.ForReading(parse, path, parse.InvocationConfiguration.Error),
+                parse.GetValue(yes), parse.GetValue(jsonProgress),
                 parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, hooks);
         });
         return command;
     }
 
-    private static int Run(RestoreOptions options, Func<StoreOptions> storeOptions, bool yes, bool jsonProgress, TextWriter output, TextWriter error,
+    private static int Run(RestoreOptions options, Func<StoreOptions> storeOptions, Func<string, ImagePassphrase?> passphraseFor, bool yes, bool jsonProgress, TextWriter output, TextWriter error,
         JobHooks? hooks) =>
         CliErrors.Run("restore", error, () =>
     {
@@ -60,12 +64,13 @@ internal static class RestoreCommand
             return refused;
         }
         using StoreImage source = StoreImage.Open(options.Image, storeOptions(), forWriting: false);
+        using ImagePassphrase? passphrase = passphraseFor(source.Path);
         using var cancellation = new CliCancellation();
         var view = new ProgressView(error, jsonProgress, lines: hooks is not null);
         RestoreResult result;
         try
         {
-            result = RunJob(options with { Image = source.Path }, view, cancellation.Token);
+            result = RunJob(options with { Image = source.Path, Passphrase = passphrase }, view, cancellation.Token);
         }
         finally
         {

@@ -27,13 +27,16 @@ internal static class ServeCommand
         };
         var store = new StoreCliOptions();
         store.AddTo(command);
+        var passphrase = new PassphraseCliOptions();
+        passphrase.AddTo(command);
         command.SetAction(parse => Run(parse.GetRequiredValue(image), parse.GetValue(socket), parse.GetValue(listen),
-            () => store.Build(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
+            () => store.Build(parse), path => passphrase.ForReading(parse, path, parse.InvocationConfiguration.Error),
+            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
 
-    private static int Run(string argument, string? socket, string? listen, Func<StoreOptions> storeOptions, TextWriter output,
-        TextWriter error) => CliErrors.Run("serve", error, () =>
+    private static int Run(string argument, string? socket, string? listen, Func<StoreOptions> storeOptions,
+        Func<string, LiveImager.Formats.ImageFormat.ImagePassphrase?> passphraseFor, TextWriter output, TextWriter error) => CliErrors.Run("serve", error, () =>
     {
         if (socket is not null && listen is not null)
         {
@@ -45,7 +48,8 @@ internal static class ServeCommand
             throw new ArgumentException($"--listen {listen}: expected ADDRESS:PORT, such as 127.0.0.1:{NbdPort} or [::]:{NbdPort}");
         }
         using StoreImage source = StoreImage.Open(argument, storeOptions(), forWriting: false);
-        using ImageDisk disk = ImageDisk.Open(source.Path);
+        using LiveImager.Formats.ImageFormat.ImagePassphrase? passphrase = passphraseFor(source.Path);
+        using ImageDisk disk = ImageDisk.Open(source.Path, passphrase: passphrase);
         using NbdServer server = socket is not null ? NbdServer.ListenUnix(disk, socket) : NbdServer.ListenTcp(disk, endpoint!);
         using var cancellation = new CliCancellation();
         output.WriteLine($"serve: {argument}: read-only NBD exports at {server.Address} (Ctrl-C stops):");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using LiveImager.Engine.Deploy;
 using LiveImager.Engine.Imaging;
 using LiveImager.Engine.Targets;
+using LiveImager.Formats.ImageFormat;
 
 namespace LiveImager.Cli;
 
@@ -17,14 +18,17 @@ internal static class VerifyCommand
         var command = new Command("verify", "Check every frame's checksum and the image's structure") { image, against, jsonProgress };
         var store = new StoreCliOptions(hooks?.Environment);
         store.AddTo(command);
+        var passphrase = new PassphraseCliOptions(hooks?.Environment);
+        passphrase.AddTo(command);
         command.SetAction(parse => Run(new VerifyOptions(parse.GetRequiredValue(image), parse.GetValue(against)),
-            () => store.Build(parse, parse.GetValue(against) is { } disk ? [disk] : []), parse.GetValue(jsonProgress),
+            () => store.Build(parse, parse.GetValue(against) is { } disk ? [disk] : []),
+            path => passphrase.ForReading(parse, path, parse.InvocationConfiguration.Error, optional: true), parse.GetValue(jsonProgress),
             parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, hooks));
         return command;
     }
 
-    private static int Run(VerifyOptions options, Func<StoreOptions> storeOptions, bool jsonProgress, TextWriter output, TextWriter error,
-        JobHooks? hooks) =>
+    private static int Run(VerifyOptions options, Func<StoreOptions> storeOptions, Func<string, ImagePassphrase?> passphraseFor, bool jsonProgress,
+        TextWriter output, TextWriter error, JobHooks? hooks) =>
         CliErrors.Run("verify", error, () =>
     {
         if (options.Against is { } disk)
@@ -33,8 +37,17 @@ internal static class VerifyCommand
         }
         using StoreImage source = StoreImage.Open(options.Image, storeOptions(), forWriting: false);
         using var cancellation = new CliCancellation();
+        using ImagePassphrase? passphrase = passphraseFor(source.Path);
+        if (passphrase is null && options.Against is null && source.Path != "-" && ImageCatalog.IsEncrypted(source.Path))
+        {
+            SealedStructure structure = VerifyJob.CheckStructure(source.Path, null, cancellation.Token);
+            output.WriteLine($"verify: {options.Image}: structure ok: {structure.Frames} sealed frames and the footer; the image is encrypted and " +
+                "its contents were NOT checked (give its passphrase to check them)");
+            hooks?.Finish(new JobFigures(JobHooks.StoredBytes(source.Path), 0, 0, TimeSpan.Zero, options.Image, null));
+            return 0;
+        }
         var view = new ProgressView(error, jsonProgress, lines: hooks is not null);
-        var job = new VerifyJob(options with { Image = source.Path });
+        var job = new VerifyJob(options with { Image = source.Path, Passphrase = passphrase });
         job.Progress += view.Report;
         VerifyResult result;
         try

@@ -12,7 +12,7 @@ internal sealed class EngineImageCatalog : IImageCatalog
             .OrderBy(i => i.Problem is not null).ThenByDescending(i => i.Created)], cancellationToken);
 
     private static ImageSummary ToSummary(StoredImage image) => new(
-        image.Format == "clonezilla" ? $"{image.Name} [Clonezilla]" : image.Name,
+        image.Format == "clonezilla" ? $"{image.Name} [Clonezilla]" : image.Encrypted ? $"{image.Name} [encrypted]" : image.Name,
         image.Path,
         image.Metadata?.Source.Model ?? "unknown model",
         image.Metadata?.Source.Serial ?? "unknown",
@@ -23,6 +23,8 @@ internal sealed class EngineImageCatalog : IImageCatalog
         [.. (image.Metadata?.Partitions ?? []).Select(p =>
             $"{p.Number.ToString(CultureInfo.InvariantCulture)} {p.Filesystem} {ByteSize.Format(p.SizeBytes)}")])
     {
-        Problem = image.Restorable ? null : image.Problem ?? "its metadata cannot be read",
+        Problem = image.Restorable ? null : image.Problem ??
+            (image.Encrypted ? "it is encrypted; restore it from the Shell with liveimager restore, which asks for its passphrase"
+                : "its metadata cannot be read"),
     };
 }

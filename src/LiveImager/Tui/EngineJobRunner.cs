@@ -12,7 +12,7 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
         Run(() =>
         {
             var options = new CaptureOptions(request.Source.Path, Path.Combine(request.StorePath, request.ImageName), request.CompressionLevel,
-                request.SplitBytes, Rescue: request.Rescue ? new RescuePolicy() : null);
+                request.SplitBytes, Rescue: request.Rescue ? new RescuePolicy() : null, Passphrase: request.Passphrase);
             var job = new CaptureJob(options);
             job.Progress += p => progress.Report(ToJobProgress(p));
             CaptureResult result = job.Run(cancellationToken);
@@ -28,7 +28,7 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
             }
             if (request.VerifyAfter)
             {
-                VerifyResult verified = Verify(result.Image, progress, cancellationToken);
+                VerifyResult verified = Verify(result.Image, progress, cancellationToken, request.Passphrase);
                 figures.Add($"Verified: all {verified.Frames} frames' checksums match ({ByteSize.Format(verified.DataBytes)}, {Seconds(verified.Elapsed)}).");
             }
             return figures;
@@ -136,9 +136,10 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
             ? $"{ByteSize.Format(bytes)} in {Seconds(elapsed)} ({Rate(bytes, elapsed)})"
             : ByteSize.Format(bytes));
 
-    private static VerifyResult Verify(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken)
+    private static VerifyResult Verify(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken,
+        Formats.ImageFormat.ImagePassphrase? passphrase = null)
     {
-        var job = new VerifyJob(new VerifyOptions(imagePath));
+        var job = new VerifyJob(new VerifyOptions(imagePath, Passphrase: passphrase));
         job.Progress += p => progress.Report(ToJobProgress(p));
         return job.Run(cancellationToken);
     }

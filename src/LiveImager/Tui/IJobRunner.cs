@@ -31,8 +31,9 @@ internal sealed record CopyOutRequest(BrowsedPartition Partition, IReadOnlyList<
 
 /// <summary>What the capture wizard collected: the disk, where the image goes and how it is written.</summary>
 /// <param name="Rescue">Go on past unreadable sectors (the technician chose it after the first read error).</param>
+/// <param name="Passphrase">Encrypt the image under it; the capture screen owns it and zeroes it when it closes.</param>
 internal sealed record CaptureRequest(DiskChoice Source, string StorePath, string ImageName, int CompressionLevel, long SplitBytes, bool VerifyAfter,
-    bool Rescue = false);
+    bool Rescue = false, Formats.ImageFormat.ImagePassphrase? Passphrase = null);
 
 /// <summary>What the restore or deploy wizard collected, after the technician typed the targets' names: one image
 /// written to every target from one read, as the CLI's <c>restore IMAGE T1 T2 ...</c>.</summary>

@@ -145,6 +145,7 @@ public sealed class PrivateFilesTests : IDisposable
     {
         var start = new ProcessStartInfo("/usr/bin/env") { RedirectStandardOutput = true, UseShellExecute = false };
         start.Environment[StoreCredentials.PasswordVariable] = "S3cret";
+        start.Environment[LiveImager.Engine.Imaging.PassphraseSource.Variable] = "Image passphrase";
         start.Environment["PATH"] = ":.:relative/bin:/tmp/stick/bin:/usr/bin";
 
         StoreTools.Sanitize(start);
@@ -154,6 +155,8 @@ public sealed class PrivateFilesTests : IDisposable
 
         Assert.DoesNotContain("S3cret", environment);
         Assert.DoesNotContain(StoreCredentials.PasswordVariable, environment);
+        Assert.DoesNotContain("Image passphrase", environment);
+        Assert.DoesNotContain(LiveImager.Engine.Imaging.PassphraseSource.Variable, environment);
         string path = environment.Split('\n').Single(l => l.StartsWith("PATH=", StringComparison.Ordinal))["PATH=".Length..];
         Assert.All(path.Split(':'), dir => Assert.Contains(dir, StoreTools.SystemDirectories));
         Assert.Null(StoreTools.Find("../bin/sh"));

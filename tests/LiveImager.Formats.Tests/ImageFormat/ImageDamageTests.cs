@@ -108,11 +108,11 @@ public sealed class ImageDamageTests
     public void NewerVersionIsRefusedByName()
     {
         byte[] newer = (byte[])_bytes.Clone();
-        (_image.Header with { Version = 4 }).Write(newer);
+        (_image.Header with { Version = 5 }).Write(newer);
 
         var e = Assert.Throws<DiskFormatException>(() => new ImageReader(new MemoryStream(newer)));
 
-        Assert.Equal("image header: version = 4 at byte 8: this LiveImager reads image versions 1..3; a newer LiveImager wrote this image", e.Message);
+        Assert.Equal("image header: version = 5 at byte 8: this LiveImager reads image versions 1..4; a newer LiveImager wrote this image", e.Message);
     }
 
     [Fact]

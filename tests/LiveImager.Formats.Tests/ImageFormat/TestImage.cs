@@ -15,8 +15,12 @@ public sealed class TestImage
     public ImageMetadata Metadata { get; }
     public ImageHeader Header { get; }
 
-    public TestImage(long volumeSize = 0)
+    /// <summary>Set for an encrypted image (version 4), with the cheapest KDF so tests stay fast.</summary>
+    public ImagePassphrase? Passphrase { get; }
+
+    public TestImage(long volumeSize = 0, ImagePassphrase? passphrase = null)
     {
+        Passphrase = passphrase;
         var random = new Random(42);
         var text = new byte[ChunkSize];
         for (int i = 0; i < text.Length; i++)
@@ -33,8 +37,10 @@ public sealed class TestImage
         Chunks[5L * ChunkSize] = [.. noise.Reverse()];
         Chunks[7L * ChunkSize + 512] = tail;
         UsedMap = [0b1101, 0, 0x80];
-        Header = new ImageHeader(volumeSize > 0 ? ImageHeaderFlags.Split : ImageHeaderFlags.None, Guid.NewGuid(), ChunkSize,
-            volumeSize, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        Header = new ImageHeader((volumeSize > 0 ? ImageHeaderFlags.Split : ImageHeaderFlags.None)
+            | (passphrase is null ? ImageHeaderFlags.None : ImageHeaderFlags.Encrypted), Guid.NewGuid(), ChunkSize,
+            volumeSize, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            passphrase is null ? ImageHeader.LatestPlainVersion : ImageHeader.EncryptedVersion);
         Metadata = new ImageMetadata
         {
             Tool = "LiveImager test",
@@ -56,17 +62,29 @@ public sealed class TestImage
     /// <paramref name="metadataJson"/>, when given, replaces the metadata frame's JSON (a forged image).</summary>
     public List<FrameEncoding> WriteTo(Stream output, string log = "captured for a test\n", byte[]? metadataJson = null)
     {
-        var writer = new ImageWriter(output, Header);
+        using var writer = new ImageWriter(output, Header, Passphrase);
         using var encoder = new FrameEncoder(3);
         writer.WriteMetadata(metadataJson ?? Metadata.ToJsonBytes(), encoder);
         writer.WriteUsedMap(1, UsedMap, encoder);
-        var stored = new byte[ChunkSize];
+        var stored = new byte[ChunkSize + FrameSealer.Overhead];
         var encodings = new List<FrameEncoding>();
+        using FrameSealer? sealer = writer.CreateSealer();
         foreach (var (position, raw) in Chunks)
         {
-            EncodedPayload payload = encoder.Encode(raw, stored);
-            writer.WriteData(position, payload, stored);
-            encodings.Add(payload.Encoding);
+            if (sealer is null)
+            {
+                EncodedPayload payload = encoder.Encode(raw, stored);
+                writer.WriteData(position, payload, stored);
+                encodings.Add(payload.Encoding);
+            }
+            else
+            {
+                // As a capture's worker does: encode and seal ahead, the writer only appends.
+                EncodedPayload payload = encoder.Encode(raw, stored.AsSpan(FrameSealer.PayloadOffset));
+                int length = sealer.SealData(writer.NextFrameNumber, position, payload, stored);
+                writer.WriteSealedData(position, payload, stored.AsSpan(0, length));
+                encodings.Add(payload.Encoding);
+            }
         }
         writer.Finish(log, encoder);
         return encodings;

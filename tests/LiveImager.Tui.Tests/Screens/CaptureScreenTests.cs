@@ -84,6 +84,50 @@ public class CaptureScreenTests
     }
 
     [Fact]
+    public void EncryptTakesAMaskedPassphraseTypedTwice()
+    {
+        using var store = new ScratchDirectory();
+        var jobs = new ScriptedJobs();
+        using var tui = new TuiHarness(new TuiServices { Disks = ListedDisks.Typical(), Jobs = jobs, Clock = new FixedClock(s_today) });
+        tui.Press((Key)'1');
+        tui.WaitForText("Crucial MX500");
+        tui.Press(Key.CursorDown);
+        tui.Press(Key.CursorDown);
+        tui.Press(Key.Enter);
+        tui.Type(store.Path);
+        tui.Press(Key.Enter);
+        tui.WaitForText("Step 3 of 5");
+        tui.Press(Key.Enter);
+        tui.WaitForText("Step 4 of 5");
+        tui.AssertShows("Encrypt the image with a passphrase: no");
+        tui.Press(Key.Tab);
+        tui.Press(Key.Tab);
+        tui.Press(Key.Tab);
+        tui.Press(Key.Enter);
+        tui.AssertShows("Encrypt the image with a passphrase: yes");
+        tui.Press(Key.Tab);
+        tui.Type("open sesame");
+        tui.Press(Key.Tab);
+        tui.Type("open sesamE");
+        tui.Press(Key.Enter);
+        tui.AssertShows("The two passphrases differ; type them again.");
+        Assert.DoesNotContain("sesame", tui.Screen);
+
+        tui.Type("open sesame");
+        tui.Press(Key.Tab);
+        tui.Type("open sesame");
+        tui.Press(Key.Enter);
+        tui.WaitForText("Step 5 of 5");
+        tui.AssertShows("encrypted (AES-256-GCM) under");
+        tui.Press(Key.Enter);
+
+        var request = Assert.IsType<CaptureRequest>(WaitForRequest(tui, jobs));
+        using var typed = new LiveImager.Formats.ImageFormat.ImagePassphrase("open sesame");
+        Assert.NotNull(request.Passphrase);
+        Assert.True(request.Passphrase.SameAs(typed));
+    }
+
+    [Fact]
     public void AnUnreadableSectorAsksWhetherToAbortOrCaptureAgainInRescueMode()
     {
         using var store = new ScratchDirectory();

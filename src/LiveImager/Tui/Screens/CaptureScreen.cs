@@ -1,5 +1,6 @@
 using System.Globalization;
 using LiveImager.Engine.Imaging;
+using LiveImager.Formats.ImageFormat;
 using LiveImager.Tui.Views;
 using Terminal.Gui.ViewBase;
 using Terminal.Gui.Views;
@@ -16,6 +17,9 @@ internal sealed class CaptureScreen : WizardScreen
     private int _level = CaptureOptions.DefaultLevel;
     private long _splitBytes;
     private bool _verifyAfter = true;
+
+    /// <summary>Set when Encrypt is on; zeroed when the screen closes (<see cref="Dispose"/>).</summary>
+    private ImagePassphrase? _passphrase;
 
     public CaptureScreen(TuiServices services)
         : base("Capture")
@@ -126,8 +130,22 @@ internal sealed class CaptureScreen : WizardScreen
             verifyAfter = !verifyAfter;
             verify.Text = VerifyText(verifyAfter);
         };
-        var next = new Button { X = 0, Y = 7, Text = "_Next", IsDefault = true };
-        var status = new TextBlock { X = 0, Y = 9, Width = Dim.Fill() };
+        bool encryptOn = _passphrase is not null;
+        var encrypt = new Button { X = 0, Y = 6, Text = EncryptText(encryptOn) };
+        // Masked, typed twice; shown only while Encrypt is on.
+        var passLabel = new TextBlock { X = 2, Y = 7, Text = "Passphrase:", Visible = encryptOn };
+        var pass = new TextField { X = 16, Y = 7, Width = 30, Secret = true, Visible = encryptOn };
+        var againLabel = new TextBlock { X = 2, Y = 8, Text = "Again:", Visible = encryptOn };
+        var again = new TextField { X = 16, Y = 8, Width = 30, Secret = true, Visible = encryptOn };
+        encrypt.Accepting += (_, e) =>
+        {
+            e.Handled = true;
+            encryptOn = !encryptOn;
+            encrypt.Text = EncryptText(encryptOn);
+            passLabel.Visible = pass.Visible = againLabel.Visible = again.Visible = encryptOn;
+        };
+        var next = new Button { X = 0, Y = 10, Text = "_Next", IsDefault = true };
+        var status = new TextBlock { X = 0, Y = 12, Width = Dim.Fill() };
         next.Accepting += (_, e) =>
         {
             e.Handled = true;
@@ -144,12 +162,22 @@ internal sealed class CaptureScreen : WizardScreen
                 status.Text = $"The split size must be 0 or a size like 700M or 4G, not '{split.Text}'.";
                 return;
             }
+            if (encryptOn && (pass.Text.Length == 0 || pass.Text != again.Text))
+            {
+                status.Text = pass.Text.Length == 0 ? "Type a passphrase for the image, twice." : "The two passphrases differ; type them again.";
+                pass.Text = again.Text = "";
+                pass.SetFocus();
+                return;
+            }
+            _passphrase?.Dispose();
+            _passphrase = encryptOn ? new ImagePassphrase(pass.Text) : null;
+            pass.Text = again.Text = "";
             _level = parsedLevel;
             _splitBytes = parsedSplit;
             _verifyAfter = verifyAfter;
             Steps.Next();
         };
-        view.Add(levelLabel, level, splitLabel, split, verify, next, status);
+        view.Add(levelLabel, level, splitLabel, split, verify, encrypt, passLabel, pass, againLabel, again, next, status);
         view.Shown = () => level.SetFocus();
         return view;
     }
@@ -170,7 +198,8 @@ internal sealed class CaptureScreen : WizardScreen
             Text = $"Read disk  {source.Name} ({source.Model}, serial {source.Serial}, {ByteSize.Format(source.SizeBytes)})\n" +
                    $"Write to   {Path.Combine(_store, _name)}\n" +
                    $"Level {LevelText(_level)}, {(_splitBytes == 0 ? "one file" : $"files of {ByteSize.FormatTyped(_splitBytes)}")}, " +
-                   $"{(_verifyAfter ? "verified afterwards" : "not verified afterwards")}\n" +
+                   $"{(_verifyAfter ? "verified afterwards" : "not verified afterwards")}" +
+                   $"{(_passphrase is null ? "" : ", encrypted (AES-256-GCM) under your passphrase: without it the image cannot be read")}\n" +
                    $"The disk {source.Name} is only read.",
         };
         // Below the text however a long path wraps.
@@ -184,7 +213,7 @@ internal sealed class CaptureScreen : WizardScreen
                 status.Text = $"Capturing is {TuiServices.NotAvailable}.";
                 return;
             }
-            var request = new CaptureRequest(source, _store, _name, _level, _splitBytes, _verifyAfter);
+            var request = new CaptureRequest(source, _store, _name, _level, _splitBytes, _verifyAfter, Passphrase: _passphrase);
             Host.Push(new ProgressScreen(_services, "capture", $"Capturing {source.Name} to {Path.Combine(_store, _name)}",
                 (progress, token) => jobs.CaptureAsync(request, progress, token))
             {
@@ -200,6 +229,18 @@ internal sealed class CaptureScreen : WizardScreen
     }
 
     private static string VerifyText(bool verify) => $"_Verify the image afterwards: {(verify ? "yes" : "no")}";
+
+    private static string EncryptText(bool encrypt) => $"_Encrypt the image with a passphrase: {(encrypt ? "yes" : "no")}";
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _passphrase?.Dispose();
+            _passphrase = null;
+        }
+        base.Dispose(disposing);
+    }
 
     private string DefaultName(DiskChoice disk)
     {
