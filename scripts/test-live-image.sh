@@ -2,8 +2,8 @@
 # Boots the live medium (artifacts/liveimager.iso, artifacts/live/) in QEMU, one VM at a time, and checks what it
 # does: an unattended capture from a USB stick under BIOS, an unattended restore under UEFI checked file by file on
 # the host, the TUI on the serial line under UEFI and UEFI Secure Boot, the network cases against host-side SMB/NFS
-# servers, an LVM disk whose restored VG the guest activates and fscks, a captured stick booted straight from
-# liveimager serve's NBD export, and a rescue capture of a disk with an unreadable sector (QEMU's blkdebug). Serial
+# servers, an LVM disk whose restored VG the guest activates and fscks (then again through an encrypted image), a
+# captured stick booted straight from liveimager serve's NBD export, and a rescue capture of a disk with an unreadable sector (QEMU's blkdebug). Serial
 # logs and results stay in artifacts/live-test/; a report ends the run.
 #
 # usage: test-live-image.sh [STEP...]   steps: capture restore uefi secureboot bios-cd secureboot-cd network lvm
@@ -426,6 +426,7 @@ step_lvm() {
     local line
     while read -r line; do fail "lvm: $line"; done < <(grep '^fail' "$result" || true)
     grep -q '^ok files of data' "$result" || fail "lvm: the guest did not get as far as the files of the XFS LV (see $out/lvm-cases.log)"
+    grep -q '^ok the encrypted image restores' "$result" || fail "lvm: the guest did not get as far as the encrypted restore (see $out/lvm-cases.log)"
   else
     fail "lvm: no lvm-cases.result on the store (serial log: $out/lvm.serial.log)"
   fi
