@@ -126,6 +126,7 @@ public sealed class ExportJob(ExportOptions options)
             {
                 info.ArgumentList.Add(argument);
             }
+            StoreTools.Sanitize(info);
             info.Environment["LC_ALL"] = "C";
             var meter = new ProgressMeter("export", disk.Size, Progress);
             using Process process = Process.Start(info) ?? throw new ImagingException($"cannot start {qemuImg}");

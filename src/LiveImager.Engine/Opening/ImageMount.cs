@@ -309,7 +309,7 @@ public static class ImageMount
 
     /// <summary>Starts a long-running helper in a session of its own, so it outlives this process and a closed terminal;
     /// its output goes to a log in the work directory, never to our pipes. Only the server, which mounts the image's
-    /// store itself, keeps a store password given in the environment.</summary>
+    /// store itself, keeps a store secret given in the environment (<c>LIVEIMAGER_PASSWORD</c>, <c>AWS_SECRET_ACCESS_KEY</c>, <c>AWS_SESSION_TOKEN</c>).</summary>
     private static Process StartDetached(IReadOnlyList<string> command, string work, bool keepPassword)
     {
         var info = new ProcessStartInfo("setsid") { UseShellExecute = false };
@@ -320,7 +320,10 @@ public static class ImageMount
         info.Environment["LIVEIMAGER_HELPER_LOG"] = Path.Combine(work, LogFile);
         if (!keepPassword)
         {
-            info.Environment.Remove(StoreCredentials.PasswordVariable);
+            foreach (string secret in StoreTools.SecretVariables)
+            {
+                info.Environment.Remove(secret);
+            }
         }
         return Process.Start(info) ?? throw new ImagingException($"cannot start {command[0]}");
     }
