@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LiveImager.Engine.Tests.Support;
+using LiveImager.Engine.Tests.Targets;
 using LiveImager.Formats.Tests.Support;
 using Xunit;
 
@@ -54,6 +55,8 @@ public sealed class S3StoreTests(S3ServerFixture server) : IClassFixture<S3Serve
             outputs.Add(RunTool(binary, 0, "restore", image, restored.Path, "--yes"));
         }
         ToolResult check = ExternalTool.RunUnchecked("bash", null, Path.Combine(scripts, "check-test-disk.sh"), target, disk + ".manifest");
+        Assert.True(check.ExitCode == 0, check.StandardOutput + check.StandardError);
+        OpenInPlace(binary, image, disk, target, outputs);
 
         Assert.True(check.ExitCode == 0, check.StandardOutput + check.StandardError);
         Assert.Contains("all checks passed", check.StandardOutput);
@@ -67,6 +70,155 @@ public sealed class S3StoreTests(S3ServerFixture server) : IClassFixture<S3Serve
         Assert.DoesNotContain(outputs, output => output.Contains(server.Secret, StringComparison.Ordinal));
         AssertLogsHoldNoSecret();
     }
+
+    /// <summary>The image in the bucket opened in place, as a file is: <c>serve</c> (nbdinfo lists the exports, nbdcopy
+    /// of the disk equals the restored disk), <c>export</c> to qcow2 (qemu-img compare with the restored disk) and
+    /// <c>mount</c> (every file of the ext4 partition with its sha256 from the manifest). While mounted, the secret is
+    /// in the environment of the binary's own server only, never of nbdfuse or any other process.</summary>
+    private void OpenInPlace(string binary, string image, string disk, string restored, List<string> outputs)
+    {
+        ExternalTool.Require("nbdinfo", "libnbd-bin");
+        ExternalTool.Require("qemu-img", "qemu-utils");
+        ExternalTool.Require("nbdfuse", "nbdfuse");
+        string socket = _scratch.File("nbd.sock");
+        using (Running serve = Start(binary, ["serve", image, "--socket", socket]))
+        {
+            try
+            {
+                var clock = Stopwatch.StartNew();
+                while (!File.Exists(socket))
+                {
+                    if (serve.HasExited)
+                    {
+                        Assert.Fail("serve ended: " + serve.Errors.Result);
+                    }
+                    Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "serve did not create its socket within 60 s");
+                    Thread.Sleep(50);
+                }
+                string uri = $"nbd+unix:///disk?socket={socket}";
+                Assert.Contains("export=\"p2\"", ExternalTool.Run("nbdinfo", "--list", $"nbd+unix:///?socket={socket}"));
+                string copy = _scratch.File("served.img");
+                ExternalTool.Run("nbdcopy", uri, copy);
+                Assert.True(File.ReadAllBytes(copy).AsSpan().SequenceEqual(File.ReadAllBytes(restored)), "nbdcopy of the served disk differs from the restore");
+                File.Delete(copy);
+            }
+            finally
+            {
+                serve.Process.Kill(entireProcessTree: true);
+                serve.Process.WaitForExit();
+            }
+        }
+        string exported = _scratch.File("exported.qcow2");
+        outputs.Add(RunTool(binary, 0, "export", image, exported, "--format", "qcow2"));
+        Assert.Contains("Images are identical", ExternalTool.Run("qemu-img", "compare", "-f", "raw", "-F", "qcow2", restored, exported));
+        File.Delete(exported);
+
+        string directory = _scratch.File("mnt");
+        var holders = new List<string>();
+        try
+        {
+            outputs.Add(RunTool(binary, 0, "mount", image, directory));
+            string sums = Path.Combine(disk + ".manifest", "p2.ext4.sha256");
+            ToolResult sha = ExternalTool.RunUnchecked("bash", null, "-c", $"cd {directory}/p2 && sha256sum --quiet --strict -c {sums}");
+            Assert.True(sha.ExitCode == 0, sha.StandardOutput + sha.StandardError);
+            // The test server itself was given the secret (S3_TEST_SECRET) to check signatures with.
+            holders.AddRange(ProcessesHolding(server.Secret).Where(line => !line.Contains("s3-server/serve.js", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            outputs.Add(RunTool(binary, 0, "umount", directory));
+        }
+        Assert.NotEmpty(holders);
+        Assert.All(holders, line => Assert.Contains(" serve s3://", line));
+    }
+
+    /// <summary>The command lines of the processes whose environment holds <paramref name="secret"/>.</summary>
+    private static IEnumerable<string> ProcessesHolding(string secret)
+    {
+        foreach (string directory in Directory.EnumerateDirectories("/proc").Where(d => int.TryParse(Path.GetFileName(d), out _)))
+        {
+            string environment, commandLine;
+            try
+            {
+                environment = File.ReadAllText(Path.Combine(directory, "environ"));
+                commandLine = File.ReadAllText(Path.Combine(directory, "cmdline")).Replace('\0', ' ');
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+            if (environment.Contains(secret, StringComparison.Ordinal))
+            {
+                yield return commandLine;
+            }
+        }
+    }
+
+    /// <summary>Temporary credentials: with <c>AWS_SESSION_TOKEN</c> set, every request carries the token in a signed
+    /// <c>x-amz-security-token</c> header. This server verifies the signature over the signed headers it is told of
+    /// (so a token left out of the signature, or signed wrong, fails) though it does not check the token itself.</summary>
+    [SkippableFact]
+    public void ASessionTokenIsSentSignedAndAccepted()
+    {
+        string binary = PublishedBinary.Require();
+        Skip.If(server.SkipReason is not null, server.SkipReason);
+        string disk = SmallExt4("small.img");
+        string token = "token-" + Guid.NewGuid().ToString("N");
+
+        string captured = RunTool(binary, 0, ["capture", disk, server.Url("token/pc.lim")], token);
+        string listed = RunTool(binary, 0, ["images", server.Url("token")], token);
+
+        Assert.Contains("pc.lim", listed);
+        Assert.Equal(["pc.lim"], server.Objects("token"));
+        Assert.DoesNotContain(token, captured + listed + Logs());
+    }
+
+    /// <summary>The unattended mode with an s3:// image: the job's login from liveimager.conf, and its results JSON and
+    /// a copy of its log put as objects under <c>liveimager-results/</c> in the bucket, holding no secret.</summary>
+    [SkippableFact]
+    public void AnUnattendedCaptureWritesItsImageAndResultsToTheBucket()
+    {
+        string binary = PublishedBinary.Require();
+        Skip.If(server.SkipReason is not null, server.SkipReason);
+        string disk = SmallExt4("unattended.img");
+        string cmdline = _scratch.File("cmdline");
+        File.WriteAllText(cmdline, $"boot=live liveimager.run=\"capture {disk} {server.Url("room/pc.lim")}\"\n");
+        string conf = _scratch.File("liveimager.conf");
+        File.WriteAllText(conf, $"after = shell\npassword = {server.Secret}\n");
+        var info = new ProcessStartInfo(binary, ["unattended", "--cmdline", cmdline, "--conf", conf, "--state-dir", _scratch.File("state"), "--no-power"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        info.Environment["LIVEIMAGER_LOG_DIR"] = _scratch.File("log");
+        info.Environment.Remove("LIVEIMAGER_PASSWORD");
+        using Process process = Process.Start(info)!;
+        string output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
+        process.WaitForExit();
+
+        Assert.True(process.ExitCode == 0, output);
+        Assert.Contains("results in s3://", output);
+        Assert.Equal(["pc.lim"], server.Objects("room"));
+        IReadOnlyList<string> results = server.Objects("room/liveimager-results");
+        string json = File.ReadAllText(ObjectFile("room/liveimager-results/" + Assert.Single(results, r => r.EndsWith("-capture.json", StringComparison.Ordinal))));
+        using var result = System.Text.Json.JsonDocument.Parse(json);
+        Assert.True(result.RootElement.GetProperty("ok").GetBoolean());
+        string log = File.ReadAllText(ObjectFile("room/liveimager-results/" + result.RootElement.GetProperty("log").GetString()));
+        Assert.Contains("room/pc.lim", log);
+        Assert.DoesNotContain(server.Secret, json + log + output);
+    }
+
+    /// <summary>A 16 MiB file holding an empty ext4 filesystem, a disk to capture.</summary>
+    private string SmallExt4(string name)
+    {
+        ExternalTool.Require("mkfs.ext4", "e2fsprogs");
+        string disk = _scratch.SparseFile(name, 16L << 20);
+        ExternalTool.Run("mkfs.ext4", "-q", disk);
+        return disk;
+    }
+
+    /// <summary>Where the server keeps the object <paramref name="key"/>'s bytes.</summary>
+    private string ObjectFile(string key) => Path.Combine(server.DataDirectory, S3ServerFixture.Bucket, key + "._S3rver_object");
 
     /// <summary>A wrong secret, an unknown access key, a missing bucket and a server that is not there are each named
     /// in plain words, with exit code 1, before the disk is read; a missing image, <c>--split</c> and HTTPS to a plain-HTTP server too; nothing is
@@ -242,10 +394,14 @@ public sealed class S3StoreTests(S3ServerFixture server) : IClassFixture<S3Serve
 
     /// <summary>Starts the binary with the secret in its environment (as a script would pass it) and its output read
     /// as it comes, so a full pipe never stalls it.</summary>
-    private Running Start(string binary, string[] arguments)
+    private Running Start(string binary, string[] arguments, string? sessionToken = null)
     {
         var info = new ProcessStartInfo(binary, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
         info.Environment["LIVEIMAGER_PASSWORD"] = server.Secret;
+        if (sessionToken is not null)
+        {
+            info.Environment["AWS_SESSION_TOKEN"] = sessionToken;
+        }
         info.Environment["LIVEIMAGER_LOG_DIR"] = _scratch.File("log");
         Process process = Process.Start(info)!;
         return new Running(process, process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync());
@@ -261,9 +417,11 @@ public sealed class S3StoreTests(S3ServerFixture server) : IClassFixture<S3Serve
         return text;
     }
 
-    private string RunTool(string binary, int expectedExit, params string[] arguments)
+    private string RunTool(string binary, int expectedExit, params string[] arguments) => RunTool(binary, expectedExit, arguments, null);
+
+    private string RunTool(string binary, int expectedExit, string[] arguments, string? sessionToken)
     {
-        using Running running = Start(binary, arguments);
+        using Running running = Start(binary, arguments, sessionToken);
         return Finish(running, expectedExit);
     }
 

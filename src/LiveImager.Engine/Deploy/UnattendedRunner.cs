@@ -79,6 +79,11 @@ public sealed class UnattendedRunner(string stateDirectory, string logDirectory)
         string problem;
         try
         {
+            if (S3DirectoryOf(image) is { } bucket)
+            {
+                using S3Store objects = S3Store.Open(bucket, storeOptions());
+                return new UnattendedReport(result, Upload(objects, stem, result), null);
+            }
             using MountedStore store = MountStoreOf(image, storeOptions);
             string directory = Path.Combine(store.Directory, ResultsDirectoryName);
             return new UnattendedReport(result, Write(directory, stem, result), null);
@@ -105,6 +110,30 @@ public sealed class UnattendedRunner(string stateDirectory, string logDirectory)
             ? StoreLocation.Parse(image).SplitFile().Directory
             : new StoreLocation(StoreKind.Local, Path.GetDirectoryName(Path.GetFullPath(image))!);
         return new StoreMounter(options()).Mount(location);
+    }
+
+    /// <summary>The bucket and prefix of an image in an s3:// store, which is never mounted; else null.</summary>
+    private static StoreLocation? S3DirectoryOf(string image) =>
+        StoreLocation.IsUrl(image) && StoreLocation.Parse(image).SplitFile().Directory is { Kind: StoreKind.S3 } directory ? directory : null;
+
+    /// <summary>Puts the result and a copy of the log as objects under the store's <c>liveimager-results/</c>, as
+    /// <see cref="Write"/> puts them in a directory; returns the result's URL.</summary>
+    private string Upload(S3Store store, string stem, UnattendedResult result)
+    {
+        string ResultsKey(string name) => store.Client.KeyOf(ResultsDirectoryName + "/" + name);
+        store.Client.Put(ResultsKey(stem + ".json"),
+            Encoding.UTF8.GetBytes(JsonSerializer.Serialize(result, UnattendedJsonContext.Default.UnattendedResult) + "\n"));
+        string log = LogSetup.CurrentFile(logDirectory, DateTime.Now);
+        if (File.Exists(log))
+        {
+            using var source = new FileStream(log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var copy = new MemoryStream();
+            source.CopyTo(copy);
+            store.Client.Put(ResultsKey(result.Log), copy.ToArray());
+        }
+        string url = store.UrlOf(ResultsDirectoryName + "/" + stem + ".json");
+        Log.Information("Unattended results written to {Url}", url);
+        return url;
     }
 
     /// <summary>Writes the result and a copy of the log into <paramref name="directory"/> (the store's results

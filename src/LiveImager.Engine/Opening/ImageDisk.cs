@@ -60,11 +60,8 @@ public sealed class ImageDisk : IDisposable
         {
             throw new ImagingException("an image can be opened only from a file, not from standard input: random access needs its index");
         }
-        if (Targets.S3Store.Find(path) is not null)
-        {
-            throw new ImagingException("an image in an s3:// store cannot be opened in place yet; restore or export it from a local copy");
-        }
-        if (!File.Exists(path))
+        // An image in an opened s3:// store is read by ranged GETs of 1 MiB around what the index points at.
+        if (Targets.S3Store.Find(path) is null && !File.Exists(path))
         {
             throw new ImagingException(File.Exists(path + ".partial")
                 ? $"{path} does not exist, but {path}.partial does: that capture did not finish, and its image is incomplete"

@@ -25,7 +25,7 @@ public sealed class S3Client : IDisposable
     private readonly string _baseUrl;
     private readonly string _bucketPath;
 
-    public S3Client(StoreLocation location, string accessKey, string secretKey, string? caFile = null)
+    public S3Client(StoreLocation location, S3Credentials credentials, string? caFile = null)
     {
         if (location.Kind != StoreKind.S3)
         {
@@ -33,7 +33,7 @@ public sealed class S3Client : IDisposable
         }
         _location = location;
         S3Addressing addressing = location.S3 ?? new S3Addressing();
-        _signer = new S3Signer(accessKey, secretKey, addressing.Region);
+        _signer = new S3Signer(credentials.AccessKey, credentials.SecretKey, addressing.Region, credentials.SessionToken);
         string scheme = addressing.PlainHttp ? "http" : "https";
         string host = location.Host!.Contains(':') ? $"[{location.Host}]" : location.Host!;
         string port = location.Port is { } p ? $":{p}" : "";
@@ -168,6 +168,13 @@ public sealed class S3Client : IDisposable
             what: $"aborting the upload of {key}");
     }
 
+    /// <summary>Writes a small object in one request (the unattended mode's results); it appears whole or not at all.</summary>
+    public void Put(string key, byte[] data, CancellationToken cancellationToken = default)
+    {
+        using HttpResponseMessage response = Send(HttpMethod.Put, key, "", () => new ByteArrayContent(data), cancellationToken,
+            payloadHash: S3Signer.Hash(data), what: $"writing {key}");
+    }
+
     /// <summary>Deletes an object (a replaced image with <c>--force</c>); a missing one is no error.</summary>
     public void Delete(string key, CancellationToken cancellationToken = default)
     {
@@ -193,11 +200,7 @@ public sealed class S3Client : IDisposable
     private HttpResponseMessage Send(HttpMethod method, string key, string query, Func<HttpContent>? content, CancellationToken cancellationToken,
         string? payloadHash = null, string? range = null, bool allowNotFound = false, bool retry = true, string? what = null)
     {
-        // A bucket's own requests go to "/bucket" (path style) or "/" (virtual host), as the AWS SDKs send them.
-        string path = key.Length == 0
-            ? (_bucketPath.Length == 0 ? "/" : _bucketPath)
-            : _bucketPath + "/" + string.Join('/', key.Split('/').Select(S3Signer.Encode));
-        var uri = new Uri(_baseUrl + path + (query.Length == 0 ? "" : "?" + query));
+        Uri uri = RequestUri(key, query);
         for (int attempt = 1; ; attempt++)
         {
             using var request = new HttpRequestMessage(method, uri) { Content = content?.Invoke() };
@@ -251,6 +254,17 @@ public sealed class S3Client : IDisposable
                 throw Failure(response.StatusCode, body, key, what, transient ? attempt : 0);
             }
         }
+    }
+
+    /// <summary>Where a request for <paramref name="key"/> ("" for the bucket itself) goes: <c>host/bucket/key</c>
+    /// (path style) or <c>bucket.host/key</c> (virtual host), each key segment percent-encoded.</summary>
+    internal Uri RequestUri(string key, string query)
+    {
+        // A bucket's own requests go to "/bucket" (path style) or "/" (virtual host), as the AWS SDKs send them.
+        string path = key.Length == 0
+            ? (_bucketPath.Length == 0 ? "/" : _bucketPath)
+            : _bucketPath + "/" + string.Join('/', key.Split('/').Select(S3Signer.Encode));
+        return new Uri(_baseUrl + path + (query.Length == 0 ? "" : "?" + query));
     }
 
     private int DefaultPort => _location.S3?.PlainHttp == true ? 80 : 443;

@@ -4,8 +4,10 @@ namespace LiveImager.Engine.Targets;
 /// <c>AWS_ACCESS_KEY_ID</c>, else the AWS credentials file. The secret: <c>--password-file</c> or
 /// <c>LIVEIMAGER_PASSWORD</c>, else <c>AWS_SECRET_ACCESS_KEY</c>, else the credentials file
 /// (<c>AWS_SHARED_CREDENTIALS_FILE</c> or <c>~/.aws/credentials</c>, profile <c>AWS_PROFILE</c> or <c>default</c>).
-/// Never from the command line.</summary>
-public sealed record S3Credentials(string AccessKey, string SecretKey)
+/// Never from the command line. Temporary credentials add a session token, taken from where the secret came from:
+/// <c>AWS_SESSION_TOKEN</c> (also beside a secret from <c>--password-file</c>), or the profile's
+/// <c>aws_session_token</c>.</summary>
+public sealed record S3Credentials(string AccessKey, string SecretKey, string? SessionToken = null)
 {
     public const string AccessKeyVariable = "AWS_ACCESS_KEY_ID";
     public const string SecretVariable = "AWS_SECRET_ACCESS_KEY";
@@ -20,7 +22,13 @@ public sealed record S3Credentials(string AccessKey, string SecretKey)
         IReadOnlyDictionary<string, string>? profile = null;
         IReadOnlyDictionary<string, string> Profile() => profile ??= ReadProfile(environment);
         string? accessKey = location.User ?? NonEmpty(environment(AccessKeyVariable)) ?? Profile().GetValueOrDefault("aws_access_key_id");
-        string? secret = NonEmpty(given.Password) ?? NonEmpty(environment(SecretVariable)) ?? Profile().GetValueOrDefault("aws_secret_access_key");
+        string? secret = NonEmpty(given.Password) ?? NonEmpty(environment(SecretVariable));
+        string? token = NonEmpty(environment(SessionTokenVariable));
+        if (secret is null)
+        {
+            secret = Profile().GetValueOrDefault("aws_secret_access_key");
+            token = NonEmpty(Profile().GetValueOrDefault("aws_session_token"));
+        }
         if (accessKey is null)
         {
             throw new StoreException(StoreProblem.LoginRefused, $"{location}: no access key: put it in the URL (s3://ACCESS-KEY@host/bucket), " +
@@ -31,7 +39,7 @@ public sealed record S3Credentials(string AccessKey, string SecretKey)
             throw new StoreException(StoreProblem.LoginRefused, $"{location}: no secret key for access key {accessKey}: give --password-file FILE, " +
                 $"or set {StoreCredentials.PasswordVariable} or {SecretVariable}, or an AWS credentials file");
         }
-        return new S3Credentials(accessKey, secret);
+        return new S3Credentials(accessKey, secret, token);
     }
 
     private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;

@@ -5,8 +5,10 @@ namespace LiveImager.Engine.Targets;
 
 /// <summary>AWS Signature Version 4 for S3 requests (the AWS General Reference's "Signature Version 4 signing
 /// process"): a canonical request of method, path, sorted query, the signed headers and the payload's SHA-256, hashed
-/// into a string to sign, signed with a key derived from the secret for the day, region and service.</summary>
-internal sealed class S3Signer(string accessKey, string secretKey, string region)
+/// into a string to sign, signed with a key derived from the secret for the day, region and service. Temporary
+/// credentials send their session token as <c>x-amz-security-token</c>, which is signed too (the S3 API reference,
+/// "Signing and authenticating REST requests": the token header is part of the signed headers).</summary>
+internal sealed class S3Signer(string accessKey, string secretKey, string region, string? sessionToken = null)
 {
     private const string Algorithm = "AWS4-HMAC-SHA256";
     private const string Service = "s3";
@@ -28,17 +30,23 @@ internal sealed class S3Signer(string accessKey, string secretKey, string region
         request.Headers.Host = host;
         request.Headers.Add("x-amz-date", amzDate);
         request.Headers.Add("x-amz-content-sha256", payloadHash);
+        if (sessionToken is not null)
+        {
+            request.Headers.TryAddWithoutValidation("x-amz-security-token", sessionToken);
+        }
 
-        const string SignedHeaders = "host;x-amz-content-sha256;x-amz-date";
+        // Canonical headers in the order of their lower-case names, as are the signed headers' names.
+        string signedHeaders = sessionToken is null
+            ? "host;x-amz-content-sha256;x-amz-date"
+            : "host;x-amz-content-sha256;x-amz-date;x-amz-security-token";
+        string canonicalHeaders = $"host:{host}\nx-amz-content-sha256:{payloadHash}\nx-amz-date:{amzDate}\n" +
+            (sessionToken is null ? "" : $"x-amz-security-token:{sessionToken.Trim()}\n");
         string canonical = string.Join('\n',
             request.Method.Method,
             uri.AbsolutePath,
             CanonicalQuery(uri.Query),
-            $"host:{host}",
-            $"x-amz-content-sha256:{payloadHash}",
-            $"x-amz-date:{amzDate}",
-            "",
-            SignedHeaders,
+            canonicalHeaders,
+            signedHeaders,
             payloadHash);
         string scope = $"{day}/{region}/{Service}/aws4_request";
         string toSign = $"{Algorithm}\n{amzDate}\n{scope}\n{Hash(Encoding.UTF8.GetBytes(canonical))}";
@@ -48,7 +56,7 @@ internal sealed class S3Signer(string accessKey, string secretKey, string region
         key = Hmac(key, "aws4_request");
         string signature = Convert.ToHexStringLower(Hmac(key, toSign));
         request.Headers.TryAddWithoutValidation("Authorization",
-            $"{Algorithm} Credential={accessKey}/{scope}, SignedHeaders={SignedHeaders}, Signature={signature}");
+            $"{Algorithm} Credential={accessKey}/{scope}, SignedHeaders={signedHeaders}, Signature={signature}");
     }
 
     /// <summary>The lower-case hex SHA-256 of <paramref name="payload"/>.</summary>

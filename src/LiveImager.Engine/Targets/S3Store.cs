@@ -17,9 +17,16 @@ public sealed class S3Store : IDisposable
     private const int RandomChunkBytes = 1 << 20;
 
     private static readonly ConcurrentDictionary<string, S3Store> s_open = new(StringComparer.Ordinal);
+
+    /// <summary>Open stores by their own URL (<see cref="StoreLocation.ToUrl"/>): the TUI's session store is named so.</summary>
+    private static readonly ConcurrentDictionary<string, S3Store> s_directories = new(StringComparer.Ordinal);
     private readonly List<string> _registered = [];
 
-    private S3Store(S3Client client) => Client = client;
+    private S3Store(S3Client client)
+    {
+        Client = client;
+        s_directories[client.Location.ToUrl()] = this;
+    }
 
     public S3Client Client { get; }
 
@@ -30,7 +37,7 @@ public sealed class S3Store : IDisposable
     public static S3Store Open(StoreLocation location, StoreOptions options)
     {
         S3Credentials credentials = S3Credentials.Resolve(location, options.Credentials);
-        var client = new S3Client(location, credentials.AccessKey, credentials.SecretKey, options.CaFile);
+        var client = new S3Client(location, credentials, options.CaFile);
         try
         {
             client.CheckAccess();
@@ -55,6 +62,31 @@ public sealed class S3Store : IDisposable
 
     /// <summary>The open store that <paramref name="path"/> names an image in, or null for a file's path.</summary>
     public static S3Store? Find(string path) => s_open.GetValueOrDefault(path);
+
+    /// <summary>The open store whose own URL is <paramref name="url"/>, or null (a directory's path, an unknown URL).</summary>
+    public static S3Store? FindDirectory(string url) => s_directories.GetValueOrDefault(url);
+
+    /// <summary>An image URL as a person types it (<c>s3://…/bucket/prefix/NAME.lim</c>, with or without the store's query)
+    /// made the URL of that image in the open store holding it; null when no open store holds it.</summary>
+    public static string? Resolve(string text)
+    {
+        if (!text.StartsWith("s3://", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        StoreLocation typed;
+        string name;
+        try
+        {
+            (typed, name) = StoreLocation.Parse(text).SplitFile();
+        }
+        catch (StoreException)
+        {
+            return null;
+        }
+        S3Store? store = s_directories.Values.FirstOrDefault(s => s.Location with { S3 = null, User = null } == typed with { S3 = null, User = null });
+        return store?.UrlOf(name);
+    }
 
     /// <summary>The object key of an image URL from <see cref="UrlOf"/>.</summary>
     private string KeyOf(string url)
@@ -117,6 +149,7 @@ public sealed class S3Store : IDisposable
 
     public void Dispose()
     {
+        s_directories.TryRemove(new KeyValuePair<string, S3Store>(Location.ToUrl(), this));
         foreach (string url in _registered)
         {
             s_open.TryRemove(url, out _);

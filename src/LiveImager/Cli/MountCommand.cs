@@ -65,7 +65,8 @@ internal static class MountCommand
             }
             using ImageDisk disk = ImageDisk.Open(source.Path);
             metadata = disk.Metadata;
-            served = source.Store is null ? Path.GetFullPath(source.Path) : argument;
+            // A store's image is served by its URL: the server opens the store itself.
+            served = source.Store is null && source.ObjectStore is null ? Path.GetFullPath(source.Path) : argument;
         }
         string program = Environment.ProcessPath ?? throw new ImagingException("cannot tell where the liveimager binary is, to start its server");
         IReadOnlyList<MountedPartition> partitions = ImageMount.Mount(served, metadata, directory,

@@ -1,5 +1,6 @@
 using System.Globalization;
 using LiveImager.Engine.Imaging;
+using LiveImager.Engine.Targets;
 
 namespace LiveImager.Tui;
 
@@ -8,7 +9,9 @@ namespace LiveImager.Tui;
 internal sealed class EngineImageCatalog : IImageCatalog
 {
     public Task<IReadOnlyList<ImageSummary>> ListAsync(string storePath, CancellationToken cancellationToken) => Task.Run(() =>
-        (IReadOnlyList<ImageSummary>)[.. ImageCatalog.List(storePath, cancellationToken).Select(ToSummary)
+        (IReadOnlyList<ImageSummary>)[.. (S3Store.FindDirectory(storePath) is { } objects
+                ? objects.List(cancellationToken).Images
+                : ImageCatalog.List(storePath, cancellationToken)).Select(ToSummary)
             .OrderBy(i => i.Problem is not null).ThenByDescending(i => i.Created)], cancellationToken);
 
     private static ImageSummary ToSummary(StoredImage image) => new(

@@ -11,7 +11,7 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
     public Task<JobOutcome> CaptureAsync(CaptureRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
         Run(() =>
         {
-            var options = new CaptureOptions(request.Source.Path, Path.Combine(request.StorePath, request.ImageName), request.CompressionLevel,
+            var options = new CaptureOptions(request.Source.Path, StoreDirectory.Join(request.StorePath, request.ImageName), request.CompressionLevel,
                 request.SplitBytes, Rescue: request.Rescue ? new RescuePolicy() : null, Passphrase: request.Passphrase);
             var job = new CaptureJob(options);
             job.Progress += p => progress.Report(ToJobProgress(p));
@@ -66,6 +66,12 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
     {
         // The image's server is this same binary's serve verb, as for `liveimager mount`.
         string program = Environment.ProcessPath ?? throw new ImagingException("cannot tell where the liveimager binary is, to start its server");
+        if (Engine.Targets.S3Store.Find(image.Path) is not null)
+        {
+            // The server is a process of its own and opens the store itself: the secret typed here is not handed to it.
+            throw new ImagingException($"an image in an s3:// store is browsed from the Shell: liveimager mount {image.Path} DIR " +
+                "(with the secret in LIVEIMAGER_PASSWORD or AWS_SECRET_ACCESS_KEY), then copy the files out of DIR");
+        }
         string path = Path.GetFullPath(image.Path);
         (string directory, IReadOnlyList<BrowsedPartition> partitions) = ImageBrowse.Open(path, socket => [program, "serve", path, "--socket", socket]);
         return new OpenedImage(directory, partitions);

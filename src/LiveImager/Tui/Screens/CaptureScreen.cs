@@ -60,7 +60,7 @@ internal sealed class CaptureScreen : WizardScreen
             status.Text = $"Checking {path}...";
             _ = Task.Run(() =>
             {
-                bool exists = path.Length > 0 && Directory.Exists(path);
+                bool exists = path.Length > 0 && StoreDirectory.Exists(path);
                 Host.RunningApp.Invoke(() =>
                 {
                     if (!exists)
@@ -68,7 +68,7 @@ internal sealed class CaptureScreen : WizardScreen
                         status.Text = $"'{path}' is not a directory here. Mount the target from the Shell or set it in Storage.";
                         return;
                     }
-                    _store = Path.GetFullPath(path);
+                    _store = StoreDirectory.Full(path);
                     _services.Session.StorePath = _store;
                     Steps.Next();
                 });

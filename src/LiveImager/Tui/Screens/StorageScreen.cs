@@ -7,7 +7,8 @@ using Terminal.Gui.Views;
 namespace LiveImager.Tui.Screens;
 
 /// <summary>Where images live for this session: a local directory, a partition of a local drive, or an SMB, NFS or
-/// SSH share, mounted by the Engine's <see cref="StoreMounter"/> and kept until the TUI exits.</summary>
+/// SSH share, mounted by the Engine's <see cref="StoreMounter"/>, or an S3 bucket opened as an <see cref="S3Store"/>
+/// (never mounted); kept until the TUI exits.</summary>
 internal sealed class StorageScreen : Screen
 {
     private const int FieldsTop = 8;
@@ -19,6 +20,7 @@ internal sealed class StorageScreen : Screen
         (StoreKind.Smb, "SMB share"),
         (StoreKind.Nfs, "NFS export"),
         (StoreKind.Ssh, "SSH server"),
+        (StoreKind.S3, "S3 bucket (object store)"),
     ];
 
     private readonly TuiServices _services;
@@ -50,6 +52,8 @@ internal sealed class StorageScreen : Screen
         AddFields(StoreKind.Nfs, ("Server", "", false), ("Export", "/", false));
         AddFields(StoreKind.Ssh, ("user@host[:port]", "", false), ("Path", "/", false), ("Password", "", true), ("Key file", "", false),
             ("Host key", "", false));
+        AddFields(StoreKind.S3, ("Endpoint", "", false), ("Bucket/prefix", "", false), ("Access key", "", false), ("Secret key", "", true),
+            ("Region", "", false), ("Plain HTTP (y/n)", "n", false));
         _status = new TextBlock { X = 2, Y = FieldsTop + 7, Width = Dim.Fill(2), Height = 7, Text = Current() };
         Add(_status);
         _kinds.SelectedItem = 0;
@@ -60,7 +64,9 @@ internal sealed class StorageScreen : Screen
         "Choose the kind of store with Up/Down, press Tab to fill in its fields, then Enter to mount it. A local directory " +
         "must exist; a partition is given as /dev/sdb1; SMB, NFS and SSH need the network up. The password is never shown " +
         "and never written to the log. An SSH server's host key may be pinned as `ssh-keygen -l` prints it (SHA256:...); " +
-        "without it, the key the server shows first is trusted and shown here to check. The store stays mounted and is " +
+        "without it, the key the server shows first is trusted and shown here to check. An S3 bucket needs the endpoint " +
+        "(host or host:port), the bucket and a prefix in it, the access key and the secret key (never shown); the region " +
+        "is us-east-1 when left empty, and Plain HTTP is only for a lab server without TLS. The store stays mounted and is " +
         "offered by Capture, Restore and Verify until the TUI exits, which unmounts it.";
 
     /// <summary>The location the form built last, for tests.</summary>
@@ -112,16 +118,40 @@ internal sealed class StorageScreen : Screen
         StoreKind.Smb => StoreLocation.Parse(new StoreLocation(StoreKind.Smb, Rooted(Value(2)), Value(0), User: Optional(3),
             Domain: Optional(5), Share: Value(1).Trim('/')).ToUrl()),
         StoreKind.Nfs => StoreLocation.Parse(new StoreLocation(StoreKind.Nfs, Rooted(Value(1)), Value(0)).ToUrl()),
+        StoreKind.S3 => StoreLocation.Parse(S3Url()),
         // The Engine's parser checks the pinned key as it would in a typed URL, before anything is mounted.
         _ => StoreLocation.Parse($"ssh://{Value(0)}{StoreLocation.EscapePath(Rooted(Value(1)))}{(Optional(4) is string pin ? "?hostkey=" + pin : "")}"),
     };
 
     private static string Rooted(string path) => "/" + path.TrimStart('/');
 
+    /// <summary>The S3 form's fields as a URL for the parser: endpoint host[:port], bucket/prefix, access key, region
+    /// (escaped, so nothing typed there becomes another query option) and plain HTTP.</summary>
+    private string S3Url()
+    {
+        string endpoint = Value(0);
+        string host = endpoint;
+        int? port = null;
+        int colon = endpoint.LastIndexOf(':');
+        if (colon > 0 && !endpoint.EndsWith(']') && endpoint.IndexOf(':') == colon && int.TryParse(endpoint[(colon + 1)..],
+                System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int number))
+        {
+            (host, port) = (endpoint[..colon], number);
+        }
+        string bucketAndPrefix = Value(1).Trim('/');
+        int slash = bucketAndPrefix.IndexOf('/');
+        string bucket = slash < 0 ? bucketAndPrefix : bucketAndPrefix[..slash];
+        string prefix = slash < 0 ? "/" : Rooted(bucketAndPrefix[(slash + 1)..]);
+        var addressing = new S3Addressing(Optional(4) is string region ? Uri.EscapeDataString(region) : S3Addressing.DefaultRegion,
+            PlainHttp: Value(5).ToLowerInvariant() is "y" or "yes");
+        return new StoreLocation(StoreKind.S3, prefix, host.Trim('[', ']'), port, User: Optional(2), Share: bucket, S3: addressing).ToUrl();
+    }
+
     private StoreCredentials Credentials() => Kind switch
     {
         StoreKind.Smb => new StoreCredentials(Optional(4)),
         StoreKind.Ssh => new StoreCredentials(Optional(2), Optional(3)),
+        StoreKind.S3 => new StoreCredentials(Optional(3)),
         _ => StoreCredentials.None,
     };
 
@@ -129,6 +159,7 @@ internal sealed class StorageScreen : Screen
     private string Current() => _services.Session switch
     {
         { Store: { MountPoint: not null } mounted, StorePath: string path } when path == mounted.Directory => $"Images are kept in {mounted.Location}.",
+        { ObjectStore: { } objects, StorePath: string path } when path == objects.Location.ToUrl() => $"Images are kept in {objects.Location}.",
         { StorePath: string path } => $"Images are kept in {path}.",
         _ => "No storage chosen yet.",
     };
@@ -163,16 +194,26 @@ internal sealed class StorageScreen : Screen
         }
         LastLocation = location;
         _busy = true;
-        _status.Text = $"Mounting {location}...";
-        var mounter = new StoreMounter(new StoreOptions { Credentials = credentials });
+        _status.Text = location.Kind == StoreKind.S3 ? $"Opening {location}..." : $"Mounting {location}...";
+        var options = new StoreOptions { Credentials = credentials };
         _ = Task.Run(() =>
         {
             string outcome;
             MountedStore? store = null;
+            S3Store? objects = null;
             try
             {
-                store = mounter.Mount(location);
-                outcome = $"{location} is ready: {ByteSize.Format(store.FreeBytes)} free.{HostKeyNote(store)}";
+                if (location.Kind == StoreKind.S3)
+                {
+                    // Opening checks the keys and the bucket with one listing; a bucket has no free space to show.
+                    objects = S3Store.Open(location, options);
+                    outcome = $"{location} is ready: an object store, no free space to check.";
+                }
+                else
+                {
+                    store = new StoreMounter(options).Mount(location);
+                    outcome = $"{location} is ready: {ByteSize.Format(store.FreeBytes)} free.{HostKeyNote(store)}";
+                }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -181,7 +222,12 @@ internal sealed class StorageScreen : Screen
             Host.RunningApp.Invoke(() =>
             {
                 _busy = false;
-                if (store is not null)
+                if (objects is not null)
+                {
+                    _services.Session.Use(objects);
+                    _status.Text = $"{outcome}\n{Current()}";
+                }
+                else if (store is not null)
                 {
                     _services.Session.Use(store);
                     _status.Text = $"{outcome}\n{Current()}";

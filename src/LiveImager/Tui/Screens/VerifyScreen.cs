@@ -16,13 +16,13 @@ internal sealed class VerifyScreen : Screen
     {
         _services = services;
         var prompt = new TextBlock { X = 2, Y = 1, Text = "The image file to check:" };
-        string store = services.Session.StorePath is string s ? s.TrimEnd('/') + "/" : "";
+        string store = services.Session.StorePath is string s ? StoreDirectory.Prefix(s) : "";
         _path = new TextField { X = 2, Y = 2, Width = Dim.Fill(2), Text = store };
         _status = new TextBlock { X = 2, Y = 4, Width = Dim.Fill(2), Height = 2, Text = "Press Enter to start. The image is only read." };
         _path.Accepting += (_, e) =>
         {
             e.Handled = true;
-            Start(_path.Text.Trim());
+            Start(StoreDirectory.Image(_path.Text.Trim()));
         };
         Add(prompt, _path, _status);
     }
@@ -43,7 +43,7 @@ internal sealed class VerifyScreen : Screen
         _status.Text = $"Checking {path}...";
         _ = Task.Run(() =>
         {
-            bool exists = File.Exists(path);
+            bool exists = StoreDirectory.ImageExists(path);
             Host.RunningApp.Invoke(() =>
             {
                 if (!exists)

@@ -32,8 +32,8 @@ internal static class ImagePages
                 IReadOnlyList<ImageSummary> images = [];
                 try
                 {
-                    images = Directory.Exists(path) ? await catalog.ListAsync(path, CancellationToken.None) : [];
-                    error = !Directory.Exists(path) ? $"'{path}' is not a directory here." : images.Count == 0 ? $"{path} holds no images." : null;
+                    images = StoreDirectory.Exists(path) ? await catalog.ListAsync(path, CancellationToken.None) : [];
+                    error = !StoreDirectory.Exists(path) ? $"'{path}' is not a directory here." : images.Count == 0 ? $"{path} holds no images." : null;
                 }
                 catch (Exception ex)
                 {
@@ -46,7 +46,7 @@ internal static class ImagePages
                         status.Text = error;
                         return;
                     }
-                    string full = Path.GetFullPath(path);
+                    string full = StoreDirectory.Full(path);
                     services.Session.StorePath = full;
                     listed(full, images);
                 });

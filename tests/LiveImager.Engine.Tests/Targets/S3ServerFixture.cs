@@ -2,7 +2,7 @@ using System.Diagnostics;
 using LiveImager.Formats.Tests.Support;
 using Xunit;
 
-namespace LiveImager.SystemTests;
+namespace LiveImager.Engine.Tests.Targets;
 
 /// <summary>A real S3-compatible server on 127.0.0.1 on a free port: npm's @20minutes/s3rver (multipart upload,
 /// ranged GET, ListObjectsV2, and every request's SigV4 signature checked against the secret), installed by
