@@ -20,6 +20,7 @@ public sealed class MulticastReceiver : ForwardReadStream
     private readonly Queue<string> _tail = new();
     private readonly object _lock = new();
     private bool _complete;
+    private bool _timedOut;
     private bool _stopped;
     private string? _sender;
     private int _number = -1;
@@ -34,6 +35,18 @@ public sealed class MulticastReceiver : ForwardReadStream
     }
 
     public MulticastAddress Address { get; }
+
+    /// <summary>True once udp-receiver has joined a sender's session.</summary>
+    public bool Connected
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _sender is not null;
+            }
+        }
+    }
 
     /// <summary>Starts <c>udp-receiver</c> on <paramref name="address"/>; it waits for a sender until the stream is
     /// read or disposed.</summary>
@@ -79,7 +92,10 @@ public sealed class MulticastReceiver : ForwardReadStream
                         Log.Information("Multicast: connected as receiver #{Number} to the sender at {Sender}", line.Receiver, line.Address);
                         return;
                     case UdpcastEvent.Complete:
-                        _complete = true;
+                        _complete = !_timedOut;
+                        break;
+                    case UdpcastEvent.TimedOut:
+                        _timedOut = true;
                         break;
                     case UdpcastEvent.Progress:
                         _received = line.Bytes;
@@ -110,10 +126,11 @@ public sealed class MulticastReceiver : ForwardReadStream
                     ? $": no transfer admitted this machine within {start} s (a transfer that has started admits no late receiver)" : string.Empty);
             }
             string connection = $"udp-receiver was receiver #{_number} of the sender at {_sender}";
-            string end = _complete
-                ? "it reported the transfer complete"
-                : $"it stopped without completing the transfer after {_received.ToString(CultureInfo.InvariantCulture)} bytes: the sender " +
-                  $"stopped or dropped this machine, or nothing came for {Address.ReceiveTimeoutSeconds} s";
+            string received = _received.ToString(CultureInfo.InvariantCulture);
+            string end = _complete ? "it reported the transfer complete"
+                : _timedOut ? $"it stopped without completing the transfer after {received} bytes: nothing came for {Address.ReceiveTimeoutSeconds} s " +
+                              "(the sender stopped, or dropped this machine)"
+                : $"it stopped without completing the transfer after {received} bytes";
             string tail = _tail.Count == 0 ? string.Empty : $" (its last messages: {string.Join(" | ", _tail)})";
             return $"{connection}; {end}{tail}";
         }

@@ -29,6 +29,9 @@ public enum UdpcastEvent
 
     /// <summary>Receiver: "Connected as #0 to 10.0.0.1".</summary>
     Connected,
+
+    /// <summary>Receiver: "Receiver timeout", after which udp-receiver still says "Transfer complete." of a cut stream.</summary>
+    TimedOut,
 }
 
 /// <summary>One line of udpcast's messages (udpcast 20120424, as Debian ships it), parsed. udpcast writes its progress
@@ -67,6 +70,10 @@ public sealed partial record UdpcastLine(UdpcastEvent Event, string Text, int Re
         if (DisconnectedPattern().Match(line) is { Success: true } gone)
         {
             return new UdpcastLine(UdpcastEvent.Disconnected, line, Number(gone.Groups[1].Value), gone.Groups[2].Value);
+        }
+        if (line.StartsWith("Receiver timeout", StringComparison.Ordinal))
+        {
+            return new UdpcastLine(UdpcastEvent.TimedOut, line);
         }
         if (line.StartsWith("Transfer complete", StringComparison.Ordinal))
         {

@@ -38,6 +38,7 @@ public sealed class UdpcastLineTests
 
         Assert.Equal((UdpcastEvent.Connected, 4, "10.77.0.1"), (connected.Event, connected.Receiver, connected.Address));
         Assert.Equal((UdpcastEvent.Progress, 163_072L, -1L), (progress.Event, progress.Bytes, progress.Retransmits));
+        Assert.Equal(UdpcastEvent.TimedOut, UdpcastLine.Parse("Receiver timeout").Event);
     }
 
     [Theory]
