@@ -4,7 +4,7 @@
 # --live: also the packages that build the live medium and boot it in QEMU (make live, make live-test).
 set -euo pipefail
 
-packages=(e2fsprogs dosfstools exfatprogs exfat-fuse ntfs-3g mtools fdisk gdisk util-linux partclone zstd tmux jq xorriso
+packages=(udpcast e2fsprogs dosfstools exfatprogs exfat-fuse ntfs-3g mtools fdisk gdisk util-linux partclone zstd tmux jq xorriso
           openssh-server openssh-client sshfs fuse3 time cryptsetup-bin lvm2
           btrfs-progs xfsprogs libnbd-bin python3-libnbd qemu-utils fuse2fs xz-utils bzip2 lz4 xxhash
           nbdkit)

@@ -102,9 +102,9 @@ public sealed class UnattendedRunner(string stateDirectory, string logDirectory)
     /// <summary>The directory holding <paramref name="image"/>, mounted the way <see cref="StoreImage"/> mounts it.</summary>
     private static MountedStore MountStoreOf(string image, Func<StoreOptions> options)
     {
-        if (image == "-")
+        if (image == "-" || Multicast.MulticastAddress.IsUrl(image))
         {
-            throw new StoreException(StoreProblem.NotFound, "the image is standard input or output, which has no store");
+            throw new StoreException(StoreProblem.NotFound, "the image is standard input or output or a multicast session, which has no store");
         }
         StoreLocation location = StoreLocation.IsUrl(image)
             ? StoreLocation.Parse(image).SplitFile().Directory

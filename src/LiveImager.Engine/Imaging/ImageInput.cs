@@ -9,12 +9,18 @@ public static class ImageInput
 {
     private const int BufferBytes = 1 << 20;
 
+    /// <summary>True for an image read once, front to back: standard input ("-") or a multicast session
+    /// (multicast://, whose stream the caller passes as <c>standardInput</c>).</summary>
+    public static bool IsStream(string path) => path == "-" || Multicast.MulticastAddress.IsUrl(path);
+
     /// <summary>The logical image stream of <paramref name="path"/>; volumes are checked as it opens.</summary>
     public static Stream Open(string path, Func<Stream>? standardInput)
     {
-        if (path == "-")
+        if (IsStream(path))
         {
-            return new BufferedStream((standardInput ?? Console.OpenStandardInput)(), BufferBytes);
+            Func<Stream> open = standardInput ?? (path == "-" ? Console.OpenStandardInput
+                : throw new ImagingException($"{path} is a multicast session: restore receives it (liveimager restore {path} TARGET --yes)"));
+            return new BufferedStream(open(), BufferBytes);
         }
         if (S3Store.Find(path) is { } objects)
         {

@@ -5,7 +5,7 @@ using Serilog;
 namespace LiveImager.Engine.Imaging;
 
 /// <summary>What to restore, onto what.</summary>
-/// <param name="Image">The image path, or "-" for standard input.</param>
+/// <param name="Image">The image path, "-" for standard input, or a multicast:// session (its stream given to the job).</param>
 /// <param name="Targets">Disks or files, each written from the same read of the image.</param>
 /// <param name="VerifyFirst">Read and check every frame of a file image before any target is opened.</param>
 /// <param name="Passphrase">An encrypted image's passphrase; the caller owns and disposes it.</param>
@@ -64,7 +64,7 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
         using var reader = new ImageReader(input, options.Passphrase);
         ImageMetadata metadata = reader.Metadata;
         IReadOnlyList<BadRange>? badRanges = null;
-        if (options.Image != "-")
+        if (!ImageInput.IsStream(options.Image))
         {
             // A file is checked whole before any target is opened (invariant 9): the footer, the index, the metadata
             // against the used maps and the data the image holds, and every data frame's header against its index

@@ -1,8 +1,10 @@
 using System.CommandLine;
 using LiveImager.Engine.Deploy;
 using LiveImager.Engine.Imaging;
+using LiveImager.Engine.Multicast;
 using LiveImager.Engine.Targets;
 using LiveImager.Formats.ImageFormat;
+using LiveImager.Formats;
 
 namespace LiveImager.Cli;
 
@@ -13,7 +15,7 @@ internal static class RestoreCommand
     /// <param name="hooks">Set when an unattended run invokes the verb.</param>
     public static Command Create(JobHooks? hooks = null)
     {
-        var image = new Argument<string>("image") { Description = "The image to restore: a path, a store URL (ssh://user@host/dir/name.lim), or - for standard input" };
+        var image = new Argument<string>("image") { Description = "The image to restore: a path, a store URL (ssh://user@host/dir/name.lim), - for standard input, or multicast://[IF][:PORTBASE] to receive it from `liveimager multicast`" };
         var targets = new Argument<string[]>("target")
         {
             Description = "Disks (/dev/sdc) or files to overwrite; several are written from one read of the image",
@@ -63,14 +65,29 @@ internal static class RestoreCommand
         {
             return refused;
         }
-        using StoreImage source = StoreImage.Open(options.Image, storeOptions(), forWriting: false);
-        using ImagePassphrase? passphrase = passphraseFor(source.Path);
+        MulticastAddress? multicast = MulticastAddress.IsUrl(options.Image) ? MulticastAddress.Parse(options.Image) : null;
+        using StoreImage? source = multicast is null ? StoreImage.Open(options.Image, storeOptions(), forWriting: false) : null;
+        using ImagePassphrase? passphrase = passphraseFor(source?.Path ?? "-");
+        using MulticastReceiver? receiver = multicast is null ? null : MulticastReceiver.Start(multicast);
         using var cancellation = new CliCancellation();
+        // A read waiting for the sender does not see the token; ending the stream does.
+        using CancellationTokenRegistration stopReceiving = receiver is null ? default : cancellation.Token.Register(receiver.Cancel);
         var view = new ProgressView(error, jsonProgress, lines: hooks is not null);
         RestoreResult result;
         try
         {
-            result = RunJob(options with { Image = source.Path, Passphrase = passphrase }, view, cancellation.Token);
+            result = RunJob(options with { Image = source?.Path ?? options.Image, Passphrase = passphrase }, view, receiver, cancellation.Token);
+        }
+        catch (Exception e) when (receiver is not null && e is ImagingException or DiskFormatException)
+        {
+            // No session, no image: the reader's "truncated header" would only mislead, and nothing was written.
+            if (!receiver.Connected)
+            {
+                string explanation = receiver.Explain();
+                throw new ImagingException($"{explanation}; nothing was written to {string.Join(" or ", options.Targets)}");
+            }
+            // The image reader names the frame the stream stopped in; udpcast's side says why it stopped.
+            throw new ImagingException($"{e.Message}\n{receiver.Explain()}", e is DiskFormatException ? e : e.InnerException ?? e);
         }
         finally
         {
@@ -100,7 +117,7 @@ internal static class RestoreCommand
         error.WriteLine($"restore: {ByteSize.Format(result.DataBytes)} in {result.Elapsed.TotalSeconds:F1} s ({ByteSize.Format(result.DataBytes / seconds)}/s)");
         if (hooks is not null)
         {
-            hooks.Finish(new JobFigures(JobHooks.StoredBytes(source.Path), result.Targets.Sum(target => target.BytesWritten), result.DataBytes,
+            hooks.Finish(new JobFigures(JobHooks.StoredBytes(source?.Path ?? "-"), result.Targets.Sum(target => target.BytesWritten), result.DataBytes,
                 result.Elapsed, options.Image, string.Join(" ", options.Targets)));
             if (!result.Succeeded)
             {
@@ -111,15 +128,15 @@ internal static class RestoreCommand
     }, hooks);
 
     /// <summary>Our image, or a Clonezilla image directory (docs/clonezilla.md), restored with the same targets and checks.</summary>
-    private static RestoreResult RunJob(RestoreOptions options, ProgressView view, CancellationToken cancellationToken)
+    private static RestoreResult RunJob(RestoreOptions options, ProgressView view, MulticastReceiver? receiver, CancellationToken cancellationToken)
     {
-        if (options.Image != "-" && ClonezillaInput.IsClonezillaDirectory(options.Image))
+        if (!ImageInput.IsStream(options.Image) && ClonezillaInput.IsClonezillaDirectory(options.Image))
         {
             var clonezilla = new ClonezillaRestoreJob(options);
             clonezilla.Progress += view.Report;
             return clonezilla.Run(cancellationToken);
         }
-        var job = new RestoreJob(options);
+        var job = new RestoreJob(options, receiver is null ? null : () => receiver);
         job.Progress += view.Report;
         return job.Run(cancellationToken);
     }
