@@ -86,20 +86,55 @@ public static class FitPlanner
         _ => $"{source.Filesystem} cannot be shrunk by --fit",
     };
 
-    /// <summary>Plans <paramref name="partitions"/> onto a target of <paramref name="targetBytes"/>.</summary>
-    public static FitPlan Plan(IReadOnlyList<FitSource> partitions, PartitionTableKind table, long targetBytes)
+    /// <summary>Plans <paramref name="partitions"/> onto a target of <paramref name="targetBytes"/>;
+    /// <paramref name="layout"/> (<c>--layout</c>) gives some partitions' sizes by number, the others are planned around
+    /// them.</summary>
+    public static FitPlan Plan(IReadOnlyList<FitSource> partitions, PartitionTableKind table, long targetBytes,
+        IReadOnlyDictionary<int, long>? layout = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(targetBytes);
-        FitPlan plan = Plan(partitions, table, targetBytes, shrinkSwap: false);
-        if (plan.Fits || !partitions.Any(p => p.Filesystem == "swap"))
+        layout ??= new Dictionary<int, long>();
+        foreach ((int number, long requested) in layout)
+        {
+            FitSource? source = partitions.FirstOrDefault(p => p.Number == number);
+            if (source is null)
+            {
+                return new FitPlan([], new FitRefusal(number, "none", 0, requested, requested, $"--layout names partition {number}, which the image does not have"));
+            }
+            long size = AlignUp(requested);
+            if (size > source.SizeBytes)
+            {
+                return new FitPlan([], new FitRefusal(number, source.Filesystem, source.UsedBytes, size, source.SizeBytes,
+                    "--fit never grows a partition"));
+            }
+            if (size < source.SizeBytes && (s_fixedTypes.Contains(source.Type) || !(CanShrink(source.Filesystem) || source.Filesystem == "swap")))
+            {
+                return new FitPlan([], new FitRefusal(number, source.Filesystem, source.UsedBytes, source.SizeBytes, size, WhyKept(source)));
+            }
+            if (size < Minimum(source))
+            {
+                return new FitPlan([], new FitRefusal(number, source.Filesystem, source.UsedBytes, Minimum(source), size,
+                    "--layout gives it less than its used bytes plus the margin (a tenth of them, at least 4 MiB)"));
+            }
+        }
+        Dictionary<int, long> given = layout.ToDictionary(l => l.Key, l => AlignUp(l.Value));
+        FitPlan plan = Plan(partitions, table, targetBytes, given, shrinkSwap: false);
+        if (plan.Fits || !partitions.Any(p => p.Filesystem == "swap" && !given.ContainsKey(p.Number)))
         {
             return plan;
         }
         // The refusal with swap at its smallest names the most room the target could leave.
-        return Plan(partitions, table, targetBytes, shrinkSwap: true);
+        return Plan(partitions, table, targetBytes, given, shrinkSwap: true);
     }
 
-    private static FitPlan Plan(IReadOnlyList<FitSource> partitions, PartitionTableKind table, long targetBytes, bool shrinkSwap)
+    /// <summary>The least a partition may be given: used bytes plus the margin, whole MiB (swap: 64 MiB), never more
+    /// than its size.</summary>
+    private static long Minimum(FitSource p) => p.Filesystem == "swap"
+        ? Math.Min(p.SizeBytes, MinimumSwapBytes)
+        : Math.Min(p.SizeBytes, AlignUp(p.UsedBytes + Margin(p.UsedBytes)));
+
+    private static FitPlan Plan(IReadOnlyList<FitSource> partitions, PartitionTableKind table, long targetBytes,
+        Dictionary<int, long> given, bool shrinkSwap)
     {
         List<FitSource> ordered = [.. partitions.OrderBy(p => p.StartBytes)];
         if (ordered.Count == 0)
@@ -114,27 +149,27 @@ public static class FitPlanner
         }
         long usable = targetBytes - gaps - (table == PartitionTableKind.Gpt ? GptBackupReserve : 0);
 
-        long Minimum(FitSource p) => p.Filesystem == "swap"
-            ? Math.Min(p.SizeBytes, MinimumSwapBytes)
-            : Math.Min(p.SizeBytes, AlignUp(p.UsedBytes + Margin(p.UsedBytes)));
-        bool Shrinkable(FitSource p) => !s_fixedTypes.Contains(p.Type) && (CanShrink(p.Filesystem) || (shrinkSwap && p.Filesystem == "swap"));
+        bool Shrinkable(FitSource p) => !given.ContainsKey(p.Number) && !s_fixedTypes.Contains(p.Type)
+            && (CanShrink(p.Filesystem) || (shrinkSwap && p.Filesystem == "swap"));
+        long KeptSize(FitSource p) => given.TryGetValue(p.Number, out long size) ? size : p.SizeBytes;
 
-        long fixedBytes = ordered.Where(p => !Shrinkable(p)).Sum(p => p.SizeBytes);
+        long fixedBytes = ordered.Where(p => !Shrinkable(p)).Sum(KeptSize);
         List<FitSource> shrinkable = [.. ordered.Where(Shrinkable)];
         long minimums = shrinkable.Sum(Minimum);
         if (fixedBytes > usable)
         {
-            FitSource largest = ordered.Where(p => !Shrinkable(p)).MaxBy(p => p.SizeBytes)!;
+            FitSource largest = ordered.Where(p => !Shrinkable(p)).MaxBy(KeptSize)!;
+            string why = given.ContainsKey(largest.Number) ? "the size --layout gives" : WhyKept(largest);
             return new FitPlan([], new FitRefusal(0, largest.Filesystem, fixedBytes, fixedBytes, Math.Max(0, usable),
                 $"the partitions that keep their size take more than the target has; the largest is partition {largest.Number} " +
-                $"({largest.Filesystem}): {WhyKept(largest)}"));
+                $"({largest.Filesystem}): {why}"));
         }
         if (fixedBytes + minimums > usable)
         {
             FitSource worst = shrinkable.MaxBy(Minimum)!;
             long room = usable - fixedBytes - (minimums - Minimum(worst));
             return new FitPlan([], new FitRefusal(worst.Number, worst.Filesystem, worst.UsedBytes, Minimum(worst), Math.Max(0, room),
-                $"used bytes plus a margin of {Margin(worst.UsedBytes)} bytes for the filesystem to stay usable"));
+                "the margin is a tenth of the used bytes, at least 4 MiB, for the filesystem to stay usable"));
         }
 
         // Each shrinkable partition gets its minimum and a share of the rest in proportion to what it could give up.
@@ -145,7 +180,7 @@ public static class FitPlanner
         {
             if (!Shrinkable(p))
             {
-                sizes[p.Number] = p.SizeBytes;
+                sizes[p.Number] = KeptSize(p);
                 continue;
             }
             long share = weights == 0 ? 0 : (long)((decimal)extra * (p.SizeBytes - Minimum(p)) / weights);
@@ -173,7 +208,7 @@ public static class FitPlanner
         if (end > limit)
         {
             // Alignment of the starts can cost up to a MiB per partition; take it from the largest shrunk one.
-            FitPlacement? largest = placements.Where(p => p.Action != FitAction.Keep).MaxBy(p => p.NewSizeBytes - Minimum(p.Source));
+            FitPlacement? largest = placements.Where(p => p.Action != FitAction.Keep && !given.ContainsKey(p.Source.Number)).MaxBy(p => p.NewSizeBytes - Minimum(p.Source));
             long over = AlignUp(end - limit);
             if (largest is null || largest.NewSizeBytes - over < Minimum(largest.Source))
             {

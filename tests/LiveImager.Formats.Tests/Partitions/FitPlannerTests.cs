@@ -92,6 +92,31 @@ public sealed class FitPlannerTests : IDisposable
         Assert.Contains("partition 1 (xfs): XFS cannot shrink", plan.Refusal.Why);
     }
 
+    [Fact]
+    public void Layout_sizes_are_kept_and_the_others_are_planned_around_them()
+    {
+        FitPlan plan = FitPlanner.Plan(s_demo, PartitionTableKind.Gpt, 600 * MiB, new Dictionary<int, long> { [2] = 150 * MiB });
+
+        Assert.True(plan.Fits, plan.Refusal?.Why);
+        Assert.Equal(150 * MiB, plan.Placements.Single(p => p.Source.Number == 2).NewSizeBytes);
+        // NTFS takes what is left: 600 - 1 - 1 - 100 - 150 - 98 = 250.
+        Assert.Equal(250 * MiB, plan.Placements.Single(p => p.Source.Number == 3).NewSizeBytes);
+    }
+
+    [Theory]
+    [InlineData(2, 50, "--layout gives it less than its used bytes plus the margin")]
+    [InlineData(2, 600, "--fit never grows a partition")]
+    [InlineData(1, 50, "its type keeps its size")]
+    [InlineData(9, 50, "--layout names partition 9, which the image does not have")]
+    public void Layout_that_cannot_be_is_refused(int number, long mib, string why)
+    {
+        FitPlan plan = FitPlanner.Plan(s_demo, PartitionTableKind.Gpt, 600 * MiB, new Dictionary<int, long> { [number] = mib * MiB });
+
+        Assert.False(plan.Fits);
+        Assert.Equal(number, plan.Refusal!.Number);
+        Assert.StartsWith(why, plan.Refusal.Why, StringComparison.Ordinal);
+    }
+
     [SkippableFact]
     public void Gpt_at_the_new_places_passes_sgdisk_and_keeps_types_guids_and_names()
     {
