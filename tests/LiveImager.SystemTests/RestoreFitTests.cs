@@ -105,15 +105,16 @@ public sealed class RestoreFitTests : IDisposable
         AssertNothingLeft(before);
     }
 
-    /// <summary>An MBR disk with a primary ext4 and two logical partitions (ext4, NTFS) in an extended one: the EBR
-    /// chain rewritten at the new places; sfdisk reads it, the filesystems check clean and keep their files.</summary>
+    /// <summary>An MBR disk with a primary ext4 and three logical partitions (ext4, NTFS, swap) in an extended one, the
+    /// swap made smaller by --layout: the EBR chain rewritten at the new places; sfdisk reads it, the filesystems check
+    /// clean and keep their files, the swap keeps its UUID and label.</summary>
     [SkippableFact]
     public void MbrDiskWithLogicalPartitionsShrinks()
     {
         string binary = RequireTools();
-        string disk = _scratch.SparseFile("mbr.img", 200 * MiB);
+        string disk = _scratch.SparseFile("mbr.img", 310 * MiB);
         ExternalTool.RunWithInput("sfdisk", "label: dos\nstart=1MiB, size=60MiB, type=83\nstart=62MiB, type=5\n" +
-            "start=63MiB, size=70MiB, type=83\nstart=135MiB, size=64MiB, type=7\n", "-q", disk);
+            "start=63MiB, size=70MiB, type=83\nstart=135MiB, size=64MiB, type=7\nstart=201MiB, size=100MiB, type=82\n", "-q", disk);
         string content = _scratch.File("content");
         Directory.CreateDirectory(content);
         File.WriteAllBytes(Path.Combine(content, "random.bin"), RandomNumberGenerator.GetBytes(12 * (int)MiB));
@@ -123,13 +124,18 @@ public sealed class RestoreFitTests : IDisposable
         string ntfs = _scratch.SparseFile("ntfs.img", 64 * MiB);
         ExternalTool.Run("mkntfs", "-q", "-F", "-Q", "-L", "win", "-p", (135 * 2048).ToString(System.Globalization.CultureInfo.InvariantCulture), ntfs);
         ExternalTool.Run("dd", $"if={ntfs}", $"of={disk}", "bs=1M", "seek=135", "conv=notrunc,sparse", "status=none");
+        string swap = _scratch.SparseFile("swap.img", 100 * MiB);
+        ExternalTool.Run("mkswap", "-L", "fitswap", swap);
+        string swapUuid = ExternalTool.Run("blkid", "-p", "-o", "value", "-s", "UUID", swap).Trim();
+        ExternalTool.Run("dd", $"if={swap}", $"of={disk}", "bs=1M", "seek=201", "count=1", "conv=notrunc", "status=none");
         string image = _scratch.File("mbr.lim");
         ExternalTool.Run(binary, "capture", disk, image);
         string imageSum = Sha256(image);
-        string target = _scratch.SparseFile("mbr-small.img", 120 * MiB);
+        string target = _scratch.SparseFile("mbr-small.img", 200 * MiB);
         HashSet<string> before = Leftovers();
 
-        ToolResult restore = ExternalTool.RunUnchecked(binary, null, "restore", image, target, "--fit", "--yes", "--overlay-dir", _scratch.Path);
+        ToolResult restore = ExternalTool.RunUnchecked(binary, null, "restore", image, target, "--fit", "--layout", "7=64M", "--yes",
+            "--overlay-dir", _scratch.Path);
 
         Assert.True(restore.ExitCode == 0, $"restore --fit exited {restore.ExitCode}:\n{restore.StandardOutput}\n{restore.StandardError}");
         string dump = ExternalTool.Run("sfdisk", "-d", target);
@@ -140,10 +146,11 @@ public sealed class RestoreFitTests : IDisposable
             .Select(p => (Node: p.GetProperty("node").GetString()!, Start: p.GetProperty("start").GetInt64() * 512,
                 Size: p.GetProperty("size").GetInt64() * 512, Type: p.GetProperty("type").GetString()!))
             .ToList();
-        Assert.Equal(["83", "5", "83", "7"], parts.Select(p => p.Type));
+        Assert.Equal(["83", "5", "83", "7", "82"], parts.Select(p => p.Type));
+        Assert.Equal(64 * MiB, parts[^1].Size);
         foreach (var (node, start, size, type) in parts.Where(p => p.Type != "5"))
         {
-            Assert.True(start + size <= 120 * MiB, $"{node} ends past the target");
+            Assert.True(start + size <= 200 * MiB, $"{node} ends past the target");
             string part = _scratch.File("part.img");
             ExternalTool.Run("dd", $"if={target}", $"of={part}", "bs=1M", "iflag=skip_bytes,count_bytes", $"skip={start}", $"count={size}",
                 "conv=sparse", "status=none");
@@ -153,14 +160,40 @@ public sealed class RestoreFitTests : IDisposable
                 string cat = ExternalTool.Run("sh", "-c", $"debugfs -R 'cat /random.bin' '{part}' 2>/dev/null | sha256sum");
                 Assert.Equal(sum, cat.Split(' ')[0]);
             }
-            else
+            else if (type == "7")
             {
                 ExternalTool.Run("ntfsfix", "-n", part);
+            }
+            else
+            {
+                Assert.Equal($"LABEL=fitswap\nUUID={swapUuid}\nTYPE=swap\n",
+                    string.Concat(ExternalTool.Run("blkid", "-p", "-o", "export", part).Split('\n')
+                        .Where(l => l.StartsWith("LABEL=", StringComparison.Ordinal) || l.StartsWith("UUID=", StringComparison.Ordinal)
+                            || l.StartsWith("TYPE=", StringComparison.Ordinal)).Select(l => l + "\n")));
             }
             File.Delete(part);
         }
         Assert.Equal(imageSum, Sha256(image));
         AssertNothingLeft(before);
+    }
+
+    /// <summary>What --fit does not take is a usage error (exit 2) before anything is opened.</summary>
+    [SkippableTheory]
+    [InlineData("--discard", "--fit writes only the used blocks it copies")]
+    [InlineData("--layout=2=lots", "'lots' is not a size")]
+    [InlineData("--layout=2=1G,2=2G", "partition 2 is given twice")]
+    [InlineData("second.img", "--fit takes one image file or store URL (not standard input) and one target")]
+    public void FitMisuseIsAUsageError(string extra, string message)
+    {
+        string binary = PublishedBinary.Require();
+        string target = _scratch.SparseFile("t.img", MiB);
+        _scratch.SparseFile("second.img", MiB);
+        string argument = extra == "second.img" ? _scratch.File("second.img") : extra;
+
+        ToolResult restore = ExternalTool.RunUnchecked(binary, null, "restore", _scratch.File("none.lim"), target, argument, "--fit", "--yes");
+
+        Assert.True(restore.ExitCode == 2, $"exited {restore.ExitCode}:\n{restore.StandardError}");
+        Assert.Contains(message, restore.StandardError);
     }
 
     private string RequireTools()

@@ -5,7 +5,8 @@ using LiveImager.Engine.Targets;
 
 namespace LiveImager.Cli;
 
-/// <summary><c>liveimager restore IMAGE TARGET... [--yes] [--discard|--zero-unused] [--verify-first] [--json-progress]</c>; with several
+/// <summary><c>liveimager restore IMAGE TARGET... [--yes] [--discard|--zero-unused] [--verify-first] [--json-progress]</c>, or onto a
+/// smaller disk with <c>--fit</c> (<see cref="RestoreFit"/>); with several
 /// targets, each one's progress and result are shown, and one that fails is dropped while the others go on.</summary>
 internal static class RestoreCommand
 {
@@ -61,6 +62,11 @@ internal static class RestoreCommand
         });
         command.SetAction(parse =>
         {
+            if (parse.GetValue(fit) && hooks is not null)
+            {
+                parse.InvocationConfiguration.Error.WriteLine("restore: --fit is not offered in unattended runs yet: its plan is meant to be read");
+                return CliErrors.Usage;
+            }
             if (parse.GetValue(fit))
             {
                 return RestoreFit.Run(parse.GetRequiredValue(image), parse.GetRequiredValue(targets), parse.GetValue(overlayDirectory), parse.GetValue(layout),
