@@ -190,41 +190,60 @@ public sealed class FitRestoreJob : IDisposable
         using var stream = new FileStream(view, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 0);
         var disk = new StreamBlockSource(stream, _metadata.Source.SizeBytes);
         var buffer = new byte[CopyBytes];
-        var runs = new List<(long From, long To, long Length, int Partition)>();
         long first = Plan.Placements.Min(p => p.Source.StartBytes);
-        runs.Add((0, 0, first, 0));
+        // The maps are bounded bitmaps; their runs are walked as they are copied, never held in a list, so memory stays
+        // bounded however fragmented a filesystem is.
+        var partitions = new List<(FitPlacement Placement, FileSystemAnalysis Analysis)>();
+        long total = first;
         foreach (FitPlacement placement in Plan.Placements)
         {
-            IBlockSource partition = disk.Slice(placement.Source.StartBytes, placement.NewSizeBytes);
-            FileSystemAnalysis analysis = FileSystemDetector.Analyze(partition);
-            foreach ((long offset, long length) in analysis.UsedByteRuns(placement.NewSizeBytes))
-            {
-                runs.Add((placement.Source.StartBytes + offset, placement.NewStartBytes + offset, length, placement.Source.Number));
-            }
-            Log.Information("Fit restore: partition {Number}: {Method}, {Bytes} bytes to copy", placement.Source.Number, analysis.Method,
+            FileSystemAnalysis analysis = FileSystemDetector.Analyze(disk.Slice(placement.Source.StartBytes, placement.NewSizeBytes));
+            partitions.Add((placement, analysis));
+            total += analysis.UsedByteRuns(placement.NewSizeBytes).Sum(r => r.Length);
+            Log.Information("Fit restore: partition {Number}: {Method}, {Bytes} bytes used", placement.Source.Number, analysis.Method,
                 analysis.Map.UsedBytes);
         }
-        long total = runs.Sum(r => r.Length);
         var meter = new ProgressMeter("restore", total, Progress, _ => []);
-        foreach ((long from, long to, long length, int number) in runs)
+        Copy(disk, 0, 0, first, 0, buffer, meter, cancellationToken);
+        foreach ((FitPlacement placement, FileSystemAnalysis analysis) in partitions)
         {
-            for (long done = 0; done < length; done += CopyBytes)
+            foreach ((long offset, long length) in analysis.UsedByteRuns(placement.NewSizeBytes))
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                int count = (int)Math.Min(CopyBytes, length - done);
-                disk.ReadAt(from + done, buffer.AsSpan(0, count));
-                _target.WriteAt(to + done, buffer.AsSpan(0, count));
-                meter.Add(count, number);
+                Copy(disk, placement.Source.StartBytes + offset, placement.NewStartBytes + offset, length, placement.Source.Number, buffer,
+                    meter, cancellationToken);
             }
         }
         WriteTable(disk);
         _target.Flush();
         if (_target.IsBlockDevice)
         {
-            _target.RereadPartitions();
+            try
+            {
+                _target.RereadPartitions();
+            }
+            catch (DeviceException e)
+            {
+                Log.Warning("Fit restore onto {Target}: the kernel did not re-read the partition table ({Problem}); replug the disk or run partprobe",
+                    Target, e.Message);
+            }
         }
         meter.Add(0, 0, final: true);
         return total;
+    }
+
+    /// <summary>Copies <paramref name="length"/> bytes from the view at <paramref name="from"/> to the target at
+    /// <paramref name="to"/>, a buffer at a time.</summary>
+    private void Copy(IBlockSource disk, long from, long to, long length, int partition, byte[] buffer, ProgressMeter meter,
+        CancellationToken cancellationToken)
+    {
+        for (long done = 0; done < length; done += buffer.Length)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int count = (int)Math.Min(buffer.Length, length - done);
+            disk.ReadAt(from + done, buffer.AsSpan(0, count));
+            _target.WriteAt(to + done, buffer.AsSpan(0, count));
+            meter.Add(count, partition);
+        }
     }
 
     /// <summary>The partition table at the new places: GPT with its backup at the target's end, MBR with its primary
