@@ -85,7 +85,7 @@ public sealed class CliUsageTests : IDisposable
     /// <summary>An option that does not exist, or a mistyped one, after a real disk: neither becomes a second target,
     /// and the disk keeps every byte.</summary>
     [SkippableTheory]
-    [InlineData("--fit", "unknown option --fit: the options are --yes, --discard")]
+    [InlineData("--shrink", "unknown option --shrink: the options are --yes, --discard")]
     [InlineData("--verfy", "unknown option --verfy: did you mean --verify-first?")]
     [InlineData("--json-progres", "unknown option --json-progres: did you mean --json-progress?")]
     public void AMistypedRestoreOptionIsNoTargetAndTheDiskIsUntouched(string option, string message)
@@ -187,7 +187,7 @@ public sealed class CliUsageTests : IDisposable
         (string Conf, string Reason)[] cases =
         [
             ($"run = restore {image} {target.Path} --yes\npasword = secret\n", "unknown key 'pasword' (keys: run, after, password); did you mean 'password'?"),
-            ($"run = restore {image} {target.Path} --fit --yes\n", "does not parse: unknown option --fit"),
+            ($"run = restore {image} {target.Path} --shrink --yes\n", "does not parse: unknown option --shrink"),
             ($"run = restore {image} {MistypedDisk} --yes\n", $"{MistypedDisk} does not exist: no disk has that name"),
         ];
 

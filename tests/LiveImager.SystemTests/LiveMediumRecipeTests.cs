@@ -16,6 +16,7 @@ public sealed class LiveMediumRecipeTests : IDisposable
     [
         "linux-image-amd64", "live-boot", "systemd-sysv", "udev", "util-linux", "fdisk", "gdisk", "e2fsprogs", "dosfstools",
         "exfatprogs", "ntfs-3g", "cifs-utils", "nfs-common", "sshfs", "openssh-client", "smartmontools", "udpcast", "partclone",
+        "libnbd-bin", "nbdkit",
     ];
 
     private readonly ScratchDirectory _scratch = new();

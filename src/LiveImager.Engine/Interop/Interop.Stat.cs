@@ -11,8 +11,8 @@ internal static partial class Interop
     internal const uint S_IFDIR = 0x4000;
     internal const uint S_IFLNK = 0xA000;
 
-    /// <summary>What the Engine reads of a struct stat.</summary>
-    internal readonly record struct StatResult(uint Mode, ulong RDev, long Size);
+    /// <summary>What the Engine reads of a struct stat; <paramref name="Blocks"/> is st_blocks, 512-byte units allocated.</summary>
+    internal readonly record struct StatResult(uint Mode, ulong RDev, long Size, long Blocks);
 
     /// <summary>stat(2), following symbolic links. Mono.Unix carries the struct layout and glibc's symbol versions.</summary>
     internal static StatResult stat(string path, string operation = "stat") =>
@@ -43,5 +43,5 @@ internal static partial class Interop
     private static StatResult ToResult(int result, Stat buf, string path, string operation) =>
         result < 0
             ? throw GetExceptionForErrno(NativeConvert.FromErrno(Stdlib.GetLastError()), path, operation)
-            : new StatResult((uint)buf.st_mode, buf.st_rdev, buf.st_size);
+            : new StatResult((uint)buf.st_mode, buf.st_rdev, buf.st_size, buf.st_blocks);
 }

@@ -17,7 +17,7 @@ public sealed record MountedPartition(int Number, string Filesystem, string? Lab
 /// drivers (ntfs-3g, exfat-fuse when the kernel has no exfat, fuse2fs when the kernel's ext4 refuses). Each step is written to a state
 /// file under /run/liveimager/mounts before it is taken, so <see cref="Unmount"/> undoes all of it even after a crash,
 /// and can be run again.</summary>
-public static class ImageMount
+public static partial class ImageMount
 {
     /// <summary>Where each mounted DIR keeps its state, socket and nbdfuse mount point.</summary>
     public const string StateRoot = "/run/liveimager/mounts";
@@ -104,7 +104,7 @@ public static class ImageMount
         {
             UnmountPath(fuse, problems);
         }
-        foreach ((string kind, string pid) in steps.Where(s => s.Kind is "fuse-process" or "server").Reverse())
+        foreach ((string kind, string pid) in steps.Where(s => s.Kind is "fuse-process" or "overlay" or "server").Reverse())
         {
             Stop(int.Parse(pid, System.Globalization.CultureInfo.InvariantCulture), kind == "server" ? Path.Combine(work, SocketFile) : work, problems);
         }
@@ -309,8 +309,9 @@ public static class ImageMount
 
     /// <summary>Starts a long-running helper in a session of its own, so it outlives this process and a closed terminal;
     /// its output goes to a log in the work directory, never to our pipes. Only the server, which opens the image's
-    /// store itself, keeps the store secrets given in the environment.</summary>
-    private static Process StartDetached(IReadOnlyList<string> command, string work, bool keepSecrets)
+    /// store itself, keeps the store secrets given in the environment; <paramref name="environment"/> adds variables.</summary>
+    private static Process StartDetached(IReadOnlyList<string> command, string work, bool keepSecrets,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(StoreTools.Find("setsid") ?? "/usr/bin/setsid") { UseShellExecute = false };
         foreach (string argument in (string[])["sh", "-c", "exec \"$@\" </dev/null >>\"$LIVEIMAGER_HELPER_LOG\" 2>&1", "sh", .. command])
@@ -319,6 +320,10 @@ public static class ImageMount
         }
         info.Environment["LIVEIMAGER_HELPER_LOG"] = Path.Combine(work, LogFile);
         StoreTools.Sanitize(info, keepSecrets);
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
         return Process.Start(info) ?? throw new ImagingException($"cannot start {command[0]}");
     }
 

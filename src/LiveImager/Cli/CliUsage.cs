@@ -6,7 +6,7 @@ namespace LiveImager.Cli;
 
 /// <summary>The one check of a parsed command line, for every verb and the bare command, before anything runs: no token
 /// that starts with '-' is ever taken as a path or a value. System.CommandLine hands a word it does not know as an
-/// option (--fit, --split4G) to an argument whose arity still has room, so a typo would become a restore target or an
+/// option (--shrink, --split4G) to an argument whose arity still has room, so a typo would become a restore target or an
 /// image name; here it is a usage error naming it, with the closest option the verb has.</summary>
 internal static class CliUsage
 {

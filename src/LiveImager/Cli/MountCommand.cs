@@ -38,7 +38,7 @@ internal static class MountCommand
     }
 
     /// <summary>The store options as given, for the server process, which opens the store itself.</summary>
-    private static List<string> StoreArguments(ParseResult parse)
+    internal static List<string> StoreArguments(ParseResult parse)
     {
         var arguments = new List<string>();
         foreach (string name in (string[])["--password-file", "--identity-file"])
