@@ -1,5 +1,6 @@
 using System.Globalization;
 using LiveImager.Engine.Imaging;
+using LiveImager.Formats.ImageFormat;
 
 namespace LiveImager.Tui;
 
@@ -10,6 +11,9 @@ internal sealed class EngineImageCatalog : IImageCatalog
     public Task<IReadOnlyList<ImageSummary>> ListAsync(string storePath, CancellationToken cancellationToken) => Task.Run(() =>
         (IReadOnlyList<ImageSummary>)[.. ImageCatalog.List(storePath, cancellationToken).Select(ToSummary)
             .OrderBy(i => i.Problem is not null).ThenByDescending(i => i.Created)], cancellationToken);
+
+    public Task<ImageSummary> UnlockAsync(ImageSummary image, ImagePassphrase passphrase, CancellationToken cancellationToken) =>
+        Task.Run(() => ToSummary(ImageCatalog.Unlock(image.Path, passphrase)), cancellationToken);
 
     private static ImageSummary ToSummary(StoredImage image) => new(
         image.Format == "clonezilla" ? $"{image.Name} [Clonezilla]" : image.Encrypted ? $"{image.Name} [encrypted]" : image.Name,
@@ -23,8 +27,8 @@ internal sealed class EngineImageCatalog : IImageCatalog
         [.. (image.Metadata?.Partitions ?? []).Select(p =>
             $"{p.Number.ToString(CultureInfo.InvariantCulture)} {p.Filesystem} {ByteSize.Format(p.SizeBytes)}")])
     {
-        Problem = image.Restorable ? null : image.Problem ??
-            (image.Encrypted ? "it is encrypted; restore it from the Shell with liveimager restore, which asks for its passphrase"
-                : "its metadata cannot be read"),
+        // A complete encrypted image is offered: its metadata reads once the wizard has its passphrase.
+        Problem = image.Restorable || (image.Encrypted && image.Complete) ? null : image.Problem ?? "its metadata cannot be read",
+        Encrypted = image.Encrypted,
     };
 }

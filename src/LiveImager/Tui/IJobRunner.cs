@@ -37,7 +37,8 @@ internal sealed record CaptureRequest(DiskChoice Source, string StorePath, strin
 
 /// <summary>What the restore or deploy wizard collected, after the technician typed the targets' names: one image
 /// written to every target from one read, as the CLI's <c>restore IMAGE T1 T2 ...</c>.</summary>
-internal sealed record RestoreRequest(ImageSummary Image, IReadOnlyList<DiskChoice> Targets);
+/// <param name="Passphrase">An encrypted image's passphrase, already checked; the wizard owns it and zeroes it when it closes.</param>
+internal sealed record RestoreRequest(ImageSummary Image, IReadOnlyList<DiskChoice> Targets, Formats.ImageFormat.ImagePassphrase? Passphrase = null);
 
 /// <summary>One progress report of a running job; a restore's also carries each target disk's own figures.</summary>
 /// <param name="BadAreas">A rescue capture's unreadable areas so far, and their bytes in <paramref name="UnreadableBytes"/>.</param>
