@@ -186,6 +186,41 @@ public class EngineJobRunnerTests
         Assert.Equal(Sha256(source), Sha256(target));
     }
 
+    /// <summary>Verify asks for an encrypted image's passphrase in the masked field: a wrong one fails the check with
+    /// the reason, the right one checks every frame.</summary>
+    [SkippableFact]
+    public void VerifyAsksForAnEncryptedImagesPassphrase()
+    {
+        using var scratch = new ScratchDirectory();
+        string source = MakeExt4Disk(scratch);
+        string image = scratch.File("source.limg");
+        using (var passphrase = new ImagePassphrase("correct horse"))
+        {
+            new CaptureJob(new CaptureOptions(source, image, Passphrase: passphrase)).Run(CancellationToken.None);
+        }
+        using var tui = new TuiHarness(new TuiServices { Jobs = new EngineJobRunner(scratch.File("session.log")) });
+
+        tui.Press((Key)'3');
+        tui.Type(image);
+        tui.Press(Key.Enter);
+        tui.WaitForText("The image is encrypted: type its passphrase");
+        tui.Type("wrong horse");
+        tui.Press(Key.Enter);
+        WaitForResult(tui);
+        tui.AssertShows("The passphrase is not this image's");
+        Assert.DoesNotContain("horse", tui.Screen, StringComparison.Ordinal);
+
+        tui.Press(Key.Esc);
+        tui.Press((Key)'3');
+        tui.Type(image);
+        tui.Press(Key.Enter);
+        tui.WaitForText("The image is encrypted: type its passphrase");
+        tui.Type("correct horse");
+        tui.Press(Key.Enter);
+        WaitForResult(tui);
+        tui.AssertShows("Intact: all");
+    }
+
     [SkippableFact]
     public void DeployWritesOneImageOntoTwoDisksAfterTheirNamesAreTypedAndRefusesATooSmallOne()
     {

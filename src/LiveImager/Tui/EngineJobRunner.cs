@@ -50,10 +50,11 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
             return RestoreOutcome(job.Run(cancellationToken), logPath);
         });
 
-    public Task<JobOutcome> VerifyAsync(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
+    public Task<JobOutcome> VerifyAsync(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken,
+        Formats.ImageFormat.ImagePassphrase? passphrase = null) =>
         Run(() =>
         {
-            VerifyResult result = Verify(imagePath, progress, cancellationToken);
+            VerifyResult result = Verify(imagePath, progress, cancellationToken, passphrase);
             return
             [
                 imagePath,

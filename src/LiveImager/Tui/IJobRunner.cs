@@ -10,7 +10,9 @@ internal interface IJobRunner
 
     Task<JobOutcome> RestoreAsync(RestoreRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken);
 
-    Task<JobOutcome> VerifyAsync(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken);
+    /// <param name="passphrase">An encrypted image's passphrase; the verify screen owns it and zeroes it when it closes.</param>
+    Task<JobOutcome> VerifyAsync(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken,
+        Formats.ImageFormat.ImagePassphrase? passphrase = null);
 
     /// <summary>Mounts every partition of the image read-only for browsing, as <c>liveimager mount</c> does.</summary>
     Task<OpenedImage> OpenImageAsync(ImageSummary image, CancellationToken cancellationToken);
