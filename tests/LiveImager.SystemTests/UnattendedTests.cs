@@ -138,7 +138,7 @@ public sealed class UnattendedTests : IDisposable
         Assert.Equal(3, nothing.ExitCode);
         Assert.Equal("", nothing.StandardOutput + nothing.StandardError);
         Assert.Equal(2, bad.ExitCode);
-        Assert.Equal($"liveimager unattended: {conf} line 2: unknown key 'colour' (keys: run, after, password)\n", bad.StandardError);
+        Assert.Equal($"liveimager unattended: {conf} line 2: unknown key 'colour' (keys: run, after, password, passphrase)\n", bad.StandardError);
         Assert.Equal(2, badOption.ExitCode);
         Assert.Contains("--level must be 1..19", badOption.StandardError);
         Assert.False(File.Exists(_scratch.File("boot/unattended.done")), "a job that never ran leaves no marker");
@@ -150,6 +150,62 @@ public sealed class UnattendedTests : IDisposable
             Assert.StartsWith("refused, nothing was run: ", refused.RootElement.GetProperty("error").GetString());
         }
         Assert.False(File.Exists(Path.Combine(store, "a.lim")) || File.Exists(Path.Combine(store, "b.lim")));
+    }
+
+    /// <summary>The conf file's passphrase encrypts an unattended capture and opens the image for an unattended restore,
+    /// which gives back the source byte for byte; a wrong one fails the restore with the target untouched. It is in no
+    /// output, results file or log, and nowhere in the image.</summary>
+    [SkippableFact]
+    public void TheConfFilesPassphraseEncryptsAnUnattendedCaptureAndRestoresIt()
+    {
+        const string Passphrase = "correct horse battery";
+        string binary = PublishedBinary.Require();
+        LoopDevice.RequireRoot();
+        ExternalTool.Require("mke2fs", "e2fsprogs");
+        string files = Directory.CreateDirectory(_scratch.File("files")).FullName;
+        File.WriteAllBytes(Path.Combine(files, "data.bin"), System.Security.Cryptography.RandomNumberGenerator.GetBytes(2_000_000));
+        string disk = _scratch.SparseFile("source.img", 32L << 20);
+        // Without descriptor checksums a restore gives back the source byte for byte (see EngineJobRunnerTests).
+        ExternalTool.Run("mke2fs", "-q", "-F", "-t", "ext4", "-O", "^metadata_csum,^uninit_bg", "-d", files, disk);
+        string store = Directory.CreateDirectory(_scratch.File("store")).FullName;
+        string image = Path.Combine(store, "enc.lim");
+        string backing = _scratch.SparseFile("target.img", 32L << 20);
+
+        ToolResult capture, wrong, restore;
+        using (LoopDevice source = LoopDevice.Attach(disk))
+        {
+            capture = Unattended(binary, CommandLine("boot=live"),
+                Conf($"run = capture {source.Path} {image} --encrypt\nafter = shell\npassphrase = {Passphrase}\n"), state: "boot1");
+        }
+        Assert.True(capture.ExitCode == 0, capture.StandardOutput + capture.StandardError);
+        Assert.True(LiveImager.Engine.Imaging.ImageCatalog.IsEncrypted(image), "the capture is encrypted");
+        string before;
+        using (LoopDevice target = LoopDevice.Attach(backing))
+        {
+            before = Sha256(target.Path);
+            wrong = Unattended(binary, CommandLine("boot=live"),
+                Conf($"run = restore {image} {target.Path} --yes\nafter = shell\npassphrase = wrong horse\n"), state: "boot2");
+            Assert.Equal(before, Sha256(target.Path));
+            restore = Unattended(binary, CommandLine("boot=live"),
+                Conf($"run = restore {image} {target.Path} --yes\nafter = shell\npassphrase = {Passphrase}\n"), state: "boot3");
+        }
+        Assert.Equal(1, wrong.ExitCode);
+        Assert.Contains("the passphrase is not this image's", wrong.StandardOutput + wrong.StandardError);
+        Assert.True(restore.ExitCode == 0, restore.StandardOutput + restore.StandardError);
+        Assert.Equal(Sha256(disk), Sha256(backing));
+
+        // The results files and logs on the store, the console, the log directory and the image never hold it.
+        byte[] secret = System.Text.Encoding.UTF8.GetBytes(Passphrase);
+        string[] written = [.. Directory.GetFiles(store, "*", SearchOption.AllDirectories), .. Directory.GetFiles(_scratch.File("log"), "*", SearchOption.AllDirectories)];
+        Assert.True(written.Length > 3, string.Join(", ", written));
+        foreach (string file in written)
+        {
+            Assert.True(File.ReadAllBytes(file).AsSpan().IndexOf(secret) < 0, $"{file} holds the passphrase");
+        }
+        foreach (ToolResult run in new[] { capture, wrong, restore })
+        {
+            Assert.DoesNotContain(Passphrase, run.StandardOutput + run.StandardError, StringComparison.Ordinal);
+        }
     }
 
     private ToolResult Unattended(string binary, string cmdline, string? conf, string state) =>
@@ -172,4 +228,10 @@ public sealed class UnattendedTests : IDisposable
 
     private static JsonDocument Result(string store, string verb) =>
         JsonDocument.Parse(File.ReadAllText(Assert.Single(Directory.GetFiles(Path.Combine(store, "liveimager-results"), $"*-{verb}.json"))));
+
+    private static string Sha256(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream));
+    }
 }

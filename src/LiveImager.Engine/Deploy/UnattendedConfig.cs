@@ -11,12 +11,14 @@ public enum AfterJob
 }
 
 /// <summary>The one unattended job of this boot, from the kernel command line (<c>liveimager.run=</c>,
-/// <c>liveimager.after=</c>) and the conf file (<c>run</c>, <c>after</c>, <c>password</c>); the command line wins key by
+/// <c>liveimager.after=</c>) and the conf file (<c>run</c>, <c>after</c>, <c>password</c>, <c>passphrase</c>); the command line wins key by
 /// key (docs/unattended.md).</summary>
 /// <param name="Line">The job line as written (it holds no password: those never go on a command line).</param>
 /// <param name="Arguments">The job line split into the verb and its arguments.</param>
 /// <param name="Password">The store password from the conf file; null when none.</param>
-public sealed record UnattendedConfig(string Line, IReadOnlyList<string> Arguments, AfterJob After, string? Password)
+/// <param name="Passphrase">An encrypted image's passphrase from the conf file (for <c>capture --encrypt</c> and for reading
+/// one); null when none. Like the password, only the conf file holds it: never the kernel command line.</param>
+public sealed record UnattendedConfig(string Line, IReadOnlyList<string> Arguments, AfterJob After, string? Password, string? Passphrase = null)
 {
     /// <summary>The kernel command line's job parameter.</summary>
     public const string RunParameter = "liveimager.run";
@@ -30,7 +32,7 @@ public sealed record UnattendedConfig(string Line, IReadOnlyList<string> Argumen
     /// <summary>The verbs a job line may start with.</summary>
     public static readonly IReadOnlyList<string> Verbs = ["capture", "restore", "verify"];
 
-    private static readonly string[] s_confKeys = ["run", "after", "password"];
+    private static readonly string[] s_confKeys = ["run", "after", "password", "passphrase"];
 
     // A conf file is a few lines; anything bigger is not one.
     private const long MaxConfBytes = 64 * 1024;
@@ -56,6 +58,7 @@ public sealed record UnattendedConfig(string Line, IReadOnlyList<string> Argumen
             ? (cmdAfter, $"{AfterParameter} (kernel command line)")
             : conf.TryGetValue("after", out var confAfter) ? confAfter : ("poweroff", "default");
         string? password = conf.TryGetValue("password", out var confPassword) ? confPassword.Value : null;
+        string? passphrase = conf.TryGetValue("passphrase", out var confPassphrase) ? confPassphrase.Value : null;
 
         var (line, origin) = run.Value;
         IReadOnlyList<string> arguments = JobLine.Split(line, origin);
@@ -76,7 +79,7 @@ public sealed record UnattendedConfig(string Line, IReadOnlyList<string> Argumen
         {
             problems.Add($"{after.Origin}: after = '{after.Value}' is not poweroff, reboot or shell");
         }
-        var job = new UnattendedConfig(line.Trim(), arguments, afterJob ?? AfterJob.PowerOff, password);
+        var job = new UnattendedConfig(line.Trim(), arguments, afterJob ?? AfterJob.PowerOff, password, passphrase);
         return problems.Count > 0 ? throw new UnattendedConfigException(string.Join("; ", problems), job) : job;
     }
 

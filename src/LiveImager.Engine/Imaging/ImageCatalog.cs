@@ -94,6 +94,16 @@ public static partial class ImageCatalog
         }
     }
 
+    /// <summary>Describes an encrypted image with its metadata, read under <paramref name="passphrase"/>; throws
+    /// <see cref="ImagePassphraseException"/> when the passphrase is not the image's, before any frame is read.</summary>
+    public static StoredImage Unlock(string path, ImagePassphrase passphrase)
+    {
+        StoredImage sealedImage = Describe(path);
+        using VolumeReaderStream stream = ImageInput.OpenVolumes(path);
+        using var reader = new ImageReader(stream, passphrase);
+        return sealedImage with { Metadata = reader.Metadata };
+    }
+
     /// <summary>True when the image's header says it is encrypted; leaves the stream at its start.</summary>
     public static bool IsEncrypted(Stream stream)
     {

@@ -59,7 +59,8 @@ internal static class UnattendedCommand
             return NothingConfigured;
         }
 
-        // The conf file's password stands in for $LIVEIMAGER_PASSWORD; it never becomes an argument or a log line.
+        // The conf file's password and passphrase stand in for $LIVEIMAGER_PASSWORD and $LIVEIMAGER_PASSPHRASE; they never
+        // become an argument, a child's environment or a log line.
         Func<string, string?> environment = EnvironmentOf(config);
         var hooks = new JobHooks(environment);
         ParseResult job = ParseJob(config, hooks);
@@ -144,7 +145,9 @@ internal static class UnattendedCommand
     }
 
     private static Func<string, string?> EnvironmentOf(UnattendedConfig config) => name =>
-        name == StoreCredentials.PasswordVariable && config.Password is { } password ? password : Environment.GetEnvironmentVariable(name);
+        name == StoreCredentials.PasswordVariable && config.Password is { } password ? password
+        : name == PassphraseSource.Variable && config.Passphrase is { } passphrase ? passphrase
+        : Environment.GetEnvironmentVariable(name);
 
     private static ParseResult ParseJob(UnattendedConfig config, JobHooks hooks)
     {

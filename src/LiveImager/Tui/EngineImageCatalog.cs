@@ -1,6 +1,7 @@
 using System.Globalization;
 using LiveImager.Engine.Imaging;
 using LiveImager.Engine.Targets;
+using LiveImager.Formats.ImageFormat;
 
 namespace LiveImager.Tui;
 
@@ -14,6 +15,9 @@ internal sealed class EngineImageCatalog : IImageCatalog
                 : ImageCatalog.List(storePath, cancellationToken)).Select(ToSummary)
             .OrderBy(i => i.Problem is not null).ThenByDescending(i => i.Created)], cancellationToken);
 
+    public Task<ImageSummary> UnlockAsync(ImageSummary image, ImagePassphrase passphrase, CancellationToken cancellationToken) =>
+        Task.Run(() => ToSummary(ImageCatalog.Unlock(image.Path, passphrase)), cancellationToken);
+
     private static ImageSummary ToSummary(StoredImage image) => new(
         image.Format == "clonezilla" ? $"{image.Name} [Clonezilla]" : image.Encrypted ? $"{image.Name} [encrypted]" : image.Name,
         image.Path,
@@ -26,8 +30,8 @@ internal sealed class EngineImageCatalog : IImageCatalog
         [.. (image.Metadata?.Partitions ?? []).Select(p =>
             $"{p.Number.ToString(CultureInfo.InvariantCulture)} {p.Filesystem} {ByteSize.Format(p.SizeBytes)}")])
     {
-        Problem = image.Restorable ? null : image.Problem ??
-            (image.Encrypted ? "it is encrypted; restore it from the Shell with liveimager restore, which asks for its passphrase"
-                : "its metadata cannot be read"),
+        // A complete encrypted image is offered: its metadata reads once the wizard has its passphrase.
+        Problem = image.Restorable || (image.Encrypted && image.Complete) ? null : image.Problem ?? "its metadata cannot be read",
+        Encrypted = image.Encrypted,
     };
 }

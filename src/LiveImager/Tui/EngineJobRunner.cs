@@ -37,7 +37,7 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
     public Task<JobOutcome> RestoreAsync(RestoreRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
         RunOutcome(() =>
         {
-            var options = new RestoreOptions(request.Image.Path, [.. request.Targets.Select(t => t.Path)]);
+            var options = new RestoreOptions(request.Image.Path, [.. request.Targets.Select(t => t.Path)], Passphrase: request.Passphrase);
             Dictionary<string, string> names = request.Targets.ToDictionary(t => t.Path, t => t.Name);
             if (ClonezillaInput.IsClonezillaDirectory(options.Image))
             {
@@ -50,10 +50,11 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
             return RestoreOutcome(job.Run(cancellationToken), logPath);
         });
 
-    public Task<JobOutcome> VerifyAsync(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
+    public Task<JobOutcome> VerifyAsync(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken,
+        Formats.ImageFormat.ImagePassphrase? passphrase = null) =>
         Run(() =>
         {
-            VerifyResult result = Verify(imagePath, progress, cancellationToken);
+            VerifyResult result = Verify(imagePath, progress, cancellationToken, passphrase);
             return
             [
                 imagePath,

@@ -4,6 +4,10 @@ namespace LiveImager.Tui;
 internal interface IImageCatalog
 {
     Task<IReadOnlyList<ImageSummary>> ListAsync(string storePath, CancellationToken cancellationToken);
+
+    /// <summary>An encrypted image with its details read under <paramref name="passphrase"/>; throws
+    /// <see cref="Formats.ImageFormat.ImagePassphraseException"/> when it is not the image's.</summary>
+    Task<ImageSummary> UnlockAsync(ImageSummary image, Formats.ImageFormat.ImagePassphrase passphrase, CancellationToken cancellationToken);
 }
 
 /// <summary>An image as the restore screens show it; <see cref="RequiredBytes"/> is the smallest disk it fits.
@@ -20,4 +24,7 @@ internal sealed record ImageSummary(
     IReadOnlyList<string> Partitions)
 {
     public string? Problem { get; init; }
+
+    /// <summary>True for an encrypted image: its details show once its passphrase is given.</summary>
+    public bool Encrypted { get; init; }
 }

@@ -10,7 +10,9 @@ internal interface IJobRunner
 
     Task<JobOutcome> RestoreAsync(RestoreRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken);
 
-    Task<JobOutcome> VerifyAsync(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken);
+    /// <param name="passphrase">An encrypted image's passphrase; the verify screen owns it and zeroes it when it closes.</param>
+    Task<JobOutcome> VerifyAsync(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken,
+        Formats.ImageFormat.ImagePassphrase? passphrase = null);
 
     /// <summary>Mounts every partition of the image read-only for browsing, as <c>liveimager mount</c> does.</summary>
     Task<OpenedImage> OpenImageAsync(ImageSummary image, CancellationToken cancellationToken);
@@ -37,7 +39,8 @@ internal sealed record CaptureRequest(DiskChoice Source, string StorePath, strin
 
 /// <summary>What the restore or deploy wizard collected, after the technician typed the targets' names: one image
 /// written to every target from one read, as the CLI's <c>restore IMAGE T1 T2 ...</c>.</summary>
-internal sealed record RestoreRequest(ImageSummary Image, IReadOnlyList<DiskChoice> Targets);
+/// <param name="Passphrase">An encrypted image's passphrase, already checked; the wizard owns it and zeroes it when it closes.</param>
+internal sealed record RestoreRequest(ImageSummary Image, IReadOnlyList<DiskChoice> Targets, Formats.ImageFormat.ImagePassphrase? Passphrase = null);
 
 /// <summary>One progress report of a running job; a restore's also carries each target disk's own figures.</summary>
 /// <param name="BadAreas">A rescue capture's unreadable areas so far, and their bytes in <paramref name="UnreadableBytes"/>.</param>

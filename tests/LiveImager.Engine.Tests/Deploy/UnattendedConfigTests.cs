@@ -48,6 +48,21 @@ public sealed class UnattendedConfigTests : IDisposable
         Assert.Equal("s3cret = # not a comment", config.Password);
     }
 
+    /// <summary>An encrypted image's passphrase comes from the conf file only, kept whole (an '=' or '#' in it included),
+    /// and the job line, which goes into the results, never holds it.</summary>
+    [Fact]
+    public void TheConfFileGivesAnEncryptedImagesPassphraseApartFromTheJobLine()
+    {
+        UnattendedConfig config = UnattendedConfig.Load(KernelCommandLine.Parse("liveimager.run=\"restore /srv/pc.lim /dev/sda --yes\""), Conf(
+            "password = store-secret",
+            "passphrase = open = sesame # all of it"))!;
+
+        Assert.Equal("open = sesame # all of it", config.Passphrase);
+        Assert.Equal("store-secret", config.Password);
+        Assert.DoesNotContain("sesame", config.Line);
+        Assert.Null(UnattendedConfig.Load(KernelCommandLine.Parse("liveimager.run=\"verify /a.lim\""), _scratch.File("absent.conf"))!.Passphrase);
+    }
+
     [Fact]
     public void TheKernelCommandLineWinsKeyByKey()
     {
@@ -76,7 +91,7 @@ public sealed class UnattendedConfigTests : IDisposable
     {
         string conf = Conf("run = verify /a.lim", "# fine", "pasword = typo");
         var error = Assert.Throws<UnattendedConfigException>(() => UnattendedConfig.Load(KernelCommandLine.Empty, conf));
-        Assert.Equal($"{conf} line 3: unknown key 'pasword' (keys: run, after, password); did you mean 'password'?", error.Message);
+        Assert.Equal($"{conf} line 3: unknown key 'pasword' (keys: run, after, password, passphrase); did you mean 'password'?", error.Message);
         Assert.DoesNotContain("typo", error.Message);
         Assert.Equal(["verify", "/a.lim"], error.Job?.Arguments);
         Assert.Null(error.Job?.Password);
@@ -88,7 +103,7 @@ public sealed class UnattendedConfigTests : IDisposable
     {
         string conf = Conf("rnu = restore /srv/a.lim /dev/sda --yes");
         var error = Assert.Throws<UnattendedConfigException>(() => UnattendedConfig.Load(KernelCommandLine.Empty, conf));
-        Assert.Equal($"{conf} line 1: unknown key 'rnu' (keys: run, after, password); did you mean 'run'?", error.Message);
+        Assert.Equal($"{conf} line 1: unknown key 'rnu' (keys: run, after, password, passphrase); did you mean 'run'?", error.Message);
         Assert.Null(error.Job);
     }
 
@@ -97,8 +112,8 @@ public sealed class UnattendedConfigTests : IDisposable
     {
         string conf = Conf("run = verify /a.lim", "colour = blue", "after: shell");
         var error = Assert.Throws<UnattendedConfigException>(() => UnattendedConfig.Load(KernelCommandLine.Empty, conf));
-        Assert.Equal($"{conf} line 2: unknown key 'colour' (keys: run, after, password); " +
-            $"{conf} line 3: expected 'key = value' (keys: run, after, password)", error.Message);
+        Assert.Equal($"{conf} line 2: unknown key 'colour' (keys: run, after, password, passphrase); " +
+            $"{conf} line 3: expected 'key = value' (keys: run, after, password, passphrase)", error.Message);
     }
 
     [Fact]
@@ -106,7 +121,7 @@ public sealed class UnattendedConfigTests : IDisposable
     {
         string conf = Conf("run verify /a.lim");
         var error = Assert.Throws<UnattendedConfigException>(() => UnattendedConfig.Load(KernelCommandLine.Empty, conf));
-        Assert.Equal($"{conf} line 1: expected 'key = value' (keys: run, after, password)", error.Message);
+        Assert.Equal($"{conf} line 1: expected 'key = value' (keys: run, after, password, passphrase)", error.Message);
     }
 
     [Fact]

@@ -102,6 +102,28 @@ public sealed class EncryptedImagingTests : IDisposable
         Assert.Equal(before, Sha256(target));
     }
 
+    /// <summary>The TUI's check of a typed passphrase: the sealed listing has no metadata; unlocked with the right
+    /// passphrase it has the disk's, and a wrong one is refused as such.</summary>
+    [SkippableFact]
+    public void UnlockReadsTheSealedMetadataOnlyUnderTheRightPassphrase()
+    {
+        TestDisk disk = TestDisk.Create(_scratch, "gpt");
+        string image = Capture(disk, "disk.lim");
+
+        StoredImage listed = ImageCatalog.Describe(image);
+        using ImagePassphrase right = Passphrase();
+        StoredImage unlocked = ImageCatalog.Unlock(image, right);
+        using ImagePassphrase wrongPassphrase = Passphrase("a passphrase for the test disk!");
+        var wrong = Assert.Throws<ImagePassphraseException>(() => ImageCatalog.Unlock(image, wrongPassphrase));
+
+        Assert.True(listed.Encrypted);
+        Assert.Null(listed.Metadata);
+        Assert.True(unlocked.Encrypted && unlocked.Complete && unlocked.Restorable);
+        Assert.Equal(new FileInfo(disk.Path).Length, unlocked.Metadata!.Source.SizeBytes);
+        Assert.Equal(listed.SizeBytes, unlocked.SizeBytes);
+        Assert.True(wrong.Refused);
+    }
+
     [SkippableFact]
     public void DamageIsNamedByFrameAndFoundBeforeWritingWhereItCanBe()
     {

@@ -12,4 +12,8 @@ internal sealed class ListedImages(params ImageSummary[] images) : IImageCatalog
 
     public Task<IReadOnlyList<ImageSummary>> ListAsync(string storePath, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<ImageSummary>>(images);
+
+    /// <summary>The listed images carry their details already, as an unlocked image does.</summary>
+    public Task<ImageSummary> UnlockAsync(ImageSummary image, LiveImager.Formats.ImageFormat.ImagePassphrase passphrase, CancellationToken cancellationToken) =>
+        Task.FromResult(image);
 }

@@ -35,7 +35,8 @@ internal sealed class ScriptedJobs : IJobRunner
     public Task<JobOutcome> RestoreAsync(RestoreRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
         Run(request, progress, cancellationToken);
 
-    public Task<JobOutcome> VerifyAsync(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
+    public Task<JobOutcome> VerifyAsync(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken,
+        LiveImager.Formats.ImageFormat.ImagePassphrase? passphrase = null) =>
         Run(imagePath, progress, cancellationToken);
 
     /// <summary>What <see cref="OpenImageAsync"/> hands the browse screen: partitions whose mount points are the

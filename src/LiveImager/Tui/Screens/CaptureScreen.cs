@@ -134,9 +134,11 @@ internal sealed class CaptureScreen : WizardScreen
         var encrypt = new Button { X = 0, Y = 6, Text = EncryptText(encryptOn) };
         // Masked, typed twice; shown only while Encrypt is on.
         var passLabel = new TextBlock { X = 2, Y = 7, Text = "Passphrase:", Visible = encryptOn };
-        var pass = new TextField { X = 16, Y = 7, Width = 30, Secret = true, Visible = encryptOn };
+        TextField pass = PassphraseField.Create(16, 7);
+        pass.Visible = encryptOn;
         var againLabel = new TextBlock { X = 2, Y = 8, Text = "Again:", Visible = encryptOn };
-        var again = new TextField { X = 16, Y = 8, Width = 30, Secret = true, Visible = encryptOn };
+        TextField again = PassphraseField.Create(16, 8);
+        again.Visible = encryptOn;
         encrypt.Accepting += (_, e) =>
         {
             e.Handled = true;

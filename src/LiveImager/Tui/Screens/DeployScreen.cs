@@ -105,7 +105,7 @@ internal sealed class DeployScreen : ImageWizardScreen
                 status.Text = $"Deploying is {TuiServices.NotAvailable}.";
                 return;
             }
-            var request = new RestoreRequest(image, targets);
+            var request = new RestoreRequest(image, targets, Passphrase);
             Host.Push(new ProgressScreen(Services, "deployment", $"Deploying {image.Name} onto {names}",
                 (progress, token) => jobs.RestoreAsync(request, progress, token)));
         };

@@ -73,7 +73,7 @@ internal sealed class RestoreScreen : ImageWizardScreen
                 status.Text = $"Restoring is {TuiServices.NotAvailable}.";
                 return;
             }
-            var request = new RestoreRequest(image, [target]);
+            var request = new RestoreRequest(image, [target], Passphrase);
             Host.Push(new ProgressScreen(Services, "restore", $"Restoring {image.Name} onto {target.Name}",
                 (progress, token) => jobs.RestoreAsync(request, progress, token)));
         };

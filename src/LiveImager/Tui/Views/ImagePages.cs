@@ -58,20 +58,25 @@ internal static class ImagePages
     }
 
     /// <summary>The store's images, one a row, with the details of the one under the cursor; Enter chooses it.</summary>
-    public static WizardPage Image(string heading, IReadOnlyList<ImageSummary> images, Action<ImageSummary> chosen)
+    /// <param name="opensEncrypted">True when the wizard asks for an encrypted image's passphrase; else such an image cannot be chosen.</param>
+    public static WizardPage Image(string heading, IReadOnlyList<ImageSummary> images, Action<ImageSummary> chosen, bool opensEncrypted = false)
     {
+        string? Problem(ImageSummary i) => i.Problem ??
+            (i.Encrypted && !opensEncrypted ? "it is encrypted; open it from the Shell with liveimager, which asks for its passphrase" : null);
         var view = new WizardPage(heading);
         var list = new ListView { X = 0, Y = 2, Width = Dim.Fill(), Height = Dim.Fill(7) };
-        list.SetSource(new ObservableCollection<string>(images.Select(i => i.Problem is null
-            ? $"{Cut(i.Name, 46),-46} {ByteSize.Format(i.SourceSizeBytes),9}  {i.Created.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}"
-            : $"{Cut(i.Name, 46),-46} INCOMPLETE")));
+        list.SetSource(new ObservableCollection<string>(images.Select(i => Problem(i) is not null ? $"{Cut(i.Name, 46),-46} INCOMPLETE"
+            : i.Encrypted ? $"{Cut(i.Name, 46),-46} {ByteSize.Format(i.StoredBytes),9}  locked"
+            : $"{Cut(i.Name, 46),-46} {ByteSize.Format(i.SourceSizeBytes),9}  {i.Created.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}")));
         var details = new TextBlock { X = 0, Y = Pos.AnchorEnd(6), Width = Dim.Fill(), Height = 6 };
         void ShowDetails()
         {
             if (list.SelectedItem is int index && index < images.Count)
             {
                 ImageSummary i = images[index];
-                details.Text = i.Problem is not null ? $"{i.Name} cannot be restored: {i.Problem}" : $"From {i.SourceModel}, serial {i.SourceSerial}, a {ByteSize.Format(i.SourceSizeBytes)} disk\n" +
+                details.Text = Problem(i) is string problem ? $"{i.Name} cannot be restored: {problem}"
+                    : i.Encrypted ? $"{i.Name} is encrypted, stored in {ByteSize.Format(i.StoredBytes)}.\nIts details show once you give its passphrase: press Enter."
+                    : $"From {i.SourceModel}, serial {i.SourceSerial}, a {ByteSize.Format(i.SourceSizeBytes)} disk\n" +
                                $"Taken {i.Created.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}, stored in {ByteSize.Format(i.StoredBytes)}\n" +
                                $"Needs a disk of at least {ByteSize.Exact(i.RequiredBytes)}\n" +
                                $"Partitions: {string.Join(", ", i.Partitions)}";
@@ -81,7 +86,7 @@ internal static class ImagePages
         list.Accepting += (_, e) =>
         {
             e.Handled = true;
-            if (list.SelectedItem is int index && index < images.Count && images[index].Problem is null)
+            if (list.SelectedItem is int index && index < images.Count && Problem(images[index]) is null)
             {
                 chosen(images[index]);
             }

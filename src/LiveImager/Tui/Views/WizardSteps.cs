@@ -23,6 +23,9 @@ internal sealed class WizardSteps(Screen screen, IReadOnlyList<Func<WizardPage>>
 
     public void Next() => Show(Current + 1);
 
+    /// <summary>Builds the current step's page again, for a step whose page depends on a choice made on it.</summary>
+    public void ShowAgain() => Show(Current);
+
     /// <summary>Goes back one step; false on the first step, so the screen closes.</summary>
     public bool Back()
     {
