@@ -3,8 +3,8 @@
 # does: an unattended capture from a USB stick under BIOS, an unattended restore under UEFI checked file by file on
 # the host, the TUI on the serial line under UEFI and UEFI Secure Boot, the network cases against host-side SMB/NFS
 # servers, an LVM disk whose restored VG the guest activates and fscks (then again through an encrypted image), a
-# captured stick booted straight from liveimager serve's NBD export, and a rescue capture of a disk with an unreadable sector (QEMU's blkdebug). Serial
-# logs and results stay in artifacts/live-test/; a report ends the run.
+# captured stick booted straight from liveimager serve's NBD export, and a rescue capture of a disk with an
+# unreadable sector (QEMU's blkdebug). Serial logs and results stay in artifacts/live-test/; a report ends the run.
 #
 # usage: test-live-image.sh [STEP...]   steps: capture restore uefi secureboot bios-cd secureboot-cd network lvm
 #                                        serve-boot rescue (default: all, in that order; restore needs capture's
