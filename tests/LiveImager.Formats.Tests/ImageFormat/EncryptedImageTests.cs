@@ -173,8 +173,11 @@ public sealed class EncryptedImageTests
         (_, byte[] one) = Make();
         (_, byte[] two) = Make();
         (long offset, FrameHeader frame) = Frames(one).First(f => f.Outer.Type == FrameType.Data);
-        Assert.Equal(offset, Frames(two).First(f => f.Outer.Type == FrameType.Data).Offset);
-        two.AsSpan((int)offset, FrameHeader.Length + frame.StoredLength).CopyTo(one.AsSpan((int)offset));
+        // The same chunk seals to the same length in both; where it starts follows the metadata frame before it, whose
+        // compressed length may differ by a byte between the two images.
+        (long otherOffset, FrameHeader other) = Frames(two).First(f => f.Outer.Type == FrameType.Data);
+        Assert.Equal(frame.StoredLength, other.StoredLength);
+        two.AsSpan((int)otherOffset, FrameHeader.Length + other.StoredLength).CopyTo(one.AsSpan((int)offset));
         using ImagePassphrase passphrase = Passphrase();
         var e = Assert.Throws<DiskFormatException>(() => new ImageReader(new MemoryStream(one), passphrase).ReadToEnd());
         Assert.Contains("authentication tag", e.Message);
