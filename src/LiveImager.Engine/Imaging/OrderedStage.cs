@@ -44,7 +44,8 @@ internal static class OrderedStage
     /// cancellation.</summary>
     /// <param name="newWorker">Each worker's own state (a zstd context), disposed when the worker ends.</param>
     /// <param name="take">The next item, built around the rented buffer, or null at the end; called by one worker at a
-    /// time, in order. When it throws or returns null the stage returns the buffer.</param>
+    /// time, in order, and never again once it threw or returned null. When it throws or returns null the stage
+    /// returns the buffer.</param>
     /// <param name="process">Works on an item; called by several workers at once.</param>
     /// <param name="deliver">Called on one thread in the items' order; returns false to stop the job early without an
     /// error (nothing left to do it for). The stage lets go of its hold on the item after it returns, so an item handed
@@ -80,12 +81,16 @@ internal static class OrderedStage
                             {
                                 lock (takeLock)
                                 {
-                                    item = ended ? null : take(buffer);
-                                    if (item is null)
+                                    item = null;
+                                    if (!ended)
                                     {
+                                        // Ended until take returns: a reader that threw stands in the middle of what it
+                                        // could not read, so no other worker may read on from there.
                                         ended = true;
+                                        item = take(buffer);
+                                        ended = item is null;
                                     }
-                                    else
+                                    if (item is not null)
                                     {
                                         item.Sequence = nextSequence++;
                                     }

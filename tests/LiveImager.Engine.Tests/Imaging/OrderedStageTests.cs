@@ -118,6 +118,42 @@ public sealed class OrderedStageTests
         Assert.Equal(0, pool.Rented);
     }
 
+    /// <summary>A reader is a stream: once a read failed, the next would start in the middle of what it could not read
+    /// and fail with a misleading error ("frame 38: expected frame 37"). No worker reads on after a failed read.</summary>
+    [Fact]
+    public void NoWorkerReadsOnAfterAFailedRead()
+    {
+        using var pool = new AlignedBufferPool(8, BufferSize);
+        using var pipeline = new Pipeline(CancellationToken.None);
+        int next = 0;
+        bool failed = false;
+        int readsAfterTheFailure = 0;
+
+        var error = Assert.Throws<InvalidDataException>(() => OrderedStage.Run(pipeline, pool, workers: 4, () => new Worker(),
+            buffer =>
+            {
+                // Slow reads, so that the other workers wait at the lock when one fails.
+                Thread.Sleep(1);
+                if (failed)
+                {
+                    readsAfterTheFailure++;
+                    throw new InvalidDataException("read on after the failure");
+                }
+                if (next == 37)
+                {
+                    failed = true;
+                    throw new InvalidDataException("item 37 cannot be read");
+                }
+                return new Item(next++, buffer);
+            },
+            (_, _) => { },
+            _ => true));
+
+        Assert.Equal("item 37 cannot be read", error.Message);
+        Assert.Equal(0, readsAfterTheFailure);
+        Assert.Equal(0, pool.Rented);
+    }
+
     [Fact]
     public void ADelivererThatStopsEndsTheStageWithoutAnErrorAndEveryBufferComesBack()
     {
