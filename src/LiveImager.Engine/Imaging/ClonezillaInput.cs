@@ -173,19 +173,7 @@ public static class ClonezillaInput
             _what = what;
             string program = StoreTools.Find(tool)
                 ?? throw new ImagingException($"{what} is compressed with {tool}, which is not installed (apt-get install {tool})");
-            var info = new ProcessStartInfo(program)
-            {
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (string argument in arguments)
-            {
-                info.ArgumentList.Add(argument);
-            }
-            StoreTools.Sanitize(info);
-            info.Environment["LC_ALL"] = "C";
+            ProcessStartInfo info = StoreTools.PipedStart(program, arguments);
             _process = Process.Start(info) ?? throw new ImagingException($"cannot start {program}");
             _errors = _process.StandardError.ReadToEndAsync();
             _feeder = new Thread(Feed) { IsBackground = true, Name = $"{tool} input" };

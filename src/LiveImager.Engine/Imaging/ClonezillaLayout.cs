@@ -171,19 +171,7 @@ internal sealed class ClonezillaLayout
     private static void RunSfdisk(string disk, string dump)
     {
         string program = StoreTools.Find("sfdisk") ?? throw new ImagingException("sfdisk is not installed (apt-get install fdisk); it writes an MBR image's table");
-        var info = new ProcessStartInfo(program)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string argument in (string[])["--quiet", "--no-reread", "--no-tell-kernel", disk])
-        {
-            info.ArgumentList.Add(argument);
-        }
-        StoreTools.Sanitize(info);
-        info.Environment["LC_ALL"] = "C";
+        ProcessStartInfo info = StoreTools.PipedStart(program, (string[])["--quiet", "--no-reread", "--no-tell-kernel", disk]);
         using Process process = Process.Start(info) ?? throw new ImagingException($"cannot start {program}");
         Task<string> output = process.StandardOutput.ReadToEndAsync();
         Task<string> error = process.StandardError.ReadToEndAsync();

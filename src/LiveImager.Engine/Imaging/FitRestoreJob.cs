@@ -290,19 +290,7 @@ public sealed class FitRestoreJob : IDisposable
     private static void RunTool(string tool, IReadOnlyList<string> arguments, int[] success, CancellationToken cancellationToken)
     {
         string program = StoreTools.Find(tool) ?? throw new ImagingException($"{tool} is not installed; --fit shrinks with it");
-        var info = new ProcessStartInfo(program)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-        StoreTools.Sanitize(info);
-        info.Environment["LC_ALL"] = "C";
+        ProcessStartInfo info = StoreTools.PipedStart(program, arguments);
         var clock = Stopwatch.StartNew();
         using Process process = Process.Start(info) ?? throw new ImagingException($"cannot start {program}");
         process.StandardInput.Close();

@@ -54,24 +54,12 @@ public sealed class MulticastReceiver : ForwardReadStream
     {
         string program = StoreTools.Find("udp-receiver")
             ?? throw new ImagingException("restoring from multicast needs udp-receiver, which is not installed (apt-get install udpcast)");
-        var info = new ProcessStartInfo(program)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
         // --nokbd: there is no keyboard to start the transfer from; --receive-timeout: a dead sender ends the stream.
         // --start-timeout: a session that started without this machine never admits it.
         string[] arguments = ["--nokbd", .. address.UdpcastArguments(),
             "--receive-timeout", address.ReceiveTimeoutSeconds.ToString(CultureInfo.InvariantCulture),
             .. address.StartTimeoutSeconds is { } start ? ["--start-timeout", start.ToString(CultureInfo.InvariantCulture)] : Array.Empty<string>()];
-        foreach (string argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-        StoreTools.Sanitize(info);
-        info.Environment["LC_ALL"] = "C";
+        ProcessStartInfo info = StoreTools.PipedStart(program, arguments);
         Process process = Process.Start(info) ?? throw new ImagingException($"cannot start {program}");
         process.StandardInput.Close();
         Log.Information("Multicast receiver started on {Address}: udp-receiver {Arguments}", address.ToString(), string.Join(" ", arguments));

@@ -137,19 +137,7 @@ public sealed partial class MulticastSender(MulticastSendOptions options)
         string program = StoreTools.Find("udp-sender")
             ?? throw new ImagingException("multicast needs udp-sender, which is not installed (apt-get install udpcast)");
         IReadOnlyList<string> arguments = Arguments(options);
-        var info = new ProcessStartInfo(program)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-        StoreTools.Sanitize(info);
-        info.Environment["LC_ALL"] = "C";
+        ProcessStartInfo info = StoreTools.PipedStart(program, arguments);
 
         using Stream input = ImageInput.Open(options.Image, standardInput: null);
         var clock = Stopwatch.StartNew();

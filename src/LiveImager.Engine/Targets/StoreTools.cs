@@ -33,11 +33,10 @@ public static class StoreTools
         info.Environment["PATH"] = string.Join(':', SystemDirectories);
     }
 
-    /// <summary>Runs <paramref name="command"/> and waits for it (sshfs returns once mounted, its daemon detached).</summary>
-    public static ToolOutput Run(MountCommand command)
+    /// <summary>How every tool child is started: all three standard streams piped to us, the arguments as a list (no
+    /// shell), the environment <see cref="Sanitize"/>d, and messages in English, since the error mapping reads English.</summary>
+    public static ProcessStartInfo PipedStart(string program, IEnumerable<string> arguments)
     {
-        string program = Find(command.Tool)
-            ?? throw new StoreException(StoreProblem.Unsupported, $"{command.Tool} is not installed; it is needed to mount this store");
         var info = new ProcessStartInfo(program)
         {
             RedirectStandardInput = true,
@@ -45,13 +44,21 @@ public static class StoreTools
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string argument in command.Arguments)
+        foreach (string argument in arguments)
         {
             info.ArgumentList.Add(argument);
         }
         Sanitize(info);
-        // Tools print their errors in English only when asked to, and the error mapping reads English.
         info.Environment["LC_ALL"] = "C";
+        return info;
+    }
+
+    /// <summary>Runs <paramref name="command"/> and waits for it (sshfs returns once mounted, its daemon detached).</summary>
+    public static ToolOutput Run(MountCommand command)
+    {
+        string program = Find(command.Tool)
+            ?? throw new StoreException(StoreProblem.Unsupported, $"{command.Tool} is not installed; it is needed to mount this store");
+        ProcessStartInfo info = PipedStart(program, command.Arguments);
         using Process process = Process.Start(info) ?? throw new StoreException(StoreProblem.Unsupported, $"cannot start {program}");
         Task<string> output = process.StandardOutput.ReadToEndAsync();
         Task<string> error = process.StandardError.ReadToEndAsync();
