@@ -79,12 +79,7 @@ public class EngineJobRunnerTests
         tui.Press(Key.CursorDown);
         tui.Press(Key.Enter);
         tui.AssertShows("EVERYTHING ON target WILL BE ERASED");
-        tui.Press(Key.Enter);
-        tui.Type("target");
-        tui.Press(Key.Enter);
-        WaitForResult(tui);
-        tui.AssertShows("The restore finished in");
-        tui.AssertShows($"{target}: restored");
+        ConfirmAndRestore(tui, "target", target);
 
         // The source's free blocks are zeros in a fresh sparse file, so the restored disk equals it byte for byte.
         Assert.Equal(Sha256(source), Sha256(target));
@@ -120,12 +115,7 @@ public class EngineJobRunnerTests
         tui.WaitForText("target.img");
         tui.Press(Key.Enter);
         tui.AssertShows("EVERYTHING ON target WILL BE ERASED");
-        tui.Press(Key.Enter);
-        tui.Type("target");
-        tui.Press(Key.Enter);
-        WaitForResult(tui);
-        tui.AssertShows("The restore finished in");
-        tui.AssertShows($"{target}: restored");
+        ConfirmAndRestore(tui, "target", target);
         Assert.Equal(Sha256(source), Sha256(target));
     }
 
@@ -177,12 +167,7 @@ public class EngineJobRunnerTests
         tui.AssertShows("EVERYTHING ON target WILL BE ERASED");
         // The summary's date comes from the metadata, which reads only under the passphrase.
         tui.AssertShows($"taken {DateTimeOffset.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)}");
-        tui.Press(Key.Enter);
-        tui.Type("target");
-        tui.Press(Key.Enter);
-        WaitForResult(tui);
-        tui.AssertShows("The restore finished in");
-        tui.AssertShows($"{target}: restored");
+        ConfirmAndRestore(tui, "target", target);
         Assert.Equal(Sha256(source), Sha256(target));
     }
 
@@ -487,6 +472,18 @@ public class EngineJobRunnerTests
                 _reports.Add(value);
             }
         }
+    }
+
+    /// <summary>At the restore wizard's summary: confirms, types the target's name, and waits for the restore to finish
+    /// onto <paramref name="target"/>.</summary>
+    private static void ConfirmAndRestore(TuiHarness tui, string name, string target)
+    {
+        tui.Press(Key.Enter);
+        tui.Type(name);
+        tui.Press(Key.Enter);
+        WaitForResult(tui);
+        tui.AssertShows("The restore finished in");
+        tui.AssertShows($"{target}: restored");
     }
 
     private static void WaitForResult(TuiHarness tui) =>

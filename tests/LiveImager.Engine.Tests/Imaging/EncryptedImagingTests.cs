@@ -142,14 +142,14 @@ public sealed class EncryptedImagingTests : IDisposable
 
         // The outer header (its sealed length): the check of every frame header finds it before the target opens.
         byte[] original = File.ReadAllBytes(image);
-        Flip(image, victim.ImageOffset + 0x1C);
+        FrameDamage.FlipByte(image, victim.ImageOffset + 0x1C);
         var header = Assert.Throws<DiskFormatException>(() => Restore(image, target));
         Assert.Contains($"image offset {victim.ImageOffset}", header.Message);
         Assert.Equal(before, Sha256(target));
 
         // A payload byte: --verify-first opens every frame before the target opens.
         File.WriteAllBytes(image, original);
-        Flip(image, victim.ImageOffset + FrameHeader.Length + 1000);
+        FrameDamage.FlipByte(image, victim.ImageOffset + FrameHeader.Length + 1000);
         var payload = Assert.Throws<DiskFormatException>(() => Restore(image, target, verifyFirst: true));
         Assert.StartsWith($"image frame {victim.FrameNumber} (data, sealed, image offset {victim.ImageOffset})", payload.Message);
         Assert.Contains("authentication tag", payload.Message);
@@ -212,15 +212,6 @@ public sealed class EncryptedImagingTests : IDisposable
         new Random(7).NextBytes(bytes);
         File.WriteAllBytes(path, bytes);
         return path;
-    }
-
-    private static void Flip(string image, long offset)
-    {
-        using var stream = new FileStream(image, FileMode.Open, FileAccess.ReadWrite);
-        stream.Position = offset;
-        int value = stream.ReadByte();
-        stream.Position = offset;
-        stream.WriteByte((byte)(value ^ 0x01));
     }
 
     private static string Sha256(string path)

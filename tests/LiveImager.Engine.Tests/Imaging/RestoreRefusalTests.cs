@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using LiveImager.Engine.Imaging;
+using LiveImager.Engine.Tests.Support;
 using LiveImager.Formats;
 using LiveImager.Formats.ImageFormat;
 using LiveImager.Formats.Tests.Support;
@@ -43,7 +44,7 @@ public sealed partial class RestoreRefusalTests : IDisposable
         {
             indexOffset = file.Footer.IndexOffset;
         }
-        Flip(image, indexOffset + FrameHeader.Length + 5);
+        FrameDamage.FlipByte(image, indexOffset + FrameHeader.Length + 5);
         string target = OtherData("target.img");
         string before = Sha256(target);
 
@@ -64,7 +65,7 @@ public sealed partial class RestoreRefusalTests : IDisposable
             victim = file.Index.Entries[file.Index.Entries.Count * 3 / 4];
         }
         // The frame's disk position: its header checksum no longer matches.
-        Flip(image, victim.ImageOffset + 0x10);
+        FrameDamage.FlipByte(image, victim.ImageOffset + 0x10);
         string target = OtherData("target.img");
         string before = Sha256(target);
 
@@ -84,7 +85,7 @@ public sealed partial class RestoreRefusalTests : IDisposable
             var entries = file.Index.Entries;
             victim = entries.Zip(entries.Skip(1)).Last(pair => pair.Second.ImageOffset - pair.First.ImageOffset > FrameHeader.Length + 64).First;
         }
-        Flip(image, victim.ImageOffset + FrameHeader.Length + 3);
+        FrameDamage.FlipByte(image, victim.ImageOffset + FrameHeader.Length + 3);
         string target = OtherData("target.img");
         string before = Sha256(target);
 
@@ -206,15 +207,6 @@ public sealed partial class RestoreRefusalTests : IDisposable
     {
         using var stream = new FileStream(image, FileMode.Open, FileAccess.Write);
         stream.SetLength(length);
-    }
-
-    private static void Flip(string image, long offset)
-    {
-        using var stream = new FileStream(image, FileMode.Open, FileAccess.ReadWrite);
-        stream.Position = offset;
-        int value = stream.ReadByte();
-        stream.Position = offset;
-        stream.WriteByte((byte)(value ^ 0x01));
     }
 
     private static string Sha256(string path)

@@ -4,7 +4,7 @@ using Xunit;
 
 namespace LiveImager.Engine.Tests.Support;
 
-/// <summary>Damages one data frame of an image file the way a bad sector would: one byte of its stored payload flipped.</summary>
+/// <summary>Damages an image file the way a bad sector would: one byte flipped, in a data frame's stored payload or at a given offset.</summary>
 public static class FrameDamage
 {
     /// <summary>Flips a byte in the middle of the payload of the frame <paramref name="pick"/> chooses from the image's
@@ -20,11 +20,17 @@ public static class FrameDamage
             Assert.True(header.StoredLength > 100, $"frame {entry.FrameNumber} holds stored bytes to damage");
             payload = entry.ImageOffset + FrameHeader.Length + (header.StoredLength / 2);
         }
-        using var stream = new FileStream(image, FileMode.Open, FileAccess.ReadWrite);
-        stream.Position = payload;
-        int old = stream.ReadByte();
-        stream.Position = payload;
-        stream.WriteByte((byte)(old ^ 0x5a));
+        FlipByte(image, payload, 0x5a);
         return entry;
+    }
+
+    /// <summary>Flips the bits of <paramref name="mask"/> in the byte at <paramref name="offset"/> of <paramref name="file"/>.</summary>
+    public static void FlipByte(string file, long offset, byte mask = 0x01)
+    {
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite);
+        stream.Position = offset;
+        int old = stream.ReadByte();
+        stream.Position = offset;
+        stream.WriteByte((byte)(old ^ mask));
     }
 }

@@ -89,16 +89,7 @@ public class CaptureScreenTests
         using var store = new ScratchDirectory();
         var jobs = new ScriptedJobs();
         using var tui = new TuiHarness(new TuiServices { Disks = ListedDisks.Typical(), Jobs = jobs, Clock = new FixedClock(s_today) });
-        tui.Press((Key)'1');
-        tui.WaitForText("Crucial MX500");
-        tui.Press(Key.CursorDown);
-        tui.Press(Key.CursorDown);
-        tui.Press(Key.Enter);
-        tui.Type(store.Path);
-        tui.Press(Key.Enter);
-        tui.WaitForText("Step 3 of 5");
-        tui.Press(Key.Enter);
-        tui.WaitForText("Step 4 of 5");
+        OpenTheOptionsStep(tui, store.Path);
         tui.AssertShows("Encrypt the image with a passphrase: no");
         tui.Press(Key.Tab);
         tui.Press(Key.Tab);
@@ -133,16 +124,7 @@ public class CaptureScreenTests
         using var store = new ScratchDirectory();
         var jobs = new ScriptedJobs();
         using var tui = new TuiHarness(new TuiServices { Disks = ListedDisks.Typical(), Jobs = jobs, Clock = new FixedClock(s_today) });
-        tui.Press((Key)'1');
-        tui.WaitForText("Crucial MX500");
-        tui.Press(Key.CursorDown);
-        tui.Press(Key.CursorDown);
-        tui.Press(Key.Enter);
-        tui.Type(store.Path);
-        tui.Press(Key.Enter);
-        tui.WaitForText("Step 3 of 5");
-        tui.Press(Key.Enter);
-        tui.WaitForText("Step 4 of 5");
+        OpenTheOptionsStep(tui, store.Path);
         tui.Press(Key.Enter);
         tui.Press(Key.Enter);
         var first = Assert.IsType<CaptureRequest>(WaitForRequest(tui, jobs));
@@ -163,6 +145,22 @@ public class CaptureScreenTests
         jobs.Progress.Report(new JobProgress(8_000_000_000, 64_000_000_000, 50_000_000, TimeSpan.FromSeconds(1400), "sdc1 (ntfs)",
             BadAreas: 3, UnreadableBytes: 1_050_000));
         tui.WaitForText("Partition: sdc1 (ntfs)   Unreadable: 3 areas, 1.1 MB");
+    }
+
+    /// <summary>Capture from the main menu: the Crucial MX500 (the third disk), into <paramref name="store"/>, the image's
+    /// proposed name accepted, and on to step 4, the options.</summary>
+    private static void OpenTheOptionsStep(TuiHarness tui, string store)
+    {
+        tui.Press((Key)'1');
+        tui.WaitForText("Crucial MX500");
+        tui.Press(Key.CursorDown);
+        tui.Press(Key.CursorDown);
+        tui.Press(Key.Enter);
+        tui.Type(store);
+        tui.Press(Key.Enter);
+        tui.WaitForText("Step 3 of 5");
+        tui.Press(Key.Enter);
+        tui.WaitForText("Step 4 of 5");
     }
 
     private static object WaitForRequest(TuiHarness tui, ScriptedJobs jobs)
