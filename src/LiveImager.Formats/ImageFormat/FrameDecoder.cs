@@ -21,6 +21,9 @@ public sealed class FrameDecoder : IDisposable
             case FrameEncoding.Raw:
                 stored[..header.RawLength].CopyTo(destination);
                 break;
+            case FrameEncoding.Reference:
+                throw new DiskFormatException(header.Describe(), "encoding", header.Encoding, header.ImageOffset,
+                    "holds no bytes of its own: they are in the base image, which this reader was not given");
             default:
                 int written;
                 try

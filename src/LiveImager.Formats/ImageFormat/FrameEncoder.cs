@@ -3,7 +3,8 @@ using ZstdSharp;
 namespace LiveImager.Formats.ImageFormat;
 
 /// <summary>How one chunk was stored by <see cref="FrameEncoder.Encode"/>.</summary>
-public readonly record struct EncodedPayload(FrameEncoding Encoding, int RawLength, int StoredLength, ulong RawChecksum);
+/// <param name="ContentHash">XXH3-128 of the raw bytes (<see cref="ImageChecksum.ContentHashOf"/>), for the chunk-hash frame.</param>
+public readonly record struct EncodedPayload(FrameEncoding Encoding, int RawLength, int StoredLength, ulong RawChecksum, UInt128 ContentHash);
 
 /// <summary>Turns raw chunks into frame payloads: a zero run, zstd, or raw when zstd does not make it smaller.</summary>
 /// <remarks>One per worker: it owns a zstd context, which is not thread-safe. The span API is used because per chunk
@@ -58,21 +59,22 @@ public sealed class FrameEncoder : IDisposable
         {
             throw new ArgumentException($"the stored buffer ({stored.Length}) is smaller than the chunk ({raw.Length})", nameof(stored));
         }
+        UInt128 hash = ImageChecksum.ContentHashOf(raw);
         if (!raw.ContainsAnyExcept((byte)0))
         {
-            return new EncodedPayload(FrameEncoding.ZeroRun, raw.Length, 0, ImageChecksum.OfZeros(raw.Length));
+            return new EncodedPayload(FrameEncoding.ZeroRun, raw.Length, 0, ImageChecksum.OfZeros(raw.Length), hash);
         }
         ulong checksum = ImageChecksum.Of(raw);
         if (LooksIncompressible(raw, stored))
         {
-            return new EncodedPayload(FrameEncoding.Raw, raw.Length, raw.Length, checksum);
+            return new EncodedPayload(FrameEncoding.Raw, raw.Length, raw.Length, checksum, hash);
         }
         // A destination one byte short of the chunk makes zstd give up as soon as it cannot win (invariant 6).
         if (_compressor.TryWrap(raw, stored[..(raw.Length - 1)], out int written))
         {
-            return new EncodedPayload(FrameEncoding.Zstd, raw.Length, written, checksum);
+            return new EncodedPayload(FrameEncoding.Zstd, raw.Length, written, checksum, hash);
         }
-        return new EncodedPayload(FrameEncoding.Raw, raw.Length, raw.Length, checksum);
+        return new EncodedPayload(FrameEncoding.Raw, raw.Length, raw.Length, checksum, hash);
     }
 
     /// <summary>Counts the chunks stored raw because their probes were incompressible, without running zstd over them.</summary>

@@ -19,6 +19,9 @@ public readonly record struct FrameHeader(FrameType Type, FrameEncoding Encoding
     /// <summary>Largest index frame: 8 Mi entries of 32 bytes.</summary>
     public const int MaxIndexLength = 256 * 1024 * 1024;
 
+    /// <summary>Largest chunk-hash frame: one 16-byte hash for each of the index's 8 Mi entries.</summary>
+    public const int MaxChunkHashesLength = MaxIndexLength / ImageIndex.EntryLength * ChunkHashes.HashLength;
+
     private const int MagicOffset = 0x00;          // image-format.md Frame 0x00 magic
     private const int VersionOffset = 0x04;        // 0x04 version
     private const int TypeOffset = 0x05;           // 0x05 type
@@ -36,7 +39,7 @@ public readonly record struct FrameHeader(FrameType Type, FrameEncoding Encoding
     public string Describe() => Encoding == FrameEncoding.Sealed
         ? $"image frame {FrameNumber} ({Type.ToString().ToLowerInvariant()}, sealed, image offset {ImageOffset})"
         : Type == FrameType.Data
-        ? $"image frame {FrameNumber} (data, disk bytes {Position}..{Position + RawLength}, image offset {ImageOffset})"
+        ? $"image frame {FrameNumber} ({(Encoding == FrameEncoding.Reference ? "data in the base image" : "data")}, disk bytes {Position}..{Position + RawLength}, image offset {ImageOffset})"
         : $"image frame {FrameNumber} ({Type.ToString().ToLowerInvariant()}, image offset {ImageOffset})";
 
     /// <summary>Reads and validates the header at <paramref name="imageOffset"/>; <paramref name="chunkSize"/> bounds data lengths.</summary>
@@ -86,7 +89,8 @@ public readonly record struct FrameHeader(FrameType Type, FrameEncoding Encoding
             FrameType.Metadata or FrameType.Log or FrameType.CaptureRecord => MaxTextLength,
             FrameType.UsedMap or FrameType.Data => chunkSize,
             FrameType.Index => MaxIndexLength,
-            _ => throw new DiskFormatException(structure, "type", (byte)Type, ImageOffset + TypeOffset, "is not a frame type of version 1"),
+            FrameType.ChunkHashes => MaxChunkHashesLength,
+            _ => throw new DiskFormatException(structure, "type", (byte)Type, ImageOffset + TypeOffset, "is not a frame type this LiveImager knows"),
         };
         if (Encoding == FrameEncoding.Sealed)
         {
@@ -110,7 +114,8 @@ public readonly record struct FrameHeader(FrameType Type, FrameEncoding Encoding
             FrameEncoding.Zstd => StoredLength > 0 && StoredLength <= RawLength,
             FrameEncoding.ZeroRun => StoredLength == 0,
             FrameEncoding.Sealed => true,
-            _ => throw new DiskFormatException(structure, "encoding", (byte)Encoding, ImageOffset + EncodingOffset, "is not an encoding of version 1"),
+            FrameEncoding.Reference => Type == FrameType.Data && StoredLength == 0,
+            _ => throw new DiskFormatException(structure, "encoding", (byte)Encoding, ImageOffset + EncodingOffset, "is not an encoding this LiveImager knows"),
         };
         if (!storedOk)
         {
@@ -154,6 +159,9 @@ public enum FrameType : byte
 
     /// <summary>Version 3: what the capture learned at its end (the bad-range map), after the data frames.</summary>
     CaptureRecord = 6,
+
+    /// <summary>Version 5: the XXH3-128 of every data frame's raw bytes, in frame order, after the data frames.</summary>
+    ChunkHashes = 7,
 }
 
 /// <summary>How a frame's payload is stored (image-format.md Frame 0x06).</summary>
@@ -165,4 +173,8 @@ public enum FrameEncoding : byte
 
     /// <summary>Version 4: an encrypted image's frame; the payload is the sealed header and payload (<see cref="FrameSealer"/>).</summary>
     Sealed = 3,
+
+    /// <summary>Version 5, data frames of an incremental image only: no payload; the raw bytes are those of the base
+    /// image's frame at the same disk position and length (image-format.md "Incremental images").</summary>
+    Reference = 4,
 }

@@ -7,6 +7,11 @@ public static class ImageChecksum
 {
     public static ulong Of(ReadOnlySpan<byte> data) => XxHash3.HashToUInt64(data);
 
+    /// <summary>A data frame's content hash, XXH3-128 (seed 0) of its raw bytes: the chunk-hash frame keeps one per
+    /// data frame, and an incremental capture references a base frame only when this and the XXH3-64 both match
+    /// (a 64-bit checksum alone could collide and silently restore the wrong data).</summary>
+    public static UInt128 ContentHashOf(ReadOnlySpan<byte> data) => XxHash128.HashToUInt128(data);
+
     /// <summary>The checksum of <paramref name="length"/> zero bytes, as a zero-run frame records it.</summary>
     public static ulong OfZeros(int length)
     {

@@ -49,6 +49,7 @@ public sealed class ImageFile : IDisposable
         }
         (FrameHeader metadataFrame, byte[] metadata) = ReadWhole(Header.FirstFrameOffset, FrameType.Metadata);
         Metadata = ImageMetadata.Parse(metadata, metadataFrame.ImageOffset);
+        Metadata.CheckAgainst(Header, metadataFrame.ImageOffset);
         if (!Header.IsEncrypted && Metadata.DataBytes != Footer.DataBytes)
         {
             throw new DiskFormatException("image metadata", "dataBytes", Metadata.DataBytes, metadataFrame.ImageOffset,
@@ -79,15 +80,18 @@ public sealed class ImageFile : IDisposable
         }
         if (Header.Version >= ImageHeader.CaptureRecordVersion)
         {
-            ReadRecord(usedMapsEnd);
+            ReadAfterData(usedMapsEnd);
         }
     }
 
     /// <summary>The capture record (a rescue capture's bad-range map), or null when the image has none.</summary>
     public CaptureRecord? Record { get; private set; }
 
-    /// <summary>Where the capture record frame starts, when there is one.</summary>
-    private long? _recordOffset;
+    /// <summary>The chunk hashes (version 5: one XXH3-128 per data frame); null for an older image.</summary>
+    public ChunkHashes? Hashes { get; private set; }
+
+    /// <summary>Where the first frame after the data frames starts (capture record or chunk hashes), and its name.</summary>
+    private (long Offset, string Name)? _afterData;
 
     public ImageHeader Header { get; }
     public ImageFooter Footer { get; }
@@ -138,12 +142,12 @@ public sealed class ImageFile : IDisposable
             // whole frame); their sealed headers are checked against the index as each frame is opened.
             FrameHeader frame = _sealer is null ? ReadDataHeader(entries[i]) : ReadOuterData(entries[i]);
             long end = frame.ImageOffset + FrameHeader.Length + frame.StoredLength;
-            long limit = i + 1 < entries.Count ? entries[i + 1].ImageOffset : _recordOffset ?? Footer.LogOffset;
+            long limit = i + 1 < entries.Count ? entries[i + 1].ImageOffset : _afterData?.Offset ?? Footer.LogOffset;
             if (end > limit)
             {
                 throw new DiskFormatException(frame.Describe(), "stored length", frame.StoredLength, frame.ImageOffset,
                     i + 1 < entries.Count ? $"runs into frame {entries[i + 1].FrameNumber} at image offset {limit}"
-                        : $"runs into the {(_recordOffset is null ? "capture log" : "capture record")} at image offset {limit}");
+                        : $"runs into the {_afterData?.Name ?? "capture log"} at image offset {limit}");
             }
         }
     }
@@ -227,9 +231,9 @@ public sealed class ImageFile : IDisposable
         }
     }
 
-    /// <summary>Reads the capture record where the data frames end (after the used maps when there are none), if
-    /// one is there; version 3 images only.</summary>
-    private void ReadRecord(long usedMapsEnd)
+    /// <summary>Reads the frames between the data and the log: the capture record (version 3, optional) and the chunk
+    /// hashes (version 5, required), found where the last data frame ends (after the used maps when there is none).</summary>
+    private void ReadAfterData(long usedMapsEnd)
     {
         long offset = usedMapsEnd;
         if (Index.Entries.Count > 0)
@@ -237,23 +241,46 @@ public sealed class ImageFile : IDisposable
             FrameHeader last = ReadHeaderAt(Index.Entries[^1].ImageOffset, "the last data frame");
             offset = last.ImageOffset + FrameHeader.Length + last.StoredLength;
         }
-        if (offset + FrameHeader.Length > Footer.LogOffset)
+        while (offset + FrameHeader.Length <= Footer.LogOffset)
         {
-            return;
+            FrameType type = ReadHeaderAt(offset, "the frame after the data").Type;
+            if (type == FrameType.CaptureRecord && Record is null && Hashes is null)
+            {
+                (FrameHeader frame, byte[] raw) = ReadWhole(offset, FrameType.CaptureRecord);
+                Record = CaptureRecord.Parse(raw, frame.ImageOffset, Metadata.Source.SizeBytes);
+                _afterData ??= (offset, "capture record");
+                offset = EndOf(frame);
+            }
+            else if (type == FrameType.ChunkHashes && Hashes is null && Header.HasChunkHashes)
+            {
+                (FrameHeader frame, byte[] raw) = ReadWhole(offset, FrameType.ChunkHashes);
+                Hashes = ChunkHashes.Parse(raw, Index.Entries.Count, frame.ImageOffset);
+                _afterData ??= (offset, "chunk hashes");
+                offset = EndOf(frame);
+            }
+            else
+            {
+                break;
+            }
         }
-        if (ReadHeaderAt(offset, "the frame after the data").Type != FrameType.CaptureRecord)
+        if (Header.HasChunkHashes && (Hashes is null || offset != Footer.LogOffset))
         {
-            return;
+            throw new DiskFormatException("image", "chunk hashes", offset, offset,
+                $"a version {Header.Version} image holds its chunk hashes right before the capture log at image offset {Footer.LogOffset}; they are not there");
         }
-        (FrameHeader frame, byte[] raw) = ReadWhole(offset, FrameType.CaptureRecord);
-        Record = CaptureRecord.Parse(raw, frame.ImageOffset, Metadata.Source.SizeBytes);
-        _recordOffset = offset;
     }
+
+    /// <summary>Reads every used-map frame again, checked, and hands each piece (partition number, byte offset in its
+    /// bitmap, bytes) to <paramref name="piece"/>, in image order.</summary>
+    public void ReadUsedMaps(Action<int, long, ReadOnlySpan<byte>> piece) => CheckUsedMaps(_usedMapsStart, piece);
+
+    private long _usedMapsStart;
 
     /// <summary>Reads the used-map frames from <paramref name="offset"/> and checks them against the metadata, as the
     /// streaming reader does: one chunk-sized buffer, a frame at a time; returns where they end.</summary>
-    private long CheckUsedMaps(long offset)
+    private long CheckUsedMaps(long offset, Action<int, long, ReadOnlySpan<byte>>? piece = null)
     {
+        _usedMapsStart = offset;
         var tally = new UsedMapTally(Metadata);
         var headerBytes = new byte[FrameHeader.Length];
         var raw = new byte[Header.ChunkSize];
@@ -270,6 +297,7 @@ public sealed class ImageFile : IDisposable
             PayloadOf(frame, body, stored);
             _decoder.Decode(frame, stored, raw);
             tally.Add(frame, raw.AsSpan(0, frame.RawLength));
+            piece?.Invoke((int)frame.Tag, frame.Position, raw.AsSpan(0, frame.RawLength));
             offset = EndOf(frame);
         }
         tally.Complete(offset);

@@ -5,13 +5,16 @@ namespace LiveImager.Formats.ImageFormat;
 
 /// <summary>The 64 bytes at the start of an image: magic, version, image id, chunk and volume sizes.</summary>
 public readonly record struct ImageHeader(ImageHeaderFlags Flags, Guid ImageId, int ChunkSize, long VolumeSize,
-    long CreatedUnixMilliseconds, ushort Version = ImageHeader.LatestPlainVersion)
+    long CreatedUnixMilliseconds, ushort Version = ImageHeader.CurrentVersion)
 {
     public const int Length = 0x40;
-    public const ushort CurrentVersion = 4;
 
-    /// <summary>The newest version of an unencrypted image: what a header is unless its writer says otherwise.</summary>
-    public const ushort LatestPlainVersion = 3;
+    /// <summary>What every capture writes: the newest version, whatever the image needs of it.</summary>
+    public const ushort CurrentVersion = 5;
+
+    /// <summary>The first version with the chunk-hash frame (type 7) in every image, and incremental images (flag
+    /// bit 2, reference frames).</summary>
+    public const ushort ChunkHashesVersion = 5;
 
     /// <summary>The first version with encrypted images (flag bit 1, a key header, sealed frames).</summary>
     public const ushort EncryptedVersion = 4;
@@ -40,6 +43,12 @@ public readonly record struct ImageHeader(ImageHeaderFlags Flags, Guid ImageId, 
     public bool IsSplit => (Flags & ImageHeaderFlags.Split) != 0;
 
     public bool IsEncrypted => (Flags & ImageHeaderFlags.Encrypted) != 0;
+
+    /// <summary>Version 5: some data frames are references to the base image the metadata names.</summary>
+    public bool IsIncremental => (Flags & ImageHeaderFlags.Incremental) != 0;
+
+    /// <summary>Version 5 and later hold a chunk-hash frame.</summary>
+    public bool HasChunkHashes => Version >= ChunkHashesVersion;
 
     /// <summary>Where the metadata frame starts: after the key header of an encrypted image.</summary>
     public long FirstFrameOffset => IsEncrypted ? Length + ImageKeyHeader.Length : Length;
@@ -85,7 +94,8 @@ public readonly record struct ImageHeader(ImageHeaderFlags Flags, Guid ImageId, 
         {
             throw new DiskFormatException(Structure, "header length", headerLength, HeaderLengthOffset, $"must be {Length}");
         }
-        ImageHeaderFlags known = Version >= EncryptedVersion ? ImageHeaderFlags.Split | ImageHeaderFlags.Encrypted : ImageHeaderFlags.Split;
+        ImageHeaderFlags known = Version >= ChunkHashesVersion ? ImageHeaderFlags.Split | ImageHeaderFlags.Encrypted | ImageHeaderFlags.Incremental
+            : Version >= EncryptedVersion ? ImageHeaderFlags.Split | ImageHeaderFlags.Encrypted : ImageHeaderFlags.Split;
         if ((Flags & ~known) != 0)
         {
             throw new DiskFormatException(Structure, "flags", $"0x{(uint)Flags:x}", FlagsOffset, $"has bits unknown to version {Version}");
@@ -129,4 +139,7 @@ public enum ImageHeaderFlags : uint
 
     /// <summary>Version 4: a key header follows the header and every frame is sealed.</summary>
     Encrypted = 2,
+
+    /// <summary>Version 5: captured on a base image; data frames may be references to it.</summary>
+    Incremental = 4,
 }

@@ -104,6 +104,12 @@ public sealed partial record ImageMetadata
             Check(c.LowestLevel is >= 1 and <= 22 && c.HighestLevel >= c.LowestLevel && c.HighestLevel <= 22, "compression",
                 $"levels {c.LowestLevel}..{c.HighestLevel}", frameOffset, "zstd levels are 1..22, the lowest first");
         }
+        if (Base is { } b)
+        {
+            // The name is joined to the image's own directory to find the base: a plain file name, nothing that leaves it.
+            Check(b.Name is { Length: > 0 and <= 255 } && b.Name.IndexOfAny(['/', '\0']) < 0 && b.Name is not ("." or ".."),
+                "base.name", b.Name, frameOffset, "must be a file name (no directory) of 1..255 characters");
+        }
         extents.Sort((a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : a.End.CompareTo(b.End));
         for (int i = 1; i < extents.Count; i++)
         {
@@ -111,6 +117,12 @@ public sealed partial record ImageMetadata
                 $"overlaps {extents[i - 1].Name[..extents[i - 1].Name.IndexOf('.')]}, which ends at {extents[i - 1].End}");
         }
     }
+
+    /// <summary>Checks what the metadata must say given the image's header: an incremental image, and only one, names
+    /// its base. Run by every reader after <see cref="Parse"/>.</summary>
+    public void CheckAgainst(in ImageHeader header, long frameOffset) =>
+        Check(header.IsIncremental == Base is not null, "base", Base?.Name ?? "null", frameOffset,
+            header.IsIncremental ? "an incremental image must name its base image" : "only an incremental image names a base image");
 
     /// <summary>The used-map bytes a partition's <see cref="PartitionInfo.BlockCount"/> needs: one bit a block.</summary>
     public static long UsedMapBytes(PartitionInfo partition) => (partition.BlockCount + 7) / 8;

@@ -25,6 +25,9 @@ public sealed partial record ImageMetadata
     /// <summary>How the data frames were compressed; null in images written before it was recorded.</summary>
     public CompressionInfo? Compression { get; init; }
 
+    /// <summary>The image an incremental image was captured on (version 5, header flag Incremental); null otherwise.</summary>
+    public BaseImage? Base { get; init; }
+
     /// <summary>The end of the last byte that must exist on a target: the last partition's or region's end.</summary>
     [JsonIgnore]
     public long RequiredTargetBytes =>
@@ -52,6 +55,17 @@ public sealed partial record ImageMetadata
         metadata.Validate(frameOffset);
         return metadata;
     }
+}
+
+/// <summary>The base of an incremental image: which image (by id) and where to find it (a file name in the same store).</summary>
+public sealed record BaseImage
+{
+    public required Guid ImageId { get; init; }
+
+    /// <summary>The base's file name (without a directory): the chain is looked up beside the image.</summary>
+    public required string Name { get; init; }
+
+    public required DateTimeOffset CreatedUtc { get; init; }
 }
 
 /// <summary>The disk an image was captured from.</summary>

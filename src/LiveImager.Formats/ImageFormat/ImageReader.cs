@@ -50,6 +50,7 @@ public sealed class ImageReader : IDisposable
             throw new DiskFormatException(frame.Describe(), "type", frame.Type, frame.ImageOffset, "the first frame must be the metadata");
         }
         Metadata = ImageMetadata.Parse(ReadWhole(frame), frame.ImageOffset);
+        Metadata.CheckAgainst(Header, frame.ImageOffset);
         _usedMaps = new UsedMapTally(Metadata);
     }
 
@@ -64,6 +65,9 @@ public sealed class ImageReader : IDisposable
 
     /// <summary>The capture record (a rescue capture's bad-range map), once the reader has passed it.</summary>
     public CaptureRecord? Record { get; private set; }
+
+    /// <summary>The chunk hashes (version 5), once the reader has passed them.</summary>
+    public ChunkHashes? Hashes { get; private set; }
 
     /// <summary>The validated footer, once <see cref="TryReadData"/> has returned false.</summary>
     public ImageFooter? Footer { get; private set; }
@@ -100,7 +104,7 @@ public sealed class ImageReader : IDisposable
                     _usedMaps.Add(frame, map);
                     UsedMapRead?.Invoke(frame, map);
                     break;
-                case FrameType.Data when _logOffset < 0 && Record is null:
+                case FrameType.Data when _logOffset < 0 && Record is null && Hashes is null:
                     CheckDataOrder(frame);
                     ReadPayload(frame, stored);
                     _seen.Add(new IndexEntry(frame.Position, frame.ImageOffset, frame.RawLength, frame.FrameNumber, frame.RawChecksum));
@@ -108,10 +112,13 @@ public sealed class ImageReader : IDisposable
                     _dataBytes += frame.RawLength;
                     header = frame;
                     return true;
-                case FrameType.CaptureRecord when _logOffset < 0 && Record is null && Header.Version >= ImageHeader.CaptureRecordVersion:
+                case FrameType.CaptureRecord when _logOffset < 0 && Record is null && Hashes is null && Header.Version >= ImageHeader.CaptureRecordVersion:
                     Record = CaptureRecord.Parse(ReadWhole(frame), frame.ImageOffset, Metadata.Source.SizeBytes);
                     break;
-                case FrameType.Log when _logOffset < 0:
+                case FrameType.ChunkHashes when _logOffset < 0 && Hashes is null && Header.HasChunkHashes:
+                    Hashes = ChunkHashes.Parse(ReadWhole(frame), _seen.Count, frame.ImageOffset);
+                    break;
+                case FrameType.Log when _logOffset < 0 && (Hashes is not null || !Header.HasChunkHashes):
                     _logOffset = frame.ImageOffset;
                     Log = Encoding.UTF8.GetString(ReadWhole(frame));
                     break;
@@ -122,7 +129,7 @@ public sealed class ImageReader : IDisposable
                     break;
                 default:
                     throw new DiskFormatException(frame.Describe(), "type", frame.Type, frame.ImageOffset,
-                        "is out of order (expected metadata, used maps, data, capture record, log, index, footer)");
+                        "is out of order (expected metadata, used maps, data, capture record, chunk hashes, log, index, footer)");
             }
         }
     }
@@ -163,6 +170,11 @@ public sealed class ImageReader : IDisposable
 
     private void CheckDataOrder(in FrameHeader frame)
     {
+        if (frame.Encoding == FrameEncoding.Reference && !Header.IsIncremental)
+        {
+            throw new DiskFormatException(frame.Describe(), "encoding", frame.Encoding, frame.ImageOffset,
+                "refers to a base image, but this image is not incremental");
+        }
         long end = frame.Position + frame.RawLength;
         if (frame.Position < _lastDiskEnd || end > Metadata.Source.SizeBytes
             || frame.Position / Header.ChunkSize != (end - 1) / Header.ChunkSize)

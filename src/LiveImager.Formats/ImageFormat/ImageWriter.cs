@@ -10,6 +10,7 @@ public sealed class ImageWriter : IDisposable
 {
     private readonly Stream _output;
     private readonly List<IndexEntry> _index = [];
+    private readonly List<UInt128> _hashes = [];
     private Stage _stage = Stage.Metadata;
     private long _position;
     private uint _nextFrame;
@@ -29,6 +30,10 @@ public sealed class ImageWriter : IDisposable
         Span<byte> bytes = stackalloc byte[ImageKeyHeader.Length];
         header.Write(bytes);
         Emit(bytes[..ImageHeader.Length]);
+        if (header.IsIncremental && (header.IsEncrypted || !header.HasChunkHashes))
+        {
+            throw new InvalidOperationException($"an incremental image is version {ImageHeader.ChunkHashesVersion} and not encrypted");
+        }
         if (header.IsEncrypted)
         {
             if (passphrase is null || header.Version < ImageHeader.EncryptedVersion)
@@ -87,6 +92,17 @@ public sealed class ImageWriter : IDisposable
         EndData(diskPosition, payload);
     }
 
+    /// <summary>Writes a reference frame of an incremental image: the raw bytes at <paramref name="diskPosition"/> are
+    /// those of the base image's frame there, whose checksums <paramref name="payload"/> repeats (stored length 0).</summary>
+    public void WriteReference(long diskPosition, in EncodedPayload payload)
+    {
+        if (!Header.IsIncremental || payload.Encoding != FrameEncoding.Reference || payload.StoredLength != 0)
+        {
+            throw new InvalidOperationException("only an incremental image holds reference frames, and they have no payload");
+        }
+        WriteData(diskPosition, payload, []);
+    }
+
     /// <summary>Writes a data frame a worker sealed already with <see cref="FrameSealer.SealData"/> under
     /// <see cref="NextFrameNumber"/>: the encryption runs on the workers, not on this thread.</summary>
     public void WriteSealedData(long diskPosition, in EncodedPayload payload, ReadOnlySpan<byte> sealedFrame)
@@ -109,6 +125,10 @@ public sealed class ImageWriter : IDisposable
             _stage = Stage.Data;
         }
         Expect(Stage.Data, "a data frame");
+        if (payload.Encoding == FrameEncoding.Reference && !Header.IsIncremental)
+        {
+            throw new InvalidOperationException("a reference frame in an image that is not incremental");
+        }
         if (payload.RawLength <= 0 || payload.RawLength > Header.ChunkSize || diskPosition < _lastDiskEnd
             || diskPosition / Header.ChunkSize != (diskPosition + payload.RawLength - 1) / Header.ChunkSize)
         {
@@ -116,6 +136,7 @@ public sealed class ImageWriter : IDisposable
                 $"data frame at disk {diskPosition}+{payload.RawLength} breaks the frame order (previous end {_lastDiskEnd}) or crosses a chunk boundary");
         }
         _index.Add(new IndexEntry(diskPosition, _position, payload.RawLength, _nextFrame, payload.RawChecksum));
+        _hashes.Add(payload.ContentHash);
     }
 
     private void EndData(long diskPosition, in EncodedPayload payload)
@@ -124,7 +145,7 @@ public sealed class ImageWriter : IDisposable
         _dataBytes += payload.RawLength;
     }
 
-    /// <summary>Writes the log, the index and the footer, then flushes the output. The image is complete after this.</summary>
+    /// <summary>Writes the capture record (if any), the chunk hashes (version 5), the log, the index and the footer, then flushes the output. The image is complete after this.</summary>
     /// <param name="record">The capture record (version 3 images only), written before the log.</param>
     public ImageFooter Finish(string log, FrameEncoder encoder, CaptureRecord? record = null)
     {
@@ -139,6 +160,10 @@ public sealed class ImageWriter : IDisposable
                 throw new InvalidOperationException($"a capture record needs image version {ImageHeader.CaptureRecordVersion}");
             }
             WriteWhole(FrameType.CaptureRecord, record.ToJsonBytes(), FrameHeader.MaxTextLength, encoder);
+        }
+        if (Header.HasChunkHashes)
+        {
+            WriteWhole(FrameType.ChunkHashes, new ChunkHashes(_hashes).ToBytes(), FrameHeader.MaxChunkHashesLength, encoder);
         }
         long logOffset = _position;
         WriteWhole(FrameType.Log, Encoding.UTF8.GetBytes(log), FrameHeader.MaxTextLength, encoder);

@@ -49,10 +49,10 @@ public sealed record SealedStructure(ImageHeader Header, long Frames, long Image
                     $"expected sealed frame {next}: a frame is missing, repeated or not sealed");
             }
             if ((next == 0) != (frame.Type == FrameType.Metadata) || Rank(frame.Type) < Rank(previous)
-                || (frame.Type is FrameType.Log or FrameType.Index && frame.Type == previous))
+                || (frame.Type is FrameType.ChunkHashes or FrameType.Log or FrameType.Index && frame.Type == previous))
             {
                 throw new DiskFormatException(frame.Describe(), "type", frame.Type, offset,
-                    "is out of order (expected metadata, used maps, data, capture record, log, index, footer)");
+                    "is out of order (expected metadata, used maps, data, capture record, chunk hashes, log, index, footer)");
             }
             previous = frame.Type;
             logOffset = frame.Type == FrameType.Log ? offset : logOffset;
@@ -73,8 +73,9 @@ public sealed record SealedStructure(ImageHeader Header, long Frames, long Image
         FrameType.UsedMap => 1,
         FrameType.Data => 2,
         FrameType.CaptureRecord => 3,
-        FrameType.Log => 4,
-        _ => 5,
+        FrameType.ChunkHashes => 4,
+        FrameType.Log => 5,
+        _ => 6,
     };
 
     private static long Read(Stream input, Span<byte> destination, long position, string what)

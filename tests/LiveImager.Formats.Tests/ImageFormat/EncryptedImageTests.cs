@@ -188,7 +188,8 @@ public sealed class EncryptedImageTests
     {
         (TestImage image, byte[] bytes) = Make();
         SealedStructure structure = SealedStructure.Check(new MemoryStream(bytes));
-        Assert.Equal(1 + 1 + image.Chunks.Count + 2, structure.Frames);
+        // Metadata, the used map, the data, the chunk hashes, the log and the index.
+        Assert.Equal(1 + 1 + image.Chunks.Count + 3, structure.Frames);
         Assert.Equal(bytes.Length, structure.ImageBytes);
         byte[] cut = bytes[..^100];
         Assert.Throws<DiskFormatException>(() => SealedStructure.Check(new MemoryStream(cut)));

@@ -79,7 +79,7 @@ public sealed class ImageDamageTests
         DiskFormatException sequential = ReadAll(_bytes[..cut]);
         var random = Assert.Throws<DiskFormatException>(() => new ImageFile(new MemoryStream(_bytes[..cut])));
 
-        Assert.Equal($"image: end = {cut} at byte {cut}: the image ends at byte {cut}, after 9 frames, with no footer: it is incomplete (capture interrupted or file truncated)", sequential.Message);
+        Assert.Equal($"image: end = {cut} at byte {cut}: the image ends at byte {cut}, after 10 frames, with no footer: it is incomplete (capture interrupted or file truncated)", sequential.Message);
         Assert.StartsWith("image footer: magic = ", random.Message);
         Assert.EndsWith("no footer at the end of the image: the image is incomplete (capture interrupted or file truncated)", random.Message);
     }
@@ -108,11 +108,11 @@ public sealed class ImageDamageTests
     public void NewerVersionIsRefusedByName()
     {
         byte[] newer = (byte[])_bytes.Clone();
-        (_image.Header with { Version = 5 }).Write(newer);
+        (_image.Header with { Version = 6 }).Write(newer);
 
         var e = Assert.Throws<DiskFormatException>(() => new ImageReader(new MemoryStream(newer)));
 
-        Assert.Equal("image header: version = 5 at byte 8: this LiveImager reads image versions 1..4; a newer LiveImager wrote this image", e.Message);
+        Assert.Equal("image header: version = 6 at byte 8: this LiveImager reads image versions 1..5; a newer LiveImager wrote this image", e.Message);
     }
 
     [Fact]
@@ -150,6 +150,6 @@ public sealed class ImageDamageTests
 
         var e = Assert.Throws<DiskFormatException>(() => new ImageFile(new MemoryStream(damaged)));
 
-        Assert.StartsWith($"image frame 8 (index, image offset {good.Footer.IndexOffset})", e.Message);
+        Assert.StartsWith($"image frame 9 (index, image offset {good.Footer.IndexOffset})", e.Message);
     }
 }

@@ -40,7 +40,7 @@ public sealed class TestImage
         Header = new ImageHeader((volumeSize > 0 ? ImageHeaderFlags.Split : ImageHeaderFlags.None)
             | (passphrase is null ? ImageHeaderFlags.None : ImageHeaderFlags.Encrypted), Guid.NewGuid(), ChunkSize,
             volumeSize, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
-            passphrase is null ? ImageHeader.LatestPlainVersion : ImageHeader.EncryptedVersion);
+            ImageHeader.CurrentVersion);
         Metadata = new ImageMetadata
         {
             Tool = "LiveImager test",
