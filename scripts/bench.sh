@@ -2,7 +2,9 @@
 # Benchmark (not a test): LiveImager against `dd | zstd` and Clonezilla's way (`sfdisk -d` + `partclone.<fs> -c |
 # zstd` per partition) on one realistic disk behind a read-only loop device. Each capture and each restore runs
 # with the page cache dropped first; every restore goes to a fresh blank loop disk, which check-test-disk.sh then
-# checks (fsck and per-file sha256). Prints a table and LiveImager's ratios against partclone | zstd. Then two rows
+# checks (fsck and per-file sha256). Last, the source is changed (5% of it in new files, some deleted and modified:
+# change-test-disk.sh) and captured in full and incrementally on LiveImager's first image, whose restore is checked
+# against the changed disk's manifest. Prints a table and LiveImager's ratios against partclone | zstd. Then two rows
 # for LiveImager alone: the I/O ceiling (incompressible data on a RAM-backed loop device, captured to /dev/null and
 # restored from a RAM-backed image, against dd with O_DIRECT on the same devices), and the peak memory of capture,
 # restore and verify of a 16 TiB sparse disk holding a small ext4.
@@ -100,11 +102,11 @@ measure() {
   rss=$(tail -1 "$work/rss")
 }
 
-# Checks the restored disk in $target; sets $verdict to "pass" or the failed checks, keeping the full report in LOG.
+# Checks the restored disk in $target (against MANIFEST, by default the source's as made); sets $verdict to "pass" or the failed checks, keeping the full report in LOG.
 verdict=
 check_target() {
-  local log=$1
-  if "$here/check-test-disk.sh" "$target" "$work/source.img.manifest" >"$log" 2>&1; then
+  local log=$1 manifest=${2:-$work/source.img.manifest}
+  if "$here/check-test-disk.sh" "$target" "$manifest" >"$log" 2>&1; then
     verdict=pass
   else
     verdict="FAIL: $(grep '^FAIL' "$log" | sed -E 's/^FAIL +//; s/:.*//' | paste -sd, | sed 's/,/, /g')"
@@ -186,6 +188,19 @@ li_enc_capture() {
 }
 li_enc_restore() {
   LIVEIMAGER_PASSPHRASE=bench-passphrase "$bin" restore "$work/li-enc.img" "$target" --yes
+  sync "$target"
+}
+# Incremental (issue #16): after the source changed, a full capture of it and one on the first image (li.img).
+li_changed_capture() {
+  "$bin" capture "$src" "$work/li-changed.img"
+  sync "$work/li-changed.img"
+}
+li_inc_capture() {
+  "$bin" capture "$src" "$work/li-inc.img" --base li.img
+  sync "$work/li-inc.img"
+}
+li_inc_restore() {
+  "$bin" restore "$work/li-inc.img" "$target" --yes
   sync "$target"
 }
 # The same disk saved in Clonezilla's own layout (make-clonezilla-image.sh: partclone | zstd per partition), restored
@@ -352,7 +367,6 @@ if [ -x "$bin" ] && "$here/has-verb.sh" "$bin" capture && "$here/has-verb.sh" "$
   check_target "$work/li.check"
   record "liveimager" "$cap_s" "$secs" "$(du -cb "$work"/li.img* | tail -1 | cut -f1)" "$cap_rss" "$rss" "$verdict"
   drop_target
-  rm -f "$work"/li.img*
   echo "bench: liveimager, encrypted"
   measure "$work/li-enc.log" li_enc_capture
   cap_s=$secs cap_rss=$rss
@@ -373,6 +387,25 @@ if [ -x "$bin" ] && "$here/has-verb.sh" "$bin" capture && "$here/has-verb.sh" "$
     record "liveimager <- clonezilla" "-" "$secs" "$(du -cb "$work"/cz/* | tail -1 | cut -f1)" 0 "$rss" "$verdict"
     drop_target
   fi
+  if "$here/has-verb.sh" "$bin" consolidate; then
+    # Last of the disk rows: the source changes. 5% of the disk in new files (and some files deleted and modified),
+    # through change-test-disk.sh's own loop device; the page cache is dropped before every capture.
+    new_mib=$((disk_bytes / 1048576 / 20))
+    echo "bench: liveimager, incremental after $new_mib MiB of new data"
+    "$here/change-test-disk.sh" "$work/source.img" "$work/source.img.manifest" "$work/changed.manifest" "$new_mib" >>"$work/li-inc.log" 2>&1
+    measure "$work/li-inc.log" li_changed_capture
+    record "liveimager, changed disk" "$secs" "-" "$(stat -c %s "$work/li-changed.img")" "$rss" 0 "(full capture, for the row below)"
+    rm -f "$work/li-changed.img"
+    measure "$work/li-inc.log" li_inc_capture
+    cap_s=$secs cap_rss=$rss
+    new_target li-inc
+    measure "$work/li-inc.log" li_inc_restore
+    check_target "$work/li-inc.check" "$work/changed.manifest"
+    record "liveimager incremental" "$cap_s" "$secs" "$(stat -c %s "$work/li-inc.img")" "$cap_rss" "$rss" "$verdict"
+    drop_target
+    rm -f "$work"/li-inc.img
+  fi
+  rm -f "$work"/li.img*
 else
   record "liveimager" "not built" "" "" "" "" ""
 fi
@@ -477,6 +510,10 @@ for row in "${results[@]}"; do
     printf '%-22s %10s %10s %11s %9s %8sM  %s\n' "$name" "-" "$rs" "$(mib "$bytes")" "-" $((rrss / 1024)) "$check"
     continue
   fi
+  if [ "$rs" = "-" ]; then
+    printf '%-22s %10s %10s %11s %8sM %9s  %s\n' "$name" "$cs" "-" "$(mib "$bytes")" $((crss / 1024)) "-" "$check"
+    continue
+  fi
   printf '%-22s %10s %10s %11s %8sM %8sM  %s\n' "$name" "$cs" "$rs" "$(mib "$bytes")" $((crss / 1024)) $((rrss / 1024)) "$check"
 done
 
@@ -488,6 +525,11 @@ for row in "${results[@]}"; do
   case $name in partclone*) continue ;; esac
   if [ "$cs" = "not built" ]; then
     printf '  %-20s not built\n' "$name"
+    continue
+  fi
+  if [ "$rs" = "-" ]; then
+    awk -v n="$name" -v pcs="$pc_cs" -v pb="$pc_b" -v cs="$cs" -v b="$bytes" \
+      'BEGIN { printf "  %-20s capture %.2fx faster, image %.2fx the size\n", n, pcs / cs, b / pb }'
     continue
   fi
   if [ "$cs" = "-" ]; then

@@ -15,9 +15,12 @@ namespace LiveImager.Engine.Imaging;
 /// bad-range map; without, the first one stops the capture with its position.</param>
 /// <param name="Forensic">Read every byte, keep the source read-only in the kernel, hash it, and record the case
 /// (implies a rescue policy: what cannot be read is recorded, not fatal).</param>
-/// <param name="Passphrase">Encrypt the image (version 4) under this passphrase; the caller owns and disposes it.</param>
+/// <param name="Passphrase">Encrypt the image under this passphrase; the caller owns and disposes it.</param>
+/// <param name="Base">Capture incrementally on this earlier image of the same disk (<c>--base</c>): a file name in the
+/// image's folder, or a path there; unchanged chunks become references to it (<see cref="IncrementalBase"/>).</param>
 public sealed record CaptureOptions(string Source, string Image, int Level = CaptureOptions.DefaultLevel, long SplitBytes = 0, bool Force = false,
-    bool CheckFreeSpace = true, RescuePolicy? Rescue = null, ForensicOptions? Forensic = null, ImagePassphrase? Passphrase = null)
+    bool CheckFreeSpace = true, RescuePolicy? Rescue = null, ForensicOptions? Forensic = null, ImagePassphrase? Passphrase = null,
+    string? Base = null)
 {
     /// <summary>Adaptive: zstd level 3 while every core compresses, up to 6 while the cores wait on the disk or the
     /// store (see <see cref="CompressionLevels"/>). Level 1 was the default until it measured 1.035× the size of
@@ -36,6 +39,9 @@ public sealed record ForensicOptions(string? Case = null, string? Examiner = nul
 public sealed record CaptureResult(string Image, long DataBytes, long ImageBytes, long Frames, TimeSpan Elapsed, string Log,
     IReadOnlyList<BadRange>? BadRanges = null)
 {
+    /// <summary>For an incremental capture, the data bytes found unchanged and referenced in the base; else 0.</summary>
+    public long ReferencedBytes { get; init; }
+
     /// <summary>The capture record written (rescue and forensic captures), or null.</summary>
     public CaptureRecord? Record { get; init; }
 }
@@ -97,15 +103,12 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
             // The used bytes are known before anything is written: refuse now rather than fill the store.
             StoreSpace.Require(Path.GetDirectoryName(Path.GetFullPath(options.Image))!, dataBytes);
         }
-        // A rescue capture ends with its bad-range map, a capture record frame (version 3).
-        ushort version = rescue is null ? layout.ImageVersion : Math.Max(layout.ImageVersion, ImageHeader.CaptureRecordVersion);
         ImageHeaderFlags flags = options.SplitBytes > 0 ? ImageHeaderFlags.Split : ImageHeaderFlags.None;
         if (options.Passphrase is not null)
         {
-            // Version 4: a key header, every frame sealed (docs/image-format.md "Encrypted images").
-            (flags, version) = (flags | ImageHeaderFlags.Encrypted, ImageHeader.EncryptedVersion);
+            // A key header, every frame sealed (docs/image-format.md "Encrypted images").
+            flags |= ImageHeaderFlags.Encrypted;
         }
-        var header = new ImageHeader(flags, Guid.NewGuid(), chunkSize, options.SplitBytes, created.ToUnixTimeMilliseconds(), version);
         var disk = new SourceDisk
         {
             Path = source.Path,
@@ -119,6 +122,15 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
         {
             Compression = new CompressionInfo { LowestLevel = levels.Lowest, HighestLevel = levels.Highest, Adaptive = levels.IsAdaptive },
         };
+        using IncrementalBase? onBase = options.Base is null ? null : IncrementalBase.Open(options, metadata, chunkSize);
+        if (onBase is not null)
+        {
+            flags |= ImageHeaderFlags.Incremental;
+            metadata = metadata with { Base = onBase.Describe() };
+            log.AppendLine($"incremental on {onBase.Name} (image id {onBase.ImageId}): chunks unchanged since then are references to it");
+        }
+        // Every capture writes the newest version: its chunk hashes let a later capture be incremental on it.
+        var header = new ImageHeader(flags, Guid.NewGuid(), chunkSize, options.SplitBytes, created.ToUnixTimeMilliseconds(), ImageHeader.CurrentVersion);
 
         using var output = new ImageOutput(options.Image, options.SplitBytes, options.Force, header.ImageId,
             standardOutput ?? Console.OpenStandardOutput, dataBytes);
@@ -137,8 +149,14 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
             {
                 writer.WriteUsedMap(entry.Number, analysis.Map.ToBitmap(), encoder);
             }
-            long frames = RunPipeline(source, layout, writer, reader, hashes, levels, meter, cancellationToken);
+            var referenced = new ReferenceCount();
+            long frames = RunPipeline(source, layout, writer, reader, hashes, levels, meter, onBase, referenced, cancellationToken);
             log.AppendLine($"{DateTimeOffset.UtcNow:O} read {meter.Done} bytes in {frames} frames in {meter.Elapsed.TotalSeconds:F1} s; image {writer.Position} bytes before the index");
+            if (onBase is not null)
+            {
+                log.AppendLine($"{IncrementalPrefix}{referenced.Frames} of {frames} frames ({referenced.Bytes} of {meter.Done} bytes) unchanged since {onBase.Name}, " +
+                    $"{frames - referenced.Frames} frames stored");
+            }
             log.AppendLine($"{CompressionPrefix}{levels.Describe()}");
             CaptureRecord? record = null;
             if (rescue is not null)
@@ -196,6 +214,7 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
             return new CaptureResult(output.Name, writer.DataBytes, writer.Position, frames, meter.Elapsed, log.ToString(), record?.BadRanges)
             {
                 Record = record,
+                ReferencedBytes = referenced.Bytes,
             };
         }
         catch (OperationCanceledException)
@@ -213,8 +232,18 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
     /// <summary>Starts the capture log's line that says which zstd levels were used (<c>info</c> shows it).</summary>
     public const string CompressionPrefix = "compression: ";
 
+    /// <summary>Starts an incremental capture's log line: how much was unchanged since the base.</summary>
+    public const string IncrementalPrefix = "incremental: ";
+
+    /// <summary>The reference frames an incremental capture wrote, counted by its writer thread.</summary>
+    private sealed class ReferenceCount
+    {
+        public long Frames { get; set; }
+        public long Bytes { get; set; }
+    }
+
     private static long RunPipeline(BlockDevice source, CaptureLayout layout, ImageWriter writer, RescueReader reader, SourceHashes? hashes,
-        CompressionLevels levels, ProgressMeter meter, CancellationToken cancellationToken)
+        CompressionLevels levels, ProgressMeter meter, IncrementalBase? onBase, ReferenceCount referenced, CancellationToken cancellationToken)
     {
         int chunkSize = writer.Header.ChunkSize;
         // Workers read and compress: the cores compress while the extra ones wait on the disk, so several reads are
@@ -238,6 +267,12 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
                 FrameEncoder encoder = worker.Encoder;
                 Read(source, reader, item);
                 Span<byte> buffer = item.Buffer.Span;
+                if (onBase?.Reference(item.Plan.Position, buffer[..item.Plan.Length]) is { } reference)
+                {
+                    // Unchanged since the base: nothing to compress or store.
+                    item.Payload = reference;
+                    return;
+                }
                 int level = levels.Begin();
                 try
                 {
@@ -265,7 +300,13 @@ public sealed class CaptureJob(CaptureOptions options, Func<Stream>? standardOut
             item =>
             {
                 Span<byte> buffer = item.Buffer.Span;
-                if (item.SealedLength > 0)
+                if (item.Payload.Encoding == FrameEncoding.Reference)
+                {
+                    writer.WriteReference(item.Plan.Position, item.Payload);
+                    referenced.Frames++;
+                    referenced.Bytes += item.Plan.Length;
+                }
+                else if (item.SealedLength > 0)
                 {
                     writer.WriteSealedData(item.Plan.Position, item.Payload, buffer.Slice(chunkSize, item.SealedLength));
                 }

@@ -84,10 +84,6 @@ public sealed class CaptureLayout
         return 0;
     }
 
-    /// <summary>The image version this layout needs: 2 when a partition needs a restore fix-up, which a version 1
-    /// reader would not apply; otherwise 1, which every LiveImager reads.</summary>
-    public ushort ImageVersion => !ReadsEverything && Partitions.Any(p => p.Analysis.RestoreFixups.Count > 0) ? (ushort)2 : (ushort)1;
-
     /// <summary>The image metadata for this layout.</summary>
     public ImageMetadata ToMetadata(SourceDisk source, long dataBytes, string tool, DateTimeOffset created) => new()
     {

@@ -17,7 +17,8 @@ internal static class FrameDecodePipeline
     /// <param name="stopWhenEverySinkFails">Stop reading once every sink has failed (a restore with no target left),
     /// rather than read the image to its end (a verify, which checks the image whatever the device compared with does).</param>
     /// <returns>The frames dispatched: all of them, unless every sink failed and <paramref name="stopWhenEverySinkFails"/>.</returns>
-    public static long Run(ImageReader reader, IReadOnlyList<FrameSink> sinks, ProgressMeter meter, Func<long, int> partitionAt,
+    /// <param name="chain">An incremental image's bases, which its reference frames are read from; null for a full image.</param>
+    public static long Run(ImageReader reader, ImageChain? chain, IReadOnlyList<FrameSink> sinks, ProgressMeter meter, Func<long, int> partitionAt,
         Action<FrameHeader, ReadOnlySpan<byte>>? observe, bool stopWhenEverySinkFails, CancellationToken cancellationToken)
     {
         int chunkSize = reader.Header.ChunkSize;
@@ -26,12 +27,12 @@ internal static class FrameDecodePipeline
         int sinkWriters = sinks.Sum(s => s.Writers);
         int bufferBytes = 2 * chunkSize;
         using var pool = new AlignedBufferPool(StageSizing.Buffers(2 * workers + 2 + 2 * sinkWriters, bufferBytes), bufferBytes);
-        return Run(reader, sinks, pool, workers, meter, partitionAt, observe, stopWhenEverySinkFails, cancellationToken);
+        return Run(reader, chain, sinks, pool, workers, meter, partitionAt, observe, stopWhenEverySinkFails, cancellationToken);
     }
 
-    /// <summary><see cref="Run(ImageReader, IReadOnlyList{FrameSink}, ProgressMeter, Func{long, int}, Action{FrameHeader, ReadOnlySpan{byte}}?, bool, CancellationToken)"/>
+    /// <summary><see cref="Run(ImageReader, ImageChain?, IReadOnlyList{FrameSink}, ProgressMeter, Func{long, int}, Action{FrameHeader, ReadOnlySpan{byte}}?, bool, CancellationToken)"/>
     /// with the caller's pool, whose buffers are twice the chunk size: a test sees every buffer come back.</summary>
-    internal static long Run(ImageReader reader, IReadOnlyList<FrameSink> sinks, AlignedBufferPool pool, int workers, ProgressMeter meter,
+    internal static long Run(ImageReader reader, ImageChain? chain, IReadOnlyList<FrameSink> sinks, AlignedBufferPool pool, int workers, ProgressMeter meter,
         Func<long, int> partitionAt, Action<FrameHeader, ReadOnlySpan<byte>>? observe, bool stopWhenEverySinkFails, CancellationToken cancellationToken)
     {
         int chunkSize = reader.Header.ChunkSize;
@@ -54,8 +55,13 @@ internal static class FrameDecodePipeline
                 (item, decoder) =>
                 {
                     Span<byte> buffer = item.Buffer.Span;
+                    if (item.Frame.Encoding == FrameEncoding.Reference && chain is not null)
+                    {
+                        // The bytes are in a base image: read from there (the stored half is free scratch).
+                        chain.Read(item.Frame, decoder, buffer[chunkSize..], buffer[..chunkSize]);
+                    }
                     // A raw frame is checked where it was read and written from there: no copy.
-                    if (FrameDecoder.TryCheckRawInPlace(item.Frame, buffer[chunkSize..]))
+                    else if (FrameDecoder.TryCheckRawInPlace(item.Frame, buffer[chunkSize..]))
                     {
                         item.RawOffset = chunkSize;
                     }

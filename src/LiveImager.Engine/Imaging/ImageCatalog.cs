@@ -51,6 +51,24 @@ public static partial class ImageCatalog
         return images;
     }
 
+    /// <summary>The images beside <paramref name="path"/> captured incrementally on the image there (by its id): while
+    /// any exists, that image must not be replaced or removed, or their chain would break.</summary>
+    public static IReadOnlyList<string> Dependents(string path)
+    {
+        if (!File.Exists(path) || Describe(path) is not { Metadata: not null } image)
+        {
+            return [];
+        }
+        Guid id;
+        using (VolumeReaderStream stream = ImageInput.OpenVolumes(path))
+        using (var reader = new ImageReader(stream))
+        {
+            id = reader.Header.ImageId;
+        }
+        return [.. List(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!)
+            .Where(other => other.Metadata?.Base?.ImageId == id && other.Name != image.Name).Select(other => other.Name)];
+    }
+
     /// <summary>Describes the image whose first volume is <paramref name="path"/>; never throws for a damaged image:
     /// its <see cref="StoredImage.Problem"/> says what is wrong.</summary>
     public static StoredImage Describe(string path)

@@ -43,6 +43,12 @@ internal sealed class ImageOutput : IDisposable
         {
             _finalPath = Path.GetFullPath(path);
             _partialPath = _finalPath + ".partial";
+            if (force && ImageCatalog.Dependents(_finalPath) is { Count: > 0 } dependents)
+            {
+                throw new ImagingException($"{path} is the base of {string.Join(", ", dependents)}: replacing it would leave " +
+                    (dependents.Count == 1 ? "that incremental image" : "those incremental images") +
+                    " without their base. Choose another name, or consolidate them first (liveimager consolidate)");
+            }
             RemoveExisting(_finalPath, force);
             RemoveExisting(_partialPath, force: true);
             _raw = splitBytes > 0

@@ -64,6 +64,7 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
         using var reader = new ImageReader(input, options.Passphrase);
         ImageMetadata metadata = reader.Metadata;
         IReadOnlyList<BadRange>? badRanges = null;
+        using ImageChain? chain = ImageChain.Open(options.Image, reader.Header, metadata);
         if (!ImageInput.IsStream(options.Image))
         {
             // A file is checked whole before any target is opened (invariant 9): the footer, the index, the metadata
@@ -73,6 +74,7 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
             using (var whole = new ImageFile(ImageInput.OpenVolumes(options.Image), options.Passphrase))
             {
                 whole.CheckDataFrameHeaders(cancellationToken);
+                chain?.CheckFrameHeaders(whole, cancellationToken);
                 badRanges = whole.Record?.BadRanges;
             }
             if (options.VerifyFirst)
@@ -102,7 +104,7 @@ public sealed class RestoreJob(RestoreOptions options, Func<Stream>? standardInp
                 elapsed => TargetsProgress(targets, results, metadata.DataBytes, writingEnded ?? elapsed));
             try
             {
-                FrameDecodePipeline.Run(reader, targets, meter, p => PartitionAt(metadata, p),
+                FrameDecodePipeline.Run(reader, chain, targets, meter, p => PartitionAt(metadata, p),
                     (frame, raw) => KeepHead(frame, raw, head), stopWhenEverySinkFails: true, cancellationToken);
             }
             catch (OperationCanceledException)

@@ -38,6 +38,7 @@ public sealed class VerifyJob(VerifyOptions options, Func<Stream>? standardInput
         using Stream input = ImageInput.Open(options.Image, standardInput);
         using var reader = new ImageReader(input, options.Passphrase);
         ImageMetadata metadata = reader.Metadata;
+        using ImageChain? chain = ImageChain.Open(options.Image, reader.Header, metadata);
         // A file is read again for its used maps, piece by piece (memory bounded); a pipe's are kept as they pass.
         Func<Stream>? reopen = options.Image == "-" ? null : () => ImageInput.Open(options.Image, null);
         using CompareSink? against = options.Against is null ? null : new CompareSink(options.Against, metadata, reader.Header.ChunkSize, reopen, options.Passphrase);
@@ -50,7 +51,7 @@ public sealed class VerifyJob(VerifyOptions options, Func<Stream>? standardInput
         // frames (in disk order on the dispatching thread) and compared with the record at the end.
         using SourceHashes? hashes = reader.Header.Version >= ImageHeader.CaptureRecordVersion && metadata.DataBytes == metadata.Source.SizeBytes
             ? new SourceHashes() : null;
-        long frames = FrameDecodePipeline.Run(reader, against is null ? [] : [against], meter, _ => 0,
+        long frames = FrameDecodePipeline.Run(reader, chain, against is null ? [] : [against], meter, _ => 0,
             hashes is null ? null : (frame, raw) => hashes.Append(frame.Position, raw),
             stopWhenEverySinkFails: false, cancellationToken);
         string? hashCheck = null;

@@ -132,6 +132,11 @@ public sealed partial class MulticastSender(MulticastSendOptions options)
         imageBytes = volumes.Length;
         using (var whole = new ImageFile(volumes))
         {
+            if (whole.Header.IsIncremental)
+            {
+                throw new ImagingException($"{options.Image} is an incremental image: the receivers would need its base images too. " +
+                    "Consolidate it into a full image first (liveimager consolidate) and send that");
+            }
             whole.CheckDataFrameHeaders(cancellationToken);
         }
         string program = StoreTools.Find("udp-sender")

@@ -18,6 +18,9 @@ public sealed class ImageDisk : IDisposable
     public const long DefaultCacheBytes = 64L << 20;
 
     private readonly ImageFile _file;
+
+    /// <summary>An incremental image's bases, where its reference frames' bytes are; null for a full image.</summary>
+    private readonly ImageChain? _chain;
     private readonly Lock _fileLock = new();
     private readonly IndexEntry[] _frames;
     private readonly FrameCache _cache;
@@ -29,26 +32,35 @@ public sealed class ImageDisk : IDisposable
     {
         Name = name;
         _file = new ImageFile(volumes, passphrase);
-        Size = _file.Metadata.Source.SizeBytes;
-        _frames = [.. _file.Index.Entries];
-        if (_frames.Length > 0 && _frames[^1].DiskEnd > Size)
+        _chain = ImageChain.Open(name, _file.Header, _file.Metadata);
+        try
         {
-            IndexEntry last = _frames[^1];
-            throw new DiskFormatException("image index", $"entry {_frames.Length - 1}", $"disk {last.DiskPosition}+{last.RawLength}",
-                _file.Footer.IndexOffset, $"ends past the {Size}-byte disk the metadata describes");
-        }
-        ChunkSize = _file.Header.ChunkSize;
-        _cache = new FrameCache((int)Math.Max(2, cacheBytes / ChunkSize), ChunkSize);
-        // Worked out from the image's own bytes before any is served: a few descriptor blocks per partition.
-        var unpatched = new DiskSource(this);
-        foreach (PartitionInfo partition in Metadata.Partitions.Where(p => (p.Fixups ?? []).Contains(ExtInodeTableFixup.Name)))
-        {
-            foreach (var (offset, block) in ExtInodeTableFixup.Patches(unpatched.Slice(partition.StartBytes, partition.SizeBytes)))
+            Size = _file.Metadata.Source.SizeBytes;
+            _frames = [.. _file.Index.Entries];
+            if (_frames.Length > 0 && _frames[^1].DiskEnd > Size)
             {
-                _patches.Add((partition.StartBytes + offset, block));
+                IndexEntry last = _frames[^1];
+                throw new DiskFormatException("image index", $"entry {_frames.Length - 1}", $"disk {last.DiskPosition}+{last.RawLength}",
+                    _file.Footer.IndexOffset, $"ends past the {Size}-byte disk the metadata describes");
             }
+            ChunkSize = _file.Header.ChunkSize;
+            _cache = new FrameCache((int)Math.Max(2, cacheBytes / ChunkSize), ChunkSize);
+            // Worked out from the image's own bytes before any is served: a few descriptor blocks per partition.
+            var unpatched = new DiskSource(this);
+            foreach (PartitionInfo partition in Metadata.Partitions.Where(p => (p.Fixups ?? []).Contains(ExtInodeTableFixup.Name)))
+            {
+                foreach (var (offset, block) in ExtInodeTableFixup.Patches(unpatched.Slice(partition.StartBytes, partition.SizeBytes)))
+                {
+                    _patches.Add((partition.StartBytes + offset, block));
+                }
+            }
+            _cache.Clear();
         }
-        _cache.Clear();
+        catch
+        {
+            _chain?.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Opens the image at <paramref name="path"/> (split volumes included) and checks its header, footer,
@@ -207,7 +219,15 @@ public sealed class ImageDisk : IDisposable
         FrameDecoder decoder = _decoders.TryTake(out FrameDecoder? pooled) ? pooled : new FrameDecoder();
         try
         {
-            decoder.Decode(header, stored, raw);
+            if (header.Encoding == FrameEncoding.Reference && _chain is not null)
+            {
+                // A reference frame has no payload: the stored buffer is free for the base frame's.
+                _chain.Read(header, decoder, stored, raw);
+            }
+            else
+            {
+                decoder.Decode(header, stored, raw);
+            }
             Interlocked.Increment(ref _framesDecoded);
         }
         finally
@@ -239,6 +259,7 @@ public sealed class ImageDisk : IDisposable
 
     public void Dispose()
     {
+        _chain?.Dispose();
         _file.Dispose();
         while (_decoders.TryTake(out FrameDecoder? decoder))
         {

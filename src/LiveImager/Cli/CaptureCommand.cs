@@ -6,7 +6,7 @@ using LiveImager.Formats.ImageFormat;
 
 namespace LiveImager.Cli;
 
-/// <summary><c>liveimager capture SOURCE IMAGE [--level N] [--split SIZE] [--force] [--no-space-check] [--rescue] [--forensic [--case C] [--examiner E] [--notes N]] [--encrypt [--passphrase-file F]] [--json-progress]</c>;
+/// <summary><c>liveimager capture SOURCE IMAGE [--level N] [--split SIZE] [--force] [--no-space-check] [--rescue] [--forensic [--case C] [--examiner E] [--notes N]] [--encrypt [--passphrase-file F]] [--base EARLIER.lim] [--json-progress]</c>;
 /// IMAGE may be a store URL (docs/storage.md).</summary>
 internal static class CaptureCommand
 {
@@ -34,15 +34,24 @@ internal static class CaptureCommand
         {
             Description = $"Encrypt the image (AES-256-GCM) under a passphrase typed twice, or from --passphrase-file or ${PassphraseSource.Variable}",
         };
+        var onBase = new Option<string?>("--base")
+        {
+            Description = "Capture incrementally: store only what changed since this earlier image of the same disk, in the same folder or store (its name, or its path there)",
+        };
         var command = new Command("capture", "Capture a disk's used blocks into an image")
         {
-            source, image, force, noSpaceCheck, rescue, forensic, caseName, examiner, notes, jsonProgress, encrypt,
+            source, image, force, noSpaceCheck, rescue, forensic, caseName, examiner, notes, jsonProgress, encrypt, onBase,
         };
         command.Validators.Add(result =>
         {
             if (!result.GetValue(forensic) && (result.GetValue(caseName) ?? result.GetValue(examiner) ?? result.GetValue(notes)) is not null)
             {
                 result.AddError("--case, --examiner and --notes go with --forensic");
+            }
+            if (result.GetValue(onBase) is { } earlier && earlier.Contains("://", StringComparison.Ordinal)
+                && ImageChain.Sibling(result.GetValue(image) ?? string.Empty, Path.GetFileName(earlier)) != earlier)
+            {
+                result.AddError($"--base {earlier}: the base must be in the same folder of the same store as the new image (give its name)");
             }
         });
         imageOptions.AddTo(command);
@@ -55,7 +64,8 @@ internal static class CaptureCommand
             var options = new CaptureOptions(parse.GetRequiredValue(source), parse.GetRequiredValue(image),
                 imageOptions.Level(parse) ?? CaptureOptions.DefaultLevel, imageOptions.SplitBytes(parse), parse.GetValue(force),
                 !parse.GetValue(noSpaceCheck), parse.GetValue(rescue) ? new RescuePolicy() : null,
-                parse.GetValue(forensic) ? new ForensicOptions(parse.GetValue(caseName), parse.GetValue(examiner), parse.GetValue(notes)) : null);
+                parse.GetValue(forensic) ? new ForensicOptions(parse.GetValue(caseName), parse.GetValue(examiner), parse.GetValue(notes)) : null,
+                Base: parse.GetValue(onBase) is { } earlier && earlier.Contains("://", StringComparison.Ordinal) ? Path.GetFileName(earlier) : parse.GetValue(onBase));
             Func<ImagePassphrase?> passphraseFor = () => parse.GetValue(encrypt) ? passphrase.ForNewImage(parse, parse.InvocationConfiguration.Error) : null;
             return Run(options, () => store.Build(parse, options.Source), passphraseFor, parse.GetValue(jsonProgress), parse.InvocationConfiguration.Error, hooks);
         });
@@ -91,6 +101,11 @@ internal static class CaptureCommand
             double seconds = Math.Max(result.Elapsed.TotalSeconds, 0.001);
             error.WriteLine($"capture: {(target.Store is null ? result.Image : options.Image)}: {ByteSize.Format(result.DataBytes)} of data in {result.Frames} frames, " +
                 $"image {ByteSize.Format(result.ImageBytes)}, {result.Elapsed.TotalSeconds:F1} s ({ByteSize.Format(result.DataBytes / seconds)}/s)");
+            if (options.Base is not null)
+            {
+                error.WriteLine($"capture: incremental on {Path.GetFileName(options.Base)}: {ByteSize.Format(result.ReferencedBytes)} of " +
+                    $"{ByteSize.Format(result.DataBytes)} unchanged and referenced, {ByteSize.Format(result.DataBytes - result.ReferencedBytes)} stored");
+            }
             if (result.BadRanges is { Count: > 0 } bad)
             {
                 error.WriteLine($"capture: {BadRangeReport.Summary(bad, b => ByteSize.Format(b))}; liveimager info names them and the files they touch");

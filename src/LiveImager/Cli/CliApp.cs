@@ -16,6 +16,7 @@ internal static class CliApp
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(ImagesCommand.Create());
         root.Subcommands.Add(ConvertCommand.Create());
+        root.Subcommands.Add(ConsolidateCommand.Create());
         root.Subcommands.Add(UnattendedCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(MulticastCommand.Create());

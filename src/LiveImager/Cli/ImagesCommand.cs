@@ -48,6 +48,10 @@ internal static class ImagesCommand
         return command;
     }
 
+    /// <summary>The images in the listing that name <paramref name="image"/> as their base (by name; restore checks the id).</summary>
+    private static IReadOnlyList<string> Dependents(StoreListing listing, StoredImage image) =>
+        [.. listing.Images.Where(other => other.Metadata?.Base?.Name == image.Name).Select(other => other.Name)];
+
     private static void Write(StoreListing listing, TextWriter output)
     {
         string free = listing.FreeBytes < 0 ? "object store" : $"{ByteSize.Format(listing.FreeBytes)} free";
@@ -69,6 +73,17 @@ internal static class ImagesCommand
                 foreach (PartitionInfo p in m.Partitions)
                 {
                     output.WriteLine($"  partition {p.Number}: {ByteSize.Format(p.SizeBytes)} {p.Filesystem}{(p.Label is null ? "" : $" \"{p.Label}\"")}");
+                }
+                if (m.Base is { } onBase)
+                {
+                    bool present = listing.Images.Any(other => other.Name == onBase.Name && other.Metadata is not null);
+                    output.WriteLine($"  incremental on {onBase.Name}{(present ? string.Empty : " (NOT in this store: it cannot be restored)")}; " +
+                        $"this link adds {ByteSize.Format(image.SizeBytes)}");
+                }
+                IReadOnlyList<string> dependents = Dependents(listing, image);
+                if (dependents.Count > 0)
+                {
+                    output.WriteLine($"  base of {string.Join(", ", dependents)}: keep it while they are kept");
                 }
             }
         }

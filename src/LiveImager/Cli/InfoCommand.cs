@@ -36,6 +36,7 @@ internal static class InfoCommand
         ImageFooter? footer = null;
         string? footerProblem = null;
         string? compressionUsed = null;
+        string? incremental = null;
         CaptureRecord? record = null;
         long dataFrames = 0;
         try
@@ -47,6 +48,8 @@ internal static class InfoCommand
             // The levels actually used are known only at the end of a capture: its log says.
             compressionUsed = file.ReadLog().Split('\n').FirstOrDefault(l => l.StartsWith(CaptureJob.CompressionPrefix, StringComparison.Ordinal))?
                 [CaptureJob.CompressionPrefix.Length..];
+            incremental = file.ReadLog().Split('\n').FirstOrDefault(l => l.StartsWith(CaptureJob.IncrementalPrefix, StringComparison.Ordinal))?
+                [CaptureJob.IncrementalPrefix.Length..];
         }
         catch (LiveImager.Formats.DiskFormatException e)
         {
@@ -92,6 +95,26 @@ internal static class InfoCommand
         {
             output.WriteLine($"Compressed: {compression}");
         }
+        string? chainProblem = null;
+        if (metadata.Base is { } onBase)
+        {
+            output.WriteLine($"Incremental: on {onBase.Name} (id {onBase.ImageId}, captured {onBase.CreatedUtc:u}){(incremental is null ? string.Empty : $": {incremental}")}");
+            try
+            {
+                using ImageChain? chain = ImageChain.Open(image.Path, reader.Header, metadata);
+                foreach (var (linkPath, link) in chain?.Links ?? [])
+                {
+                    using VolumeReaderStream linkVolumes = ImageInput.OpenVolumes(linkPath);
+                    output.WriteLine($"  chain:    {Path.GetFileName(linkPath)} ({(link.Header.IsIncremental ? "incremental" : "full")}, captured " +
+                        $"{link.Metadata.CreatedUtc:u}, {ByteSize.Format(linkVolumes.Length)})");
+                }
+            }
+            catch (ImagingException e)
+            {
+                chainProblem = e.Message;
+                output.WriteLine($"  chain:    BROKEN: {e.Message}");
+            }
+        }
         if (record?.Forensic is { } forensic)
         {
             output.WriteLine($"Forensic:   case {forensic.Case ?? "-"}, examiner {forensic.Examiner ?? "-"}, {forensic.StartedUtc:u} to {record.FinishedUtc:u}, " +
@@ -117,8 +140,9 @@ internal static class InfoCommand
         }
         if (footer is { } f)
         {
-            output.WriteLine($"Complete:   yes: {dataFrames} data frames, {f.VolumeCount} volume(s), image {ByteSize.Format(volumes.Length)}");
-            return 0;
+            output.WriteLine($"Complete:   yes: {dataFrames} data frames, {f.VolumeCount} volume(s), image {ByteSize.Format(volumes.Length)}" +
+                (chainProblem is null ? string.Empty : "; it cannot be restored until its chain is whole"));
+            return chainProblem is null ? 0 : CliErrors.Damaged;
         }
         output.WriteLine($"Complete:   NO: {footerProblem}");
         return CliErrors.Damaged;

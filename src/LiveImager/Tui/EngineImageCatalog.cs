@@ -33,5 +33,6 @@ internal sealed class EngineImageCatalog : IImageCatalog
         // A complete encrypted image is offered: its metadata reads once the wizard has its passphrase.
         Problem = image.Restorable || (image.Encrypted && image.Complete) ? null : image.Problem ?? "its metadata cannot be read",
         Encrypted = image.Encrypted,
+        BaseName = image.Metadata?.Base?.Name,
     };
 }

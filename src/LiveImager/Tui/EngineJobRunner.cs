@@ -12,7 +12,7 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
         Run(() =>
         {
             var options = new CaptureOptions(request.Source.Path, StoreDirectory.Join(request.StorePath, request.ImageName), request.CompressionLevel,
-                request.SplitBytes, Rescue: request.Rescue ? new RescuePolicy() : null, Passphrase: request.Passphrase);
+                request.SplitBytes, Rescue: request.Rescue ? new RescuePolicy() : null, Passphrase: request.Passphrase, Base: request.Base);
             var job = new CaptureJob(options);
             job.Progress += p => progress.Report(ToJobProgress(p));
             CaptureResult result = job.Run(cancellationToken);
@@ -22,6 +22,10 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
                 $"Wrote {ByteSize.Format(result.ImageBytes)} in {result.Frames} frames to {result.Image}.",
                 $"Time {Seconds(result.Elapsed)}, {Rate(result.DataBytes, result.Elapsed)}.",
             };
+            if (request.Base is { } onBase)
+            {
+                figures.Add($"Incremental on {onBase}: {ByteSize.Format(result.ReferencedBytes)} unchanged and not stored again; keep {onBase} with it.");
+            }
             if (result.BadRanges is { Count: > 0 } bad)
             {
                 figures.Add($"Rescue: {BadRangeReport.Summary(bad, b => ByteSize.Format(b))}; liveimager info {result.Image} names them and the files they touch.");

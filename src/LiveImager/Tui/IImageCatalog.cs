@@ -27,4 +27,7 @@ internal sealed record ImageSummary(
 
     /// <summary>True for an encrypted image: its details show once its passphrase is given.</summary>
     public bool Encrypted { get; init; }
+
+    /// <summary>The file name of the image this one was captured on (an incremental image), or null for a full one.</summary>
+    public string? BaseName { get; init; }
 }

@@ -35,7 +35,7 @@ internal sealed record CopyOutRequest(BrowsedPartition Partition, IReadOnlyList<
 /// <param name="Rescue">Go on past unreadable sectors (the technician chose it after the first read error).</param>
 /// <param name="Passphrase">Encrypt the image under it; the capture screen owns it and zeroes it when it closes.</param>
 internal sealed record CaptureRequest(DiskChoice Source, string StorePath, string ImageName, int CompressionLevel, long SplitBytes, bool VerifyAfter,
-    bool Rescue = false, Formats.ImageFormat.ImagePassphrase? Passphrase = null);
+    bool Rescue = false, Formats.ImageFormat.ImagePassphrase? Passphrase = null, string? Base = null);
 
 /// <summary>What the restore or deploy wizard collected, after the technician typed the targets' names: one image
 /// written to every target from one read, as the CLI's <c>restore IMAGE T1 T2 ...</c>.</summary>

@@ -96,7 +96,7 @@ public sealed class FrameDecodePipelineTests
     {
         using var reader = new ImageReader(new MemoryStream(image.Bytes));
         var meter = new ProgressMeter("restore", image.Chunks.Values.Sum(c => (long)c.Length), null);
-        return FrameDecodePipeline.Run(reader, sinks, pool, workers: 3, meter, _ => 0, null, stopWhenEverySinkFails, cancellationToken);
+        return FrameDecodePipeline.Run(reader, null, sinks, pool, workers: 3, meter, _ => 0, null, stopWhenEverySinkFails, cancellationToken);
     }
 
     /// <summary>An image of <see cref="Frames"/> chunks of text, random bytes and zeros (zstd, raw and zero-run frames),

@@ -77,7 +77,7 @@ public sealed class ReadErrorTests : IDisposable
         Assert.Equal([new BadRange(bad, Sector)], captured.BadRanges!);
         using (var file = new ImageFile(File.OpenRead(image)))
         {
-            Assert.Equal(ImageHeader.CaptureRecordVersion, file.Header.Version);
+            Assert.Equal(ImageHeader.CurrentVersion, file.Header.Version);
             Assert.Equal([new BadRange(bad, Sector)], file.Record!.BadRanges);
             // debugfs icheck/ncheck named the file whose block is unreadable, from the block's start.
             long blockStart = TestDisk.Layout[1].Start + (bad - TestDisk.Layout[1].Start) / ExtBlockSize(ExtPartition(disk)) * ExtBlockSize(ExtPartition(disk));

@@ -119,6 +119,50 @@ public class CaptureScreenTests
     }
 
     [Fact]
+    public void IncrementalIsOfferedOnTheNewestImageOfThisDiskAndNotWithEncryption()
+    {
+        using var store = new ScratchDirectory();
+        var jobs = new ScriptedJobs();
+        DiskChoice disk = ListedDisks.SpareDisk;
+        ImageSummary Of(string name, int day, string serial) => new(name, Path.Combine(store.Path, name), disk.Model, serial, disk.SizeBytes,
+            disk.SizeBytes, 20_000_000_000, new DateTimeOffset(2026, 11, day, 9, 0, 0, TimeSpan.Zero), ["1 ntfs 256.1 GB"]);
+        var images = new ListedImages(Of("week-46.lim", 13, disk.Serial), Of("week-47.lim", 20, disk.Serial), Of("other-disk.lim", 24, "ZZZ999"));
+        using var tui = new TuiHarness(new TuiServices { Disks = ListedDisks.Typical(), Images = images, Jobs = jobs, Clock = new FixedClock(s_today) });
+        OpenTheOptionsStep(tui, store.Path);
+        tui.AssertShows("Incremental on week-47.lim: no");
+        for (int i = 0; i < 4; i++)
+        {
+            tui.Press(Key.Tab);
+        }
+        tui.Press(Key.Enter);
+        tui.AssertShows("Incremental on week-47.lim: yes");
+        // With Encrypt on too, Next explains why not.
+        tui.Press(Key.Tab.WithShift);
+        tui.Press(Key.Enter);
+        tui.Press(Key.Tab);
+        tui.Type("open sesame");
+        tui.Press(Key.Tab);
+        tui.Type("open sesame");
+        tui.Press(Key.Enter);
+        tui.AssertShows("An encrypted image cannot be incremental yet");
+        tui.Press(Key.Tab.WithShift);
+        tui.Press(Key.Tab.WithShift);
+        tui.Press(Key.Enter);
+        tui.AssertShows("Encrypt the image with a passphrase: no");
+        tui.Press(Key.Tab);
+        tui.Press(Key.Tab);
+        tui.Press(Key.Enter);
+        tui.WaitForText("Step 5 of 5");
+        tui.AssertShows("incremental on week-47.lim:");
+        tui.AssertShows("only what changed since is stored");
+        tui.Press(Key.Enter);
+
+        var request = Assert.IsType<CaptureRequest>(WaitForRequest(tui, jobs));
+        Assert.Equal("week-47.lim", request.Base);
+        Assert.Null(request.Passphrase);
+    }
+
+    [Fact]
     public void AnUnreadableSectorAsksWhetherToAbortOrCaptureAgainInRescueMode()
     {
         using var store = new ScratchDirectory();

@@ -21,6 +21,9 @@ internal sealed class CaptureScreen : WizardScreen
     /// <summary>Set when Encrypt is on; zeroed when the screen closes (<see cref="Dispose"/>).</summary>
     private ImagePassphrase? _passphrase;
 
+    /// <summary>The earlier image the capture is incremental on (a file name in the store), or null for a full image.</summary>
+    private string? _base;
+
     public CaptureScreen(TuiServices services)
         : base("Capture")
     {
@@ -146,8 +149,18 @@ internal sealed class CaptureScreen : WizardScreen
             encrypt.Text = EncryptText(encryptOn);
             passLabel.Visible = pass.Visible = againLabel.Visible = again.Visible = encryptOn;
         };
-        var next = new Button { X = 0, Y = 10, Text = "_Next", IsDefault = true };
-        var status = new TextBlock { X = 0, Y = 12, Width = Dim.Fill() };
+        // Incremental: offered on the newest complete image of this very disk (serial and size) in the store.
+        string? candidate = NewestImageOf(_source!);
+        bool incrementalOn = _base is not null && _base == candidate;
+        var incremental = new Button { X = 0, Y = 9, Text = IncrementalText(candidate, incrementalOn) };
+        incremental.Accepting += (_, e) =>
+        {
+            e.Handled = true;
+            incrementalOn = candidate is not null && !incrementalOn;
+            incremental.Text = IncrementalText(candidate, incrementalOn);
+        };
+        var next = new Button { X = 0, Y = 11, Text = "_Next", IsDefault = true };
+        var status = new TextBlock { X = 0, Y = 13, Width = Dim.Fill() };
         next.Accepting += (_, e) =>
         {
             e.Handled = true;
@@ -171,6 +184,12 @@ internal sealed class CaptureScreen : WizardScreen
                 pass.SetFocus();
                 return;
             }
+            if (encryptOn && incrementalOn)
+            {
+                status.Text = "An encrypted image cannot be incremental yet: turn one of them off.";
+                return;
+            }
+            _base = incrementalOn ? candidate : null;
             _passphrase?.Dispose();
             _passphrase = encryptOn ? new ImagePassphrase(pass.Text) : null;
             pass.Text = again.Text = "";
@@ -179,7 +198,7 @@ internal sealed class CaptureScreen : WizardScreen
             _verifyAfter = verifyAfter;
             Steps.Next();
         };
-        view.Add(levelLabel, level, splitLabel, split, verify, encrypt, passLabel, pass, againLabel, again, next, status);
+        view.Add(levelLabel, level, splitLabel, split, verify, encrypt, passLabel, pass, againLabel, again, incremental, next, status);
         view.Shown = () => level.SetFocus();
         return view;
     }
@@ -201,7 +220,8 @@ internal sealed class CaptureScreen : WizardScreen
                    $"Write to   {Path.Combine(_store, _name)}\n" +
                    $"Level {LevelText(_level)}, {(_splitBytes == 0 ? "one file" : $"files of {ByteSize.FormatTyped(_splitBytes)}")}, " +
                    $"{(_verifyAfter ? "verified afterwards" : "not verified afterwards")}" +
-                   $"{(_passphrase is null ? "" : ", encrypted (AES-256-GCM) under your passphrase: without it the image cannot be read")}\n" +
+                   $"{(_passphrase is null ? "" : ", encrypted (AES-256-GCM) under your passphrase: without it the image cannot be read")}" +
+                   $"{(_base is null ? "" : $", incremental on {_base}: only what changed since is stored, and restoring needs {_base} too")}\n" +
                    $"The disk {source.Name} is only read.",
         };
         // Below the text however a long path wraps.
@@ -215,7 +235,7 @@ internal sealed class CaptureScreen : WizardScreen
                 status.Text = $"Capturing is {TuiServices.NotAvailable}.";
                 return;
             }
-            var request = new CaptureRequest(source, _store, _name, _level, _splitBytes, _verifyAfter, Passphrase: _passphrase);
+            var request = new CaptureRequest(source, _store, _name, _level, _splitBytes, _verifyAfter, Passphrase: _passphrase, Base: _base);
             Host.Push(new ProgressScreen(_services, "capture", $"Capturing {source.Name} to {Path.Combine(_store, _name)}",
                 (progress, token) => jobs.CaptureAsync(request, progress, token))
             {
@@ -233,6 +253,32 @@ internal sealed class CaptureScreen : WizardScreen
     private static string VerifyText(bool verify) => $"_Verify the image afterwards: {(verify ? "yes" : "no")}";
 
     private static string EncryptText(bool encrypt) => $"_Encrypt the image with a passphrase: {(encrypt ? "yes" : "no")}";
+
+    private static string IncrementalText(string? candidate, bool on) => candidate is null
+        ? "Incremental: no earlier image of this disk in this directory"
+        : $"_Incremental on {candidate}: {(on ? "yes" : "no")}";
+
+    /// <summary>The file name of the newest complete, unencrypted image of <paramref name="disk"/> (same serial and size)
+    /// in the store directory, or null.</summary>
+    private string? NewestImageOf(DiskChoice disk)
+    {
+        if (_services.Images is not IImageCatalog images || _store.Length == 0)
+        {
+            return null;
+        }
+        try
+        {
+            return images.ListAsync(_store, CancellationToken.None).GetAwaiter().GetResult()
+                .Where(i => i.Problem is null && !i.Encrypted && i.SourceSerial == disk.Serial && i.SourceSizeBytes == disk.SizeBytes)
+                .OrderByDescending(i => i.Created)
+                .Select(i => Path.GetFileName(i.Path))
+                .FirstOrDefault();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
 
     protected override void Dispose(bool disposing)
     {

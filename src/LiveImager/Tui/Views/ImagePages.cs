@@ -79,7 +79,8 @@ internal static class ImagePages
                     : $"From {i.SourceModel}, serial {i.SourceSerial}, a {ByteSize.Format(i.SourceSizeBytes)} disk\n" +
                                $"Taken {i.Created.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}, stored in {ByteSize.Format(i.StoredBytes)}\n" +
                                $"Needs a disk of at least {ByteSize.Exact(i.RequiredBytes)}\n" +
-                               $"Partitions: {string.Join(", ", i.Partitions)}";
+                               $"Partitions: {string.Join(", ", i.Partitions)}" +
+                               (i.BaseName is null ? string.Empty : $"\nIncremental on {i.BaseName}, which must stay in this store");
             }
         }
         list.ValueChanged += (_, _) => ShowDetails();
