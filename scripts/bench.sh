@@ -17,6 +17,9 @@
 #        BENCH_ZSTD_LEVEL=3   zstd level for dd and partclone;  BENCH_LIVEIMAGER_ARGS="" extra capture arguments
 #        BENCH_IO_SIZE=1G     size of the RAM-backed device of the I/O ceiling row (RAM use: 3 x this)
 #        BENCH_KEEP=1         keep the work directory (disks, images, logs) for a look afterwards
+#        BENCH_ROWS="li enc"  only these rows (default all): dd, pc (partclone), li (liveimager), enc (liveimager
+#                             encrypted), cz (liveimager <- clonezilla), inc (incremental, with li; changes the
+#                             source, so it runs last), io (I/O ceiling), big (16 TiB memory)
 #        BENCH_SCALE=1        instead: the same files on a 4 GiB and a 1 TiB ext4, LiveImager and partclone.extfs |
 #                             zstd on each (BENCH_SCALE_DATA=512M of files; needs about 20 GiB free in BENCH_DIR)
 set -euo pipefail
@@ -321,6 +324,9 @@ if [ "${BENCH_SCALE:-0}" = 1 ]; then
   exit 0
 fi
 
+# Whether row $1 is to be measured (BENCH_ROWS).
+want() { [[ " ${BENCH_ROWS:-dd pc li enc cz inc io big} " == *" $1 "* ]]; }
+
 results=()
 # One row per method, fields separated by tabs: name, capture s, restore s, image bytes, capture RSS, restore RSS, check.
 record() { results+=("$1"$'\t'"$2"$'\t'"$3"$'\t'"$4"$'\t'"$5"$'\t'"$6"$'\t'"$7"); }
@@ -333,51 +339,59 @@ attach src -r "$work/source.img"
 echo "bench: source $src (read-only), $(nproc) cores, zstd -$level"
 export src level work target
 
-echo "bench: dd | zstd"
-measure "$work/dd.log" dd_capture
-cap_s=$secs cap_rss=$rss
-new_target dd
-measure "$work/dd.log" dd_restore
-check_target "$work/dd.check"
-record "dd | zstd -$level" "$cap_s" "$secs" "$(stat -c %s "$work/dd.zst")" "$cap_rss" "$rss" "$verdict"
-drop_target
+if want dd; then
+  echo "bench: dd | zstd"
+  measure "$work/dd.log" dd_capture
+  cap_s=$secs cap_rss=$rss
+  new_target dd
+  measure "$work/dd.log" dd_restore
+  check_target "$work/dd.check"
+  record "dd | zstd -$level" "$cap_s" "$secs" "$(stat -c %s "$work/dd.zst")" "$cap_rss" "$rss" "$verdict"
+  drop_target
+fi
 
-echo "bench: partclone | zstd"
-mkdir -p "$work/pc"
-partx -a "$src"
-measure "$work/pc.log" pc_capture
-cap_s=$secs cap_rss=$rss
-partx -d "$src"
-pc_bytes=$(du -cb "$work"/pc/* | tail -1 | cut -f1)
-new_target pc
-measure "$work/pc.log" pc_restore
-partx -d "$target"
-check_target "$work/pc.check"
-record "partclone | zstd -$level" "$cap_s" "$secs" "$pc_bytes" "$cap_rss" "$rss" "$verdict"
-drop_target
+if want pc; then
+  echo "bench: partclone | zstd"
+  mkdir -p "$work/pc"
+  partx -a "$src"
+  measure "$work/pc.log" pc_capture
+  cap_s=$secs cap_rss=$rss
+  partx -d "$src"
+  pc_bytes=$(du -cb "$work"/pc/* | tail -1 | cut -f1)
+  new_target pc
+  measure "$work/pc.log" pc_restore
+  partx -d "$target"
+  check_target "$work/pc.check"
+  record "partclone | zstd -$level" "$cap_s" "$secs" "$pc_bytes" "$cap_rss" "$rss" "$verdict"
+  drop_target
+fi
 
 echo "bench: liveimager"
 if [ -x "$bin" ] && "$here/has-verb.sh" "$bin" capture && "$here/has-verb.sh" "$bin" restore; then
   bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
   export bin
-  measure "$work/li.log" li_capture
-  cap_s=$secs cap_rss=$rss
-  new_target li
-  measure "$work/li.log" li_restore
-  check_target "$work/li.check"
-  record "liveimager" "$cap_s" "$secs" "$(du -cb "$work"/li.img* | tail -1 | cut -f1)" "$cap_rss" "$rss" "$verdict"
-  drop_target
-  echo "bench: liveimager, encrypted"
-  measure "$work/li-enc.log" li_enc_capture
-  cap_s=$secs cap_rss=$rss
-  new_target li-enc
-  measure "$work/li-enc.log" li_enc_restore
-  check_target "$work/li-enc.check"
-  record "liveimager encrypted" "$cap_s" "$secs" "$(du -cb "$work"/li-enc.img* | tail -1 | cut -f1)" "$cap_rss" "$rss" "$verdict"
-  drop_target
-  rm -f "$work"/li-enc.img*
+  if want li; then
+    measure "$work/li.log" li_capture
+    cap_s=$secs cap_rss=$rss
+    new_target li
+    measure "$work/li.log" li_restore
+    check_target "$work/li.check"
+    record "liveimager" "$cap_s" "$secs" "$(du -cb "$work"/li.img* | tail -1 | cut -f1)" "$cap_rss" "$rss" "$verdict"
+    drop_target
+  fi
+  if want enc; then
+    echo "bench: liveimager, encrypted"
+    measure "$work/li-enc.log" li_enc_capture
+    cap_s=$secs cap_rss=$rss
+    new_target li-enc
+    measure "$work/li-enc.log" li_enc_restore
+    check_target "$work/li-enc.check"
+    record "liveimager encrypted" "$cap_s" "$secs" "$(du -cb "$work"/li-enc.img* | tail -1 | cut -f1)" "$cap_rss" "$rss" "$verdict"
+    drop_target
+    rm -f "$work"/li-enc.img*
+  fi
   bin_ok=1
-  if "$here/has-verb.sh" "$bin" convert; then
+  if want cz && "$here/has-verb.sh" "$bin" convert; then
     echo "bench: liveimager restoring the Clonezilla image of the disk"
     "$here/make-clonezilla-image.sh" "$src" "$work/cz" --compress zst >>"$work/cz.log" 2>&1
     new_target cz
@@ -387,7 +401,7 @@ if [ -x "$bin" ] && "$here/has-verb.sh" "$bin" capture && "$here/has-verb.sh" "$
     record "liveimager <- clonezilla" "-" "$secs" "$(du -cb "$work"/cz/* | tail -1 | cut -f1)" 0 "$rss" "$verdict"
     drop_target
   fi
-  if "$here/has-verb.sh" "$bin" consolidate; then
+  if want li && want inc && "$here/has-verb.sh" "$bin" consolidate; then
     # Last of the disk rows: the source changes. 5% of the disk in new files (and some files deleted and modified),
     # through change-test-disk.sh's own loop device; the page cache is dropped before every capture.
     new_mib=$((disk_bytes / 1048576 / 20))
@@ -412,7 +426,7 @@ fi
 
 # --- LiveImager alone: the I/O ceiling and memory at 16 TiB.
 extra=()
-if [ "${bin_ok:-0}" = 1 ]; then
+if [ "${bin_ok:-0}" = 1 ] && want io; then
   io_size=${BENCH_IO_SIZE:-1G}
   io_bytes=$(numfmt --from=iec "$io_size")
   ram=$work/ram
@@ -493,6 +507,8 @@ if [ "${bin_ok:-0}" = 1 ]; then
   rm -f "$ram"/big*
   umount "$ram"
   ram=
+elif [ "${bin_ok:-0}" = 1 ] && want big; then
+  echo "bench: the 16 TiB row runs with the io row (it uses its RAM disk); add io to BENCH_ROWS" >&2
 fi
 
 # --- Report.
@@ -517,10 +533,35 @@ for row in "${results[@]}"; do
   printf '%-22s %10s %10s %11s %8sM %8sM  %s\n' "$name" "$cs" "$rs" "$(mib "$bytes")" $((crss / 1024)) $((rrss / 1024)) "$check"
 done
 
-echo
-echo "ratios against partclone | zstd -$level (speed-up = partclone's seconds / these seconds; size = these bytes / partclone's):"
-IFS=$'\t' read -r _ pc_cs pc_rs pc_b _ _ _ <<<"${results[1]}"
+pc_row= li_row= enc_row= changed_row= inc_row=
 for row in "${results[@]}"; do
+  case $row in
+    partclone*) pc_row=$row ;;
+    liveimager$'\t'*) li_row=$row ;;
+    "liveimager encrypted"$'\t'*) enc_row=$row ;;
+    "liveimager, changed disk"$'\t'*) changed_row=$row ;;
+    "liveimager incremental"$'\t'*) inc_row=$row ;;
+  esac
+done
+if [ -n "$changed_row" ] && [ -n "$inc_row" ]; then
+  IFS=$'\t' read -r _ ch_cs _ ch_b _ _ _ <<<"$changed_row"
+  IFS=$'\t' read -r _ in_cs _ in_b _ _ _ <<<"$inc_row"
+  echo
+  awk -v cc="$ch_cs" -v cb="$ch_b" -v ic="$in_cs" -v ib="$in_b" 'BEGIN {
+    printf "incremental against a full capture of the changed disk: capture %.2fx the time, image %.3fx the size\n", ic / cc, ib / cb }'
+fi
+if [ -n "$li_row" ] && [ -n "$enc_row" ]; then
+  IFS=$'\t' read -r _ li_cs li_rs li_b _ _ _ <<<"$li_row"
+  IFS=$'\t' read -r _ en_cs en_rs en_b _ _ _ <<<"$enc_row"
+  echo
+  awk -v lc="$li_cs" -v lr="$li_rs" -v lb="$li_b" -v ec="$en_cs" -v er="$en_rs" -v eb="$en_b" 'BEGIN {
+    printf "encrypted against plain liveimager: capture %+.1f%%, restore %+.1f%%, image %+.3f%% (%d bytes)\n",
+      100 * (ec / lc - 1), 100 * (er / lr - 1), 100 * (eb / lb - 1), eb - lb }'
+fi
+[ -n "$pc_row" ] && echo && echo "ratios against partclone | zstd -$level (speed-up = partclone's seconds / these seconds; size = these bytes / partclone's):"
+IFS=$'\t' read -r _ pc_cs pc_rs pc_b _ _ _ <<<"${pc_row:-x}"
+for row in "${results[@]}"; do
+  [ -n "$pc_row" ] || break
   IFS=$'\t' read -r name cs rs bytes _ _ _ <<<"$row"
   case $name in partclone*) continue ;; esac
   if [ "$cs" = "not built" ]; then

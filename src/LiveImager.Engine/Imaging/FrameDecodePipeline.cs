@@ -50,11 +50,18 @@ internal static class FrameDecodePipeline
                 }
             }
             long frames = OrderedStage.Run(pipeline, pool, workers,
-                () => new FrameDecoder(),
-                buffer => reader.TryReadData(buffer.Span[chunkSize..], out FrameHeader frame) ? new DecodeItem(frame, buffer) : null,
-                (item, decoder) =>
+                () => new DecodeWorker(reader.CreateSealer()),
+                buffer => reader.TryReadData(buffer.Span, chunkSize, out FrameHeader frame, out SealedData? sealedData)
+                    ? new DecodeItem(frame, buffer) { Sealed = sealedData } : null,
+                (item, worker) =>
                 {
                     Span<byte> buffer = item.Buffer.Span;
+                    FrameDecoder decoder = worker.Decoder;
+                    if (item.Sealed is { } sealedData)
+                    {
+                        // The reader left the frame sealed (its header just before the payload): opened here, on all cores.
+                        worker.Sealer!.OpenData(sealedData, buffer.Slice(chunkSize - FrameHeader.Length, FrameHeader.Length + item.Frame.StoredLength), chunkSize);
+                    }
                     if (item.Frame.Encoding == FrameEncoding.Reference && chain is not null)
                     {
                         // The bytes are in a base image: read from there (the stored half is free scratch).
@@ -141,9 +148,26 @@ internal static class FrameDecodePipeline
         }
     }
 
+    /// <summary>A worker's own zstd context and, for an encrypted image, its own AES-GCM context.</summary>
+    private sealed class DecodeWorker(FrameSealer? sealer) : IDisposable
+    {
+        public FrameDecoder Decoder { get; } = new();
+
+        public FrameSealer? Sealer { get; } = sealer;
+
+        public void Dispose()
+        {
+            Decoder.Dispose();
+            Sealer?.Dispose();
+        }
+    }
+
     private sealed class DecodeItem(FrameHeader frame, AlignedBuffer buffer) : OrderedItem(buffer)
     {
         public FrameHeader Frame { get; } = frame;
+
+        /// <summary>Set when the frame still has to be opened: an encrypted image's data frame.</summary>
+        public SealedData? Sealed { get; init; }
 
         /// <summary>Where the checked raw bytes start in the buffer: 0 once decoded, the stored half for a raw frame.</summary>
         public int RawOffset { get; set; }

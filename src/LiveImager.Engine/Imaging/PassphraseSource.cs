@@ -17,6 +17,9 @@ public static class PassphraseSource
     /// <paramref name="environment"/>, the process's by default); null when neither gives one.</summary>
     public static ImagePassphrase? From(string? file, Func<string, string?>? environment = null)
     {
+        // Every verb that may hold a passphrase starts here (the CLI asks for one only after this), so core dumps stop
+        // before any secret is in memory.
+        CoreDumps.Forbid();
         if (file is not null)
         {
             return FromFile(file);

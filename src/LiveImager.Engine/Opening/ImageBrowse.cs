@@ -19,13 +19,14 @@ public static class ImageBrowse
     public const string DirectoryPrefix = "browse-";
 
     /// <summary>Mounts every partition of <paramref name="image"/> (a local path) under a new private directory.
-    /// <paramref name="serverCommand"/> gives the command line of the image's NBD server for a socket path.</summary>
+    /// <paramref name="serverCommand"/> gives the command line of the image's NBD server for a socket path.
+    /// An encrypted image's <paramref name="passphrase"/> is checked here and reaches the server as <see cref="ImageMount"/> hands it on.</summary>
     /// <returns>The directory (to pass to <see cref="Close"/>) and each partition.</returns>
     public static (string Directory, IReadOnlyList<BrowsedPartition> Partitions) Open(string image,
-        Func<string, IReadOnlyList<string>> serverCommand)
+        Func<string, IReadOnlyList<string>> serverCommand, ImagePassphrase? passphrase = null)
     {
         ImageMetadata metadata;
-        using (ImageDisk disk = ImageDisk.Open(image))
+        using (ImageDisk disk = ImageDisk.Open(image, passphrase: passphrase))
         {
             metadata = disk.Metadata;
         }
@@ -34,7 +35,7 @@ public static class ImageBrowse
         IReadOnlyList<MountedPartition> mounted;
         try
         {
-            mounted = ImageMount.Mount(image, metadata, directory, serverCommand);
+            mounted = ImageMount.Mount(image, metadata, directory, serverCommand, passphrase);
         }
         catch
         {

@@ -30,10 +30,15 @@ public static partial class ImageMount
     private static readonly TimeSpan s_startTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan s_stopTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>The server's <c>--passphrase-file</c>: the pipe it inherits as descriptor 3.</summary>
+    private const string PassphrasePipe = "/dev/fd/3";
+
     /// <summary>Mounts the partitions of <paramref name="image"/> (a local path, already checked to open) under
-    /// <paramref name="directory"/>; <paramref name="serverCommand"/> gives the command line of a server for a socket path.</summary>
+    /// <paramref name="directory"/>; <paramref name="serverCommand"/> gives the command line of a server for a socket path.
+    /// An encrypted image's <paramref name="passphrase"/> reaches the server through a pipe it inherits, named to it
+    /// by <c>--passphrase-file /dev/fd/3</c>: never in its arguments or environment.</summary>
     public static IReadOnlyList<MountedPartition> Mount(string image, ImageMetadata metadata, string directory,
-        Func<string, IReadOnlyList<string>> serverCommand)
+        Func<string, IReadOnlyList<string>> serverCommand, ImagePassphrase? passphrase = null)
     {
         if (!Environment.IsPrivilegedProcess)
         {
@@ -54,7 +59,7 @@ public static partial class ImageMount
         {
             state.Add("directory", target);
             string socket = Path.Combine(work, SocketFile);
-            StartServer(serverCommand(socket), socket, work, state);
+            StartServer(serverCommand(socket), socket, work, state, passphrase);
             string disk = StartNbdfuse(nbdfuse, socket, work, state);
             var results = new List<MountedPartition>();
             foreach (PartitionInfo partition in metadata.Partitions)
@@ -133,9 +138,11 @@ public static partial class ImageMount
     public static string WorkDirectory(string target) =>
         Path.Combine(StateRoot, System.Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(target)))[..16]);
 
-    private static void StartServer(IReadOnlyList<string> command, string socket, string work, StateWriter state)
+    private static void StartServer(IReadOnlyList<string> command, string socket, string work, StateWriter state,
+        ImagePassphrase? passphrase = null)
     {
-        Process server = StartDetached(command, work, keepSecrets: true);
+        Process server = StartDetached(passphrase is null ? command : [.. command, "--passphrase-file", PassphrasePipe], work,
+            keepSecrets: true, passphrase: passphrase);
         state.Add("server", server.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
         WaitFor(() => File.Exists(socket), server, "the NBD server", work);
     }
@@ -310,11 +317,14 @@ public static partial class ImageMount
     /// <summary>Starts a long-running helper in a session of its own, so it outlives this process and a closed terminal;
     /// its output goes to a log in the work directory, never to our pipes. Only the server, which opens the image's
     /// store itself, keeps the store secrets given in the environment; <paramref name="environment"/> adds variables.</summary>
+    /// <param name="passphrase">Written as one line to a pipe that the helper holds as descriptor 3 (its standard
+    /// input is /dev/null as for any helper); the pipe is closed once written, so the helper reads it to its end.</param>
     private static Process StartDetached(IReadOnlyList<string> command, string work, bool keepSecrets,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, ImagePassphrase? passphrase = null)
     {
-        var info = new ProcessStartInfo(StoreTools.Find("setsid") ?? "/usr/bin/setsid") { UseShellExecute = false };
-        foreach (string argument in (string[])["sh", "-c", "exec \"$@\" </dev/null >>\"$LIVEIMAGER_HELPER_LOG\" 2>&1", "sh", .. command])
+        var info = new ProcessStartInfo(StoreTools.Find("setsid") ?? "/usr/bin/setsid") { UseShellExecute = false, RedirectStandardInput = passphrase is not null };
+        string redirect = passphrase is null ? "</dev/null" : "3<&0 </dev/null";
+        foreach (string argument in (string[])["sh", "-c", $"exec \"$@\" {redirect} >>\"$LIVEIMAGER_HELPER_LOG\" 2>&1", "sh", .. command])
         {
             info.ArgumentList.Add(argument);
         }
@@ -324,7 +334,13 @@ public static partial class ImageMount
         {
             info.Environment[name] = value;
         }
-        return Process.Start(info) ?? throw new ImagingException($"cannot start {command[0]}");
+        Process process = Process.Start(info) ?? throw new ImagingException($"cannot start {command[0]}");
+        if (passphrase is not null)
+        {
+            using Stream pipe = process.StandardInput.BaseStream;
+            passphrase.WriteLineTo(pipe);
+        }
+        return process;
     }
 
     private static void WaitFor(Func<bool> ready, Process process, string what, string work)

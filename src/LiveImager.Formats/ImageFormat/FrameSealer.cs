@@ -60,15 +60,63 @@ public sealed class FrameSealer : IDisposable
     /// Damage, a move or another image's frame throws <see cref="DiskFormatException"/> naming the frame and its image offset.</summary>
     public FrameHeader Open(in FrameHeader outer, Span<byte> body, int chunkSize)
     {
+        int ciphertextLength = outer.StoredLength - TagLength;
+        return Open(outer, body[..ciphertextLength], body.Slice(ciphertextLength, TagLength), chunkSize);
+    }
+
+    /// <summary>Reads a sealed frame's own header without opening the frame: <paramref name="sealedHeader"/> (the first
+    /// <see cref="FrameHeader.Length"/> bytes of its sealed body) decrypted with the key stream alone, parsed and matched
+    /// with <paramref name="outer"/>. Nothing is authenticated yet: a sequential reader takes it to place the frame and
+    /// check its order, and a worker's <see cref="OpenData"/> authenticates the frame and holds it to this header
+    /// before any of its bytes is used.</summary>
+    /// <remarks>GCM is a counter mode: the body's first bytes are XORed with the key stream that the same nonce gives
+    /// any plaintext, so encrypting zeros under the frame's nonce yields it. That ciphertext never leaves this method,
+    /// so the nonce's reuse reveals nothing.</remarks>
+    public FrameHeader PeekHeader(in FrameHeader outer, ReadOnlySpan<byte> sealedHeader, int chunkSize)
+    {
         Span<byte> outerBytes = stackalloc byte[FrameHeader.Length];
         outer.Write(outerBytes);
         Span<byte> nonce = stackalloc byte[ImageKeyHeader.NonceLength];
         Span<byte> aad = stackalloc byte[16 + FrameHeader.Length];
         Prepare(outer.FrameNumber, outerBytes, nonce, aad);
-        Span<byte> ciphertext = body[..(outer.StoredLength - TagLength)];
+        Span<byte> header = stackalloc byte[FrameHeader.Length];
+        header.Clear();
+        Span<byte> unusedTag = stackalloc byte[TagLength];
+        _aes.Encrypt(nonce, header, header, unusedTag);
+        for (int i = 0; i < header.Length; i++)
+        {
+            header[i] ^= sealedHeader[i];
+        }
+        return Matched(outer, FrameHeader.Parse(header, outer.ImageOffset, chunkSize), outer.StoredLength - TagLength);
+    }
+
+    /// <summary>Opens, in place, a data frame a sequential reader left sealed (<see cref="ImageReader"/>'s
+    /// <see cref="SealedData"/>): <paramref name="ciphertext"/> is its sealed header followed by its sealed payload.
+    /// Throws as <see cref="Open(in FrameHeader, Span{byte}, int)"/> does, and when the authenticated header is not the
+    /// one the reader went by.</summary>
+    public void OpenData(in SealedData sealedData, Span<byte> ciphertext, int chunkSize)
+    {
+        Span<byte> tag = stackalloc byte[TagLength];
+        BinaryPrimitives.WriteUInt128LittleEndian(tag, sealedData.Tag);
+        FrameHeader inner = Open(sealedData.Outer, ciphertext, tag, chunkSize);
+        if (inner != sealedData.Inner)
+        {
+            throw new DiskFormatException(sealedData.Outer.Describe(), "sealed header", inner.Describe(), sealedData.Outer.ImageOffset,
+                "does not match the header the frame was read by");
+        }
+    }
+
+    /// <summary>Opens, in place, a sealed body whose tag lies apart from it.</summary>
+    public FrameHeader Open(in FrameHeader outer, Span<byte> ciphertext, ReadOnlySpan<byte> tag, int chunkSize)
+    {
+        Span<byte> outerBytes = stackalloc byte[FrameHeader.Length];
+        outer.Write(outerBytes);
+        Span<byte> nonce = stackalloc byte[ImageKeyHeader.NonceLength];
+        Span<byte> aad = stackalloc byte[16 + FrameHeader.Length];
+        Prepare(outer.FrameNumber, outerBytes, nonce, aad);
         try
         {
-            _aes.Decrypt(nonce, ciphertext, body.Slice(ciphertext.Length, TagLength), ciphertext, aad);
+            _aes.Decrypt(nonce, ciphertext, tag, ciphertext, aad);
         }
         catch (AuthenticationTagMismatchException)
         {
@@ -77,9 +125,14 @@ public sealed class FrameSealer : IDisposable
                 outer.ImageOffset + FrameHeader.Length + ciphertext.Length,
                 "does not match the frame: a byte of it was changed, or the frame was moved here from elsewhere in this or another image");
         }
-        FrameHeader inner = FrameHeader.Parse(ciphertext[..FrameHeader.Length], outer.ImageOffset, chunkSize);
+        return Matched(outer, FrameHeader.Parse(ciphertext[..FrameHeader.Length], outer.ImageOffset, chunkSize), ciphertext.Length);
+    }
+
+    /// <summary>The inner header, once it is known to agree with the outer one and to account for the sealed body's length.</summary>
+    private static FrameHeader Matched(in FrameHeader outer, in FrameHeader inner, int ciphertextLength)
+    {
         if (inner.Encoding == FrameEncoding.Sealed || inner.Type != outer.Type || inner.FrameNumber != outer.FrameNumber
-            || inner.StoredLength != ciphertext.Length - FrameHeader.Length)
+            || inner.StoredLength != ciphertextLength - FrameHeader.Length)
         {
             throw new DiskFormatException(outer.Describe(), "sealed header", inner.Describe(), outer.ImageOffset,
                 "does not match the frame's outer header");

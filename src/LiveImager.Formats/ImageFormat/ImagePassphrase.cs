@@ -55,6 +55,21 @@ public sealed class ImagePassphrase : IDisposable
         _lastSalt = null;
     }
 
+    /// <summary>Writes the passphrase as one line to <paramref name="destination"/>: for a child process of this same
+    /// program, over a pipe it inherits (never its arguments or environment), which reads it as <c>--passphrase-file</c>
+    /// reads a file's first line.</summary>
+    public void WriteLineTo(Stream destination)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_utf8.AsSpan().IndexOfAny((byte)'\n', (byte)'\r') >= 0)
+        {
+            throw new ArgumentException("the passphrase holds a line break, so it cannot be handed on as one line");
+        }
+        destination.Write(_utf8);
+        destination.WriteByte((byte)'\n');
+        destination.Flush();
+    }
+
     /// <summary>True when both hold the same characters (the capture's "type it again").</summary>
     public bool SameAs(ImagePassphrase other) => CryptographicOperations.FixedTimeEquals(_utf8, other._utf8);
 

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Text;
 
 namespace LiveImager.Formats.ImageFormat;
@@ -21,6 +22,7 @@ public sealed class ImageReader : IDisposable
     private UsedMapTally? _usedMaps;
     private byte[]? _mapStored;
     private bool _pastUsedMaps;
+    private readonly ImageKey? _key;
     private readonly FrameSealer? _sealer;
     private byte[] _sealed = [];
     private int _openedPayloadLength = -1;
@@ -41,10 +43,10 @@ public sealed class ImageReader : IDisposable
             {
                 throw new ImagePassphraseException("the image is encrypted: give its passphrase (--passphrase-file FILE, $LIVEIMAGER_PASSPHRASE, or type it when asked)");
             }
-            using ImageKey key = ImageKey.Unlock(passphrase, Header, keyHeader);
-            _sealer = key.CreateSealer(Header.ImageId);
+            _key = ImageKey.Unlock(passphrase, Header, keyHeader);
+            _sealer = _key.CreateSealer(Header.ImageId);
         }
-        FrameHeader frame = ReadFrameHeader() ?? throw Truncated("the metadata frame");
+        FrameHeader frame = ReadFrameHeader(default, out _) ?? throw Truncated("the metadata frame");
         if (frame.Type != FrameType.Metadata || frame.FrameNumber != 0)
         {
             throw new DiskFormatException(frame.Describe(), "type", frame.Type, frame.ImageOffset, "the first frame must be the metadata");
@@ -75,17 +77,39 @@ public sealed class ImageReader : IDisposable
     /// <summary>Called with each used-map frame's header and checked raw bytes; when null they are checked and dropped.</summary>
     public Action<FrameHeader, byte[]>? UsedMapRead { get; set; }
 
+    /// <summary>A sealer for one of the caller's workers (to open what <see cref="TryReadData(Span{byte}, int, out FrameHeader, out SealedData?)"/>
+    /// left sealed); null for an image that is not encrypted.</summary>
+    public FrameSealer? CreateSealer() => _key?.CreateSealer(Header.ImageId);
+
     /// <summary>Reads the next data frame's header, and its stored payload into <paramref name="stored"/> (at least
     /// chunk size). Returns false when the footer has been read and found consistent: the image is complete.</summary>
-    public bool TryReadData(Span<byte> stored, out FrameHeader header)
+    public bool TryReadData(Span<byte> stored, out FrameHeader header) => TryRead(stored, 0, out header, out _);
+
+    /// <summary>As <see cref="TryReadData(Span{byte}, out FrameHeader)"/>, with the payload read to
+    /// <paramref name="buffer"/>[<paramref name="payloadOffset"/>..] (at least chunk size), except that an encrypted
+    /// image's data frame is left sealed, so that the caller's workers decrypt in parallel while this reader reads on:
+    /// <paramref name="sealedData"/> is then set, the frame's sealed header lies in the <see cref="FrameHeader.Length"/>
+    /// bytes before <paramref name="payloadOffset"/>, and the frame must be opened with <see cref="FrameSealer.OpenData"/>
+    /// before any of its bytes is used. <paramref name="header"/> is the frame's own header as read from the key
+    /// stream: every check of order and place is made on it here, and OpenData holds the authenticated header to it.</summary>
+    public bool TryReadData(Span<byte> buffer, int payloadOffset, out FrameHeader header, out SealedData? sealedData)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(payloadOffset, FrameHeader.Length);
+        return TryRead(buffer, payloadOffset, out header, out sealedData);
+    }
+
+    /// <param name="payloadOffset">0: every frame opened here; else data frames left sealed (see the public overload).</param>
+    private bool TryRead(Span<byte> buffer, int payloadOffset, out FrameHeader header, out SealedData? sealedData)
+    {
+        Span<byte> stored = buffer[payloadOffset..];
+        Span<byte> leaveSealedIn = payloadOffset == 0 ? default : buffer[(payloadOffset - FrameHeader.Length)..];
         if (_pastUsedMaps)
         {
             throw new InvalidOperationException("this reader was used for the used maps alone and is past them");
         }
         while (true)
         {
-            FrameHeader? next = ReadFrameHeader();
+            FrameHeader? next = ReadFrameHeader(leaveSealedIn, out sealedData);
             if (next is not { } frame)
             {
                 header = default;
@@ -105,8 +129,23 @@ public sealed class ImageReader : IDisposable
                     UsedMapRead?.Invoke(frame, map);
                     break;
                 case FrameType.Data when _logOffset < 0 && Record is null && Hashes is null:
-                    CheckDataOrder(frame);
-                    ReadPayload(frame, stored);
+                    if (sealedData is { } pending)
+                    {
+                        try
+                        {
+                            CheckDataOrder(frame);
+                        }
+                        catch (DiskFormatException)
+                        {
+                            OpenToNameDamage(pending, leaveSealedIn);
+                            throw;
+                        }
+                    }
+                    else
+                    {
+                        CheckDataOrder(frame);
+                        ReadPayload(frame, stored);
+                    }
                     _seen.Add(new IndexEntry(frame.Position, frame.ImageOffset, frame.RawLength, frame.FrameNumber, frame.RawChecksum));
                     _lastDiskEnd = frame.Position + frame.RawLength;
                     _dataBytes += frame.RawLength;
@@ -140,7 +179,7 @@ public sealed class ImageReader : IDisposable
     public bool TryReadUsedMap(Span<byte> raw, out FrameHeader header)
     {
         header = default;
-        if (_pastUsedMaps || ReadFrameHeader() is not { } frame || frame.Type != FrameType.UsedMap)
+        if (_pastUsedMaps || ReadFrameHeader(default, out _) is not { } frame || frame.Type != FrameType.UsedMap)
         {
             _pastUsedMaps = true;
             return false;
@@ -202,8 +241,11 @@ public sealed class ImageReader : IDisposable
     }
 
     /// <summary>The next frame's header, or null after reading and checking the footer.</summary>
-    private FrameHeader? ReadFrameHeader()
+    /// <param name="leaveSealedIn">Where an encrypted image's data frame is read and left sealed (its sealed header,
+    /// then its sealed payload; <paramref name="sealedData"/> set); empty to open every frame here.</param>
+    private FrameHeader? ReadFrameHeader(Span<byte> leaveSealedIn, out SealedData? sealedData)
     {
+        sealedData = null;
         long offset = Position;
         int got = _input.ReadAtLeast(_headerBytes.AsSpan(0, 8), 8, throwOnEndOfStream: false);
         Position += got;
@@ -232,6 +274,12 @@ public sealed class ImageReader : IDisposable
                 throw new DiskFormatException(frame.Describe(), "frame number", frame.FrameNumber, offset,
                     $"expected frame {_nextFrame}: a frame is missing or repeated");
             }
+            if (frame.Type == FrameType.Data && !leaveSealedIn.IsEmpty)
+            {
+                sealedData = ReadSealed(frame, leaveSealedIn);
+                _nextFrame++;
+                return sealedData.Value.Inner;
+            }
             // The whole sealed frame is read and opened here; its payload is then handed out by ReadPayload.
             if (_sealed.Length < frame.StoredLength)
             {
@@ -248,6 +296,42 @@ public sealed class ImageReader : IDisposable
         }
         _nextFrame++;
         return frame;
+    }
+
+    /// <summary>Reads sealed data frame <paramref name="outer"/> into <paramref name="into"/> and its own header from
+    /// the key stream. Should that header not parse or not match, the frame is authenticated first, so damage is named
+    /// as the authentication tag, as when the frame is opened whole.</summary>
+    private SealedData ReadSealed(in FrameHeader outer, Span<byte> into)
+    {
+        int ciphertextLength = outer.StoredLength - FrameSealer.TagLength;
+        if (ciphertextLength < FrameHeader.Length || ciphertextLength > into.Length)
+        {
+            throw new DiskFormatException(outer.Describe(), "stored length", outer.StoredLength, outer.ImageOffset,
+                $"a sealed data frame holds its {FrameHeader.Length}-byte header, at most {into.Length - FrameHeader.Length} payload bytes and its tag");
+        }
+        Span<byte> ciphertext = into[..ciphertextLength];
+        Span<byte> tag = stackalloc byte[FrameSealer.TagLength];
+        ReadExactly(ciphertext, outer.Describe());
+        ReadExactly(tag, outer.Describe());
+        var pending = new SealedData(outer, default, BinaryPrimitives.ReadUInt128LittleEndian(tag));
+        try
+        {
+            return pending with { Inner = _sealer!.PeekHeader(outer, ciphertext, Header.ChunkSize) };
+        }
+        catch (DiskFormatException)
+        {
+            OpenToNameDamage(pending, into);
+            throw;
+        }
+    }
+
+    /// <summary>Called when a check of a frame left sealed failed: the frame is opened here (damage is rare), so that a
+    /// changed byte, which is what made the check fail, is reported as the failed tag it is; else the caller rethrows.</summary>
+    private void OpenToNameDamage(in SealedData pending, Span<byte> sealedFrame)
+    {
+        Span<byte> tag = stackalloc byte[FrameSealer.TagLength];
+        BinaryPrimitives.WriteUInt128LittleEndian(tag, pending.Tag);
+        _sealer!.Open(pending.Outer, sealedFrame[..(pending.Outer.StoredLength - FrameSealer.TagLength)], tag, Header.ChunkSize);
     }
 
     private void ReadFooter(long offset)
@@ -324,6 +408,7 @@ public sealed class ImageReader : IDisposable
     {
         _decoder.Dispose();
         _sealer?.Dispose();
+        _key?.Dispose();
         System.Security.Cryptography.CryptographicOperations.ZeroMemory(_sealed);
     }
 }

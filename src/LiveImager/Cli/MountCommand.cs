@@ -21,7 +21,10 @@ internal static class MountCommand
         };
         var store = new StoreCliOptions();
         store.AddTo(command);
+        var passphrase = new PassphraseCliOptions();
+        passphrase.AddTo(command);
         command.SetAction(parse => Run(parse.GetRequiredValue(image), parse.GetRequiredValue(directory), () => store.Build(parse),
+            path => passphrase.ForReading(parse, path, parse.InvocationConfiguration.Error),
             StoreArguments(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
@@ -51,26 +54,38 @@ internal static class MountCommand
         return arguments;
     }
 
-    private static int Run(string argument, string directory, Func<StoreOptions> storeOptions, List<string> storeArguments,
-        TextWriter output, TextWriter error) => CliErrors.Run("mount", error, () =>
+    private static int Run(string argument, string directory, Func<StoreOptions> storeOptions,
+        Func<string, ImagePassphrase?> passphraseFor, List<string> storeArguments, TextWriter output, TextWriter error) => CliErrors.Run("mount", error, () =>
     {
         ImageMetadata metadata;
         string served;
-        using (StoreImage source = StoreImage.Open(argument, storeOptions(), forWriting: false))
+        ImagePassphrase? passphrase = null;
+        try
         {
-            if (ImageCatalog.IsEncrypted(source.Path))
+            using (StoreImage source = StoreImage.Open(argument, storeOptions(), forWriting: false))
             {
-                // Its server runs as a child, which gets no secret by argv or environment; a passphrase pipe is to come.
-                throw new ImagingException("mount does not open encrypted images yet; use serve --passphrase-file F with nbdfuse, or export it");
+                // Checked here, so a wrong passphrase is one message before anything is started.
+                passphrase = passphraseFor(source.Path);
+                using ImageDisk disk = ImageDisk.Open(source.Path, passphrase: passphrase);
+                metadata = disk.Metadata;
+                // A store's image is served by its URL: the server opens the store itself.
+                served = source.Store is null && source.ObjectStore is null ? Path.GetFullPath(source.Path) : argument;
             }
-            using ImageDisk disk = ImageDisk.Open(source.Path);
-            metadata = disk.Metadata;
-            // A store's image is served by its URL: the server opens the store itself.
-            served = source.Store is null && source.ObjectStore is null ? Path.GetFullPath(source.Path) : argument;
+            string program = Environment.ProcessPath ?? throw new ImagingException("cannot tell where the liveimager binary is, to start its server");
+            // The server, a child of its own, gets an encrypted image's passphrase on an inherited pipe.
+            IReadOnlyList<MountedPartition> partitions = ImageMount.Mount(served, metadata, directory,
+                socket => [program, "serve", served, "--socket", socket, .. storeArguments], passphrase);
+            Print(argument, directory, partitions, output);
         }
-        string program = Environment.ProcessPath ?? throw new ImagingException("cannot tell where the liveimager binary is, to start its server");
-        IReadOnlyList<MountedPartition> partitions = ImageMount.Mount(served, metadata, directory,
-            socket => [program, "serve", served, "--socket", socket, .. storeArguments]);
+        finally
+        {
+            passphrase?.Dispose();
+        }
+        return 0;
+    });
+
+    private static void Print(string argument, string directory, IReadOnlyList<MountedPartition> partitions, TextWriter output)
+    {
         output.WriteLine($"mount: {argument} under {directory}, read-only:");
         foreach (MountedPartition p in partitions)
         {
@@ -80,8 +95,7 @@ internal static class MountCommand
                 : $"  p{p.Number} {p.Filesystem}{label}: not mounted: {p.Problem}");
         }
         output.WriteLine($"mount: liveimager umount {directory} undoes it");
-        return 0;
-    });
+    }
 
     private static int Unmount(string directory, TextWriter output, TextWriter error) => CliErrors.Run("umount", error, () =>
     {

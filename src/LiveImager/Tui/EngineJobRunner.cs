@@ -67,7 +67,8 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
             ];
         });
 
-    public Task<OpenedImage> OpenImageAsync(ImageSummary image, CancellationToken cancellationToken) => Task.Run(() =>
+    public Task<OpenedImage> OpenImageAsync(ImageSummary image, CancellationToken cancellationToken,
+        Formats.ImageFormat.ImagePassphrase? passphrase = null) => Task.Run(() =>
     {
         // The image's server is this same binary's serve verb, as for `liveimager mount`.
         string program = Environment.ProcessPath ?? throw new ImagingException("cannot tell where the liveimager binary is, to start its server");
@@ -78,7 +79,7 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
                 "(with the secret in LIVEIMAGER_PASSWORD or AWS_SECRET_ACCESS_KEY), then copy the files out of DIR");
         }
         string path = Path.GetFullPath(image.Path);
-        (string directory, IReadOnlyList<BrowsedPartition> partitions) = ImageBrowse.Open(path, socket => [program, "serve", path, "--socket", socket]);
+        (string directory, IReadOnlyList<BrowsedPartition> partitions) = ImageBrowse.Open(path, socket => [program, "serve", path, "--socket", socket], passphrase);
         return new OpenedImage(directory, partitions);
     }, cancellationToken);
 

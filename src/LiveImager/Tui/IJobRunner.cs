@@ -15,7 +15,10 @@ internal interface IJobRunner
         Formats.ImageFormat.ImagePassphrase? passphrase = null);
 
     /// <summary>Mounts every partition of the image read-only for browsing, as <c>liveimager mount</c> does.</summary>
-    Task<OpenedImage> OpenImageAsync(ImageSummary image, CancellationToken cancellationToken);
+    /// <param name="passphrase">An encrypted image's passphrase, handed to the image's server on a pipe; the caller
+    /// zeroes it once this returns (the mount needs it no longer).</param>
+    Task<OpenedImage> OpenImageAsync(ImageSummary image, CancellationToken cancellationToken,
+        Formats.ImageFormat.ImagePassphrase? passphrase = null);
 
     /// <summary>Undoes <see cref="OpenImageAsync"/>: unmounts, detaches, stops the server; returns what could not be undone.</summary>
     IReadOnlyList<string> CloseImage(OpenedImage image);

@@ -9,6 +9,8 @@ internal static class TuiApp
 {
     public static int Run(TuiServices services)
     {
+        // Any screen may take a passphrase (capture, restore, verify, browse): no core dump from here on.
+        Engine.Imaging.CoreDumps.Forbid();
         while (true)
         {
             TuiExit exit = RunOnce(services);

@@ -57,6 +57,59 @@ public sealed class EncryptedImageTests
     }
 
     [Fact]
+    public void DataFramesLeftSealedByTheReaderOpenOnAnotherThreadAndGiveBackEveryByte()
+    {
+        (TestImage image, byte[] bytes) = Make();
+        using ImagePassphrase passphrase = Passphrase();
+        using var reader = new ImageReader(new NonSeekableStream(new MemoryStream(bytes)), passphrase);
+        var buffer = new byte[2 * TestImage.ChunkSize];
+        var raw = new byte[TestImage.ChunkSize];
+        using var decoder = new FrameDecoder();
+        int frames = 0;
+        while (reader.TryReadData(buffer, TestImage.ChunkSize, out FrameHeader frame, out SealedData? sealedData))
+        {
+            Assert.NotNull(sealedData);
+            Assert.Equal(frame, sealedData.Value.Inner);
+            // The reader's copy of the payload is still ciphertext; a worker's own sealer opens it.
+            Thread worker = new(() =>
+            {
+                using FrameSealer sealer = reader.CreateSealer()!;
+                sealer.OpenData(sealedData.Value, buffer.AsSpan(TestImage.ChunkSize - FrameHeader.Length, FrameHeader.Length + frame.StoredLength), TestImage.ChunkSize);
+            });
+            worker.Start();
+            worker.Join();
+            decoder.Decode(frame, buffer.AsSpan(TestImage.ChunkSize, frame.StoredLength), raw);
+            Assert.Equal(image.Chunks[frame.Position], raw[..frame.RawLength]);
+            frames++;
+        }
+        Assert.Equal(image.Chunks.Count, frames);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void AFlippedByteInAFrameLeftSealedIsNamedByItsTag(bool inTheSealedHeader)
+    {
+        (_, byte[] bytes) = Make();
+        (long offset, FrameHeader outer) = Frames(bytes).First(f => f.Outer.Type == FrameType.Data);
+        // The sealed header is what the reader reads from the key stream; the payload only the worker opens.
+        bytes[offset + FrameHeader.Length + (inTheSealedHeader ? 0x10 : outer.StoredLength - 30)] ^= 0x10;
+        using ImagePassphrase passphrase = Passphrase();
+        using var reader = new ImageReader(new MemoryStream(bytes), passphrase);
+        var buffer = new byte[2 * TestImage.ChunkSize];
+        var e = Assert.Throws<DiskFormatException>(() =>
+        {
+            while (reader.TryReadData(buffer, TestImage.ChunkSize, out FrameHeader frame, out SealedData? sealedData))
+            {
+                using FrameSealer sealer = reader.CreateSealer()!;
+                sealer.OpenData(sealedData!.Value, buffer.AsSpan(TestImage.ChunkSize - FrameHeader.Length, FrameHeader.Length + frame.StoredLength), TestImage.ChunkSize);
+            }
+        });
+        Assert.StartsWith($"image frame {outer.FrameNumber} (data, sealed, image offset {offset})", e.Message);
+        Assert.Contains("authentication tag", e.Message);
+    }
+
+    [Fact]
     public void AWrongOrMissingPassphraseIsOneClearMessage()
     {
         (_, byte[] bytes) = Make();

@@ -123,6 +123,33 @@ public sealed class BrowseScreenTests : IDisposable
     }
 
     [Fact]
+    public void AnEncryptedImageIsMountedOnlyOnceItsPassphraseIsTypedAndAWrongOneIsAskedAgain()
+    {
+        _jobs.ImagePassphrase = "the right one";
+        ImageSummary locked = ListedImages.LaptopImage(_store) with { Encrypted = true };
+        using var tui = new TuiHarness(new TuiServices { Images = new ListedImages(locked), Jobs = _jobs });
+        tui.Services.Session.StorePath = _store;
+        tui.Press((Key)'0');
+        tui.Press(Key.Enter);
+        tui.WaitForText("Step 2 of 5: the image to browse");
+        tui.Press(Key.Enter);
+        tui.WaitForText("is encrypted: type its passphrase and press Enter");
+        Assert.Empty(_jobs.OpenedWithPassphrase);
+
+        tui.Type("a wrong one");
+        tui.Press(Key.Enter);
+        tui.WaitForText("The passphrase is not this image's. Type it again");
+        Assert.Null(((BrowseScreen)tui.Host.Top).Opened);
+
+        tui.Type("the right one");
+        tui.Press(Key.Enter);
+        tui.WaitForText("p2    ext4       rootfs                 32.0 GB  can be opened");
+        Assert.Equal([true, true], _jobs.OpenedWithPassphrase);
+        Assert.DoesNotContain("the right one", tui.Screen);
+        Assert.NotNull(((BrowseScreen)tui.Host.Top).Opened);
+    }
+
+    [Fact]
     public void EscFromThePartitionsClosesTheImageAndGoesBackToTheImages()
     {
         using TuiHarness tui = StartAtPartitions();

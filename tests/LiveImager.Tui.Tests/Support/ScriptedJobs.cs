@@ -46,8 +46,29 @@ internal sealed class ScriptedJobs : IJobRunner
     /// <summary>The images the screen opened and then closed, in order.</summary>
     public List<OpenedImage> Closed { get; } = [];
 
-    public Task<OpenedImage> OpenImageAsync(ImageSummary image, CancellationToken cancellationToken) =>
-        Image is OpenedImage opened ? Task.FromResult(opened) : Task.FromException<OpenedImage>(new InvalidOperationException("no image scripted"));
+    /// <summary>The passphrase the image must be opened with (an encrypted image's), as the real catalog checks it.</summary>
+    public string? ImagePassphrase { get; set; }
+
+    /// <summary>How many times the screen tried to open an image, and whether each came with a passphrase.</summary>
+    public List<bool> OpenedWithPassphrase { get; } = [];
+
+    public Task<OpenedImage> OpenImageAsync(ImageSummary image, CancellationToken cancellationToken,
+        LiveImager.Formats.ImageFormat.ImagePassphrase? passphrase = null)
+    {
+        lock (OpenedWithPassphrase)
+        {
+            OpenedWithPassphrase.Add(passphrase is not null);
+        }
+        if (ImagePassphrase is string expected)
+        {
+            using var right = new LiveImager.Formats.ImageFormat.ImagePassphrase(expected);
+            if (passphrase is null || !passphrase.SameAs(right))
+            {
+                return Task.FromException<OpenedImage>(new LiveImager.Formats.ImageFormat.ImagePassphraseException("the passphrase is not this image's") { Refused = true });
+            }
+        }
+        return Image is OpenedImage opened ? Task.FromResult(opened) : Task.FromException<OpenedImage>(new InvalidOperationException("no image scripted"));
+    }
 
     public IReadOnlyList<string> CloseImage(OpenedImage image)
     {

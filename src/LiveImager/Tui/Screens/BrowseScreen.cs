@@ -117,7 +117,7 @@ internal sealed class BrowseScreen : WizardScreen
         {
             _image = image;
             Steps.Next();
-        });
+        }, opensEncrypted: true);
 
     private WizardPage PartitionStep()
     {
@@ -126,8 +126,28 @@ internal sealed class BrowseScreen : WizardScreen
         var header = new TextBlock { X = 0, Y = 2, Text = PartitionRow("Part", "Filesystem", "Label", "Size", "State") };
         var list = new ListView { X = 0, Y = 3, Width = Dim.Fill(), Height = Dim.Fill(4) };
         var detail = new TextBlock { X = 0, Y = Pos.AnchorEnd(3), Width = Dim.Fill(), Height = 3 };
+        // An encrypted image's passphrase is asked for on this page, before it is mounted; it goes to the mount's
+        // server and is zeroed once the image is open.
+        var passLabel = new TextBlock { X = 0, Y = 2, Text = "Passphrase:", Visible = false };
+        TextField pass = PassphraseField.Create(12, 2);
+        pass.Visible = false;
+        pass.Accepting += (_, e) =>
+        {
+            e.Handled = true;
+            if (pass.Text.Length == 0)
+            {
+                detail.Text = "Type the image's passphrase and press Enter. Esc goes back to the list.";
+                return;
+            }
+            var passphrase = new Formats.ImageFormat.ImagePassphrase(pass.Text);
+            pass.Text = "";
+            Open(image, detail, ShowPartitions, passphrase);
+        };
         void ShowPartitions(OpenedImage opened)
         {
+            passLabel.Visible = pass.Visible = false;
+            header.Visible = list.Visible = true;
+            list.SetFocus();
             list.SetSource(new ObservableCollection<string>(opened.Partitions.Select(p => PartitionRow($"p{p.Number}", p.Filesystem,
                 p.Label ?? "", ByteSize.Format(p.SizeBytes), p.MountPoint is not null ? "can be opened" : "cannot be opened"))));
             list.SelectedItem = opened.Partitions.Count > 0 ? 0 : null;
@@ -166,7 +186,7 @@ internal sealed class BrowseScreen : WizardScreen
             _partition = p;
             Steps.Next();
         };
-        view.Add(header, list, detail);
+        view.Add(header, list, passLabel, pass, detail);
         view.Shown = () =>
         {
             list.SetFocus();
@@ -175,21 +195,32 @@ internal sealed class BrowseScreen : WizardScreen
                 ShowPartitions(opened);
                 return;
             }
+            if (image.Encrypted)
+            {
+                header.Visible = list.Visible = false;
+                passLabel.Visible = pass.Visible = true;
+                pass.SetFocus();
+                detail.Text = "This image is encrypted: type its passphrase and press Enter.\nEsc goes back to the list.";
+                return;
+            }
             Open(image, detail, ShowPartitions);
         };
         return view;
     }
 
-    /// <summary>Mounts the image off the UI thread; an image opened after the screen closed or stepped back is closed at once.</summary>
-    private void Open(ImageSummary image, TextBlock status, Action<OpenedImage> shown)
+    /// <summary>Mounts the image off the UI thread; an image opened after the screen closed or stepped back is closed at once.
+    /// <paramref name="passphrase"/> (an encrypted image's) is zeroed when the open ends, however it ends.</summary>
+    private void Open(ImageSummary image, TextBlock status, Action<OpenedImage> shown, Formats.ImageFormat.ImagePassphrase? passphrase = null)
     {
         if (_services.Jobs is not IJobRunner jobs)
         {
+            passphrase?.Dispose();
             status.Text = $"Opening images is {TuiServices.NotAvailable}.";
             return;
         }
         if (_opening)
         {
+            passphrase?.Dispose();
             return;
         }
         _opening = true;
@@ -200,12 +231,16 @@ internal sealed class BrowseScreen : WizardScreen
             string? error = null;
             try
             {
-                opened = await jobs.OpenImageAsync(image, CancellationToken.None);
+                opened = await jobs.OpenImageAsync(image, CancellationToken.None, passphrase);
             }
             catch (Exception ex)
             {
                 error = JobFailure.Explain(ex) ?? ex.Message;
                 Log.Error(ex, "Opening {Image} for browsing failed", image.Path);
+            }
+            finally
+            {
+                passphrase?.Dispose();
             }
             Host.RunningApp.Invoke(() =>
             {
@@ -218,7 +253,9 @@ internal sealed class BrowseScreen : WizardScreen
                 }
                 if (error is not null)
                 {
-                    status.Text = $"{image.Name} could not be opened: {error}";
+                    // A wrong passphrase leaves the field on the page, to be typed again.
+                    status.Text = passphrase is null ? $"{image.Name} could not be opened: {error}"
+                        : $"{error}. Type it again, or Esc for the list.";
                     return;
                 }
                 _opened = opened;
