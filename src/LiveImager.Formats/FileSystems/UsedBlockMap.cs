@@ -67,15 +67,23 @@ public sealed class UsedBlockMap
         long block = 0;
         while (block < BlockCount)
         {
-            long start = NextWithState(block, used: true);
+            long start = NextWithState(block, used: true, BlockCount);
             if (start >= BlockCount)
             {
                 yield break;
             }
-            long end = NextWithState(start, used: false);
+            long end = NextWithState(start, used: false, BlockCount);
             yield return (start, end - start);
             block = end;
         }
+    }
+
+    /// <summary>The first free block of [<paramref name="first"/>, +<paramref name="count"/>), or first + count when
+    /// every one of them is used; a word at a time.</summary>
+    public long FirstFree(long first, long count)
+    {
+        CheckBlock(first, count);
+        return NextWithState(first, used: false, first + count);
     }
 
     /// <summary>The map as bits, least significant bit first, one bit per block (1 = used).</summary>
@@ -134,10 +142,11 @@ public sealed class UsedBlockMap
         }
     }
 
-    private long NextWithState(long from, bool used)
+    /// <summary>The first block from <paramref name="from"/> in <paramref name="used"/> state, or <paramref name="end"/>.</summary>
+    private long NextWithState(long from, bool used, long end)
     {
         long block = from;
-        while (block < BlockCount)
+        while (block < end)
         {
             int bit = (int)(block & 63);
             ulong word = _words[block >> 6];
@@ -148,11 +157,11 @@ public sealed class UsedBlockMap
             word &= ulong.MaxValue << bit;
             if (word != 0)
             {
-                return Math.Min(BlockCount, (block & ~63L) + BitOperations.TrailingZeroCount(word));
+                return Math.Min(end, (block & ~63L) + BitOperations.TrailingZeroCount(word));
             }
             block = (block & ~63L) + 64;
         }
-        return BlockCount;
+        return end;
     }
 
     private void CheckBlock(long first, long count)

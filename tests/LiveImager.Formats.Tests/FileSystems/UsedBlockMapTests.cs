@@ -32,6 +32,22 @@ public class UsedBlockMapTests
     }
 
     [Fact]
+    public void FirstFreeLooksOnlyInsideTheRangeAcrossWords()
+    {
+        var map = new UsedBlockMap(300, 4096);
+        map.MarkFree(130);
+        map.MarkFree(299);
+
+        Assert.Equal(130, map.FirstFree(1, 200));
+        Assert.Equal(130, map.FirstFree(130, 1));
+        Assert.Equal(130, map.FirstFree(0, 130));
+        Assert.Equal(299, map.FirstFree(131, 168));
+        Assert.Equal(299, map.FirstFree(131, 169));
+        Assert.Equal(300, map.FirstFree(300, 0));
+        Assert.Throws<DiskFormatException>(() => map.FirstFree(250, 51));
+    }
+
+    [Fact]
     public void BitmapRoundTripsAndIgnoresBitsPastTheEnd()
     {
         var map = new UsedBlockMap(77, 512);

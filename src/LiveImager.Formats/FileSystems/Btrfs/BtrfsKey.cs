@@ -12,6 +12,7 @@ public readonly record struct BtrfsKey(ulong ObjectId, byte Type, ulong Offset) 
     private const int OffsetOffset = 0x09;   // offset
 
     // Item types (btrfs_tree.h BTRFS_*_KEY) that the used-block map reads.
+    public const byte ExtentData = 108;        // EXTENT_DATA_KEY: (inode, EXTENT_DATA, file offset) in a subvolume
     public const byte RootItem = 132;          // ROOT_ITEM_KEY: (tree id, ROOT_ITEM, 0) in the root tree
     public const byte ExtentItem = 168;        // EXTENT_ITEM_KEY: (bytenr, EXTENT_ITEM, length)
     public const byte MetadataItem = 169;      // METADATA_ITEM_KEY: (bytenr, METADATA_ITEM, level), one node long

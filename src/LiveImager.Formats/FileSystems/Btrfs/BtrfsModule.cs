@@ -5,9 +5,11 @@ namespace LiveImager.Formats.FileSystems.Btrfs;
 /// <remarks>The superblock's sys_chunk_array locates the chunk tree; the chunk tree maps the whole logical address
 /// space; the root tree locates the extent, device and (with compat_ro block_group_tree) block group trees. The device
 /// tree's extents must mirror the chunk stripes exactly, and the extents must add up to every block group's and the
-/// superblock's used bytes (<see cref="BtrfsExtentMapper"/>). Copied whole, with the reason: a filesystem on several
-/// devices, RAID profiles (only single and dup chunks are mapped), unknown incompat or compat_ro flags, a tree log
-/// awaiting replay, xxhash64 or blake2b checksums, and any inconsistency (as a <see cref="DiskFormatException"/>).
+/// superblock's used bytes (<see cref="BtrfsExtentMapper"/>), and every tree block and file extent reachable from the
+/// superblock must lie in the finished map (<see cref="BtrfsReferenceCheck"/>). Copied whole, with the reason: a
+/// filesystem on several devices, RAID profiles (only single and dup chunks are mapped), unknown incompat or compat_ro
+/// flags, a tree log awaiting replay, xxhash64 or blake2b checksums, and any inconsistency (as a
+/// <see cref="DiskFormatException"/>).
 /// partclone 0.3.23 never reads the block group tree, which leaves restores unmountable; here its items are read
 /// from the format's definition, and must pass the same cross-checks as when they are in the extent tree.</remarks>
 public sealed class BtrfsModule : IFileSystemModule
@@ -87,8 +89,9 @@ public sealed class BtrfsModule : IFileSystemModule
         CheckSystemChunks(systemChunks, chunkMap);
         CheckDeviceBytesUsed(devItem, chunkMap);
         reader.Chunks = chunkMap;
-        reader.AddBudget(NodeCapacity(chunks.Where(c => (c.Type & (BtrfsChunkItem.TypeMetadata | BtrfsChunkItem.TypeSystem)) != 0),
-            superblock));
+        long metadataCapacity = NodeCapacity(chunks.Where(c => (c.Type & (BtrfsChunkItem.TypeMetadata | BtrfsChunkItem.TypeSystem)) != 0),
+            superblock);
+        reader.AddBudget(metadataCapacity);
 
         bool blockGroupTree = (superblock.CompatRoFlags & BtrfsFeatures.CompatRoBlockGroupTree) != 0;
         var roots = ReadRoots(reader, superblock);
@@ -98,6 +101,9 @@ public sealed class BtrfsModule : IFileSystemModule
         CheckDevExtents(reader, devRoot, superblock.DevItem.DevId);
 
         var map = new BtrfsExtentMapper(superblock, reader).Map(extentRoot, blockGroupRoot);
+        // The check reads every live tree block once more; the walks so far may have used up the first budget.
+        reader.AddBudget(metadataCapacity);
+        new BtrfsReferenceCheck(superblock, reader, map).Check(roots);
         string method = blockGroupTree ? "btrfs extent tree and block group tree" : "btrfs extent tree";
         return new FileSystemAnalysis(Kind, label, uuid, map, method, []);
     }
@@ -214,29 +220,17 @@ public sealed class BtrfsModule : IFileSystemModule
         }
     }
 
-    /// <summary>The root items of the trees read here, from the root tree (whose keys start with the tree id).</summary>
-    private static Dictionary<ulong, BtrfsRootItem> ReadRoots(BtrfsTreeReader reader, BtrfsSuperblock superblock)
-    {
-        var roots = new Dictionary<ulong, BtrfsRootItem>();
-        foreach (var item in reader.Walk(BtrfsRootItem.RootTree, superblock.Root, superblock.RootLevel, superblock.Generation))
-        {
-            if (item.Key.ObjectId > BtrfsRootItem.BlockGroupTree)
-            {
-                break;
-            }
-            if (item.Key.Type == BtrfsKey.RootItem && item.Key.ObjectId is BtrfsRootItem.ExtentTree or BtrfsRootItem.DevTree
-                    or BtrfsRootItem.BlockGroupTree)
-            {
-                roots[item.Key.ObjectId] = BtrfsRootItem.Parse(item.Key.ObjectId, item.Data.Span, item.DiskOffset);
-            }
-        }
-        return roots;
-    }
+    /// <summary>Every root item in the root tree, by key (tree id, ROOT_ITEM, 0 or a snapshot's or reloc tree's
+    /// offset). The count is bounded by the root tree's blocks, which the reader's node budget bounds.</summary>
+    private static List<(BtrfsKey Key, BtrfsRootItem Root)> ReadRoots(BtrfsTreeReader reader, BtrfsSuperblock superblock) =>
+        reader.Walk(BtrfsRootItem.RootTree, superblock.Root, superblock.RootLevel, superblock.Generation)
+            .Where(item => item.Key.Type == BtrfsKey.RootItem)
+            .Select(item => (item.Key, BtrfsRootItem.Parse(item.Key.ObjectId, item.Data.Span, item.DiskOffset)))
+            .ToList();
 
-    private static BtrfsRootItem Root(Dictionary<ulong, BtrfsRootItem> roots, ulong tree, string name) =>
-        roots.TryGetValue(tree, out var root)
-            ? root
-            : throw new DiskFormatException("btrfs root tree", "root item", tree, -1, $"the {name} tree ({tree}) has no root item");
+    private static BtrfsRootItem Root(List<(BtrfsKey Key, BtrfsRootItem Root)> roots, ulong tree, string name) =>
+        roots.Where(r => r.Key.ObjectId == tree).Select(r => (BtrfsRootItem?)r.Root).FirstOrDefault()
+            ?? throw new DiskFormatException("btrfs root tree", "root item", tree, -1, $"the {name} tree ({tree}) has no root item");
 
     /// <summary>The device tree's extents are exactly the chunk stripes: same start, length and chunk.</summary>
     private static void CheckDevExtents(BtrfsTreeReader reader, BtrfsRootItem devRoot, ulong devId)

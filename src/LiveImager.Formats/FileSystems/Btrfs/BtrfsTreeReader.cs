@@ -41,7 +41,12 @@ public sealed class BtrfsTreeReader
     public void AddBudget(long blocks) => NodeBudget += blocks;
 
     /// <summary>The items of tree <paramref name="tree"/> whose root node is at <paramref name="root"/>, in key order.</summary>
-    public IEnumerable<BtrfsLeafItem> Walk(ulong tree, ulong root, byte rootLevel, ulong rootGeneration)
+    /// <param name="enter">Called with the logical address of each block before it is read, the root's included;
+    /// false skips that block and everything under it.</param>
+    /// <param name="sharedBlocks">The tree is a subvolume (or reloc) tree, whose blocks may be shared with a snapshot
+    /// and then owned by another subvolume: the owner is not checked.</param>
+    public IEnumerable<BtrfsLeafItem> Walk(ulong tree, ulong root, byte rootLevel, ulong rootGeneration,
+        Func<ulong, bool>? enter = null, bool sharedBlocks = false)
     {
         if (rootLevel > BtrfsSuperblock.MaxLevel)
         {
@@ -56,7 +61,11 @@ public sealed class BtrfsTreeReader
         {
             blocks[i] = new byte[_nodeSize];
         }
-        offsets[rootLevel] = Read(tree, root, rootLevel, rootGeneration, null, blocks[rootLevel], out counts[rootLevel]);
+        if (enter is not null && !enter(root))
+        {
+            yield break;
+        }
+        offsets[rootLevel] = Read(tree, root, rootLevel, rootGeneration, null, sharedBlocks, blocks[rootLevel], out counts[rootLevel]);
         BtrfsKey? last = null;
         int level = rootLevel;
         while (true)
@@ -104,15 +113,20 @@ public sealed class BtrfsTreeReader
             var firstKey = BtrfsKey.Parse(node.AsSpan(pointerStart));
             ulong child = BinaryPrimitives.ReadUInt64LittleEndian(node.AsSpan(pointerStart + BtrfsHeader.KeyPtrBlockPtrOffset));
             ulong generation = BinaryPrimitives.ReadUInt64LittleEndian(node.AsSpan(pointerStart + BtrfsHeader.KeyPtrGenerationOffset));
+            if (enter is not null && !enter(child))
+            {
+                continue;
+            }
             level--;
-            offsets[level] = Read(tree, child, level, generation, firstKey, blocks[level], out counts[level]);
+            offsets[level] = Read(tree, child, level, generation, firstKey, sharedBlocks, blocks[level], out counts[level]);
             positions[level] = 0;
         }
     }
 
     /// <summary>Reads the tree block at <paramref name="logical"/> into <paramref name="block"/> from the first of its
     /// copies that passes every check, and returns that copy's physical offset.</summary>
-    private long Read(ulong tree, ulong logical, int level, ulong generation, BtrfsKey? firstKey, byte[] block, out int count)
+    private long Read(ulong tree, ulong logical, int level, ulong generation, BtrfsKey? firstKey, bool sharedBlocks, byte[] block,
+        out int count)
     {
         if (--NodeBudget < 0)
         {
@@ -127,7 +141,7 @@ public sealed class BtrfsTreeReader
         {
             long physical = checked((long)(stripe.Offset + (logical - chunk.Logical)));
             _partition.ReadAt(physical, block);
-            var problem = Check(tree, logical, physical, level, generation, firstKey, block, out count);
+            var problem = Check(tree, logical, physical, level, generation, firstKey, sharedBlocks, block, out count);
             if (problem is null)
             {
                 return physical;
@@ -138,7 +152,7 @@ public sealed class BtrfsTreeReader
     }
 
     private DiskFormatException? Check(ulong tree, ulong logical, long physical, int level, ulong generation,
-        BtrfsKey? firstKey, byte[] block, out int count)
+        BtrfsKey? firstKey, bool sharedBlocks, byte[] block, out int count)
     {
         count = 0;
         string where = $"tree {tree} block at logical {logical}";
@@ -158,7 +172,7 @@ public sealed class BtrfsTreeReader
             return new DiskFormatException(Structure, "fsid", Convert.ToHexString(header.Fsid), physical + BtrfsHeader.FsidOffset,
                 $"{where}: is not this filesystem's {Convert.ToHexString(_fsid)}");
         }
-        if (header.Owner != tree)
+        if (header.Owner != tree && !sharedBlocks)
         {
             return new DiskFormatException(Structure, "owner", header.Owner, physical + BtrfsHeader.OwnerOffset,
                 $"{where}: belongs to another tree");

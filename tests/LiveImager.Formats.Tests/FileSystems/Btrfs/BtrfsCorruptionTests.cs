@@ -184,6 +184,41 @@ public sealed partial class BtrfsCorruptionTests(BtrfsPristineImages pristine) :
             + $"block group at logical {logical}: its extents in the extent tree add up to {used} bytes");
     }
 
+    /// <summary>A METADATA_ITEM's bytenr moved into the free space after it, in the same chunk: every count still adds
+    /// up, but the tree block at the old address would be left out (found by the mutation test: one random byte in the
+    /// second byte of such a key).</summary>
+    [SkippableFact]
+    public void AMovedMetadataItemKeyMeansWholeCopy()
+    {
+        string image = Copy();
+        var moved = MovableExtentItem(image, "METADATA_ITEM");
+        long physical = TreeBlockCopies(image, moved.Logical)[0];
+        PatchTreeBlock(image, moved.Leaf, BtrfsHeader.Size + (moved.Index * BtrfsHeader.ItemSize), UInt64(moved.Target));
+        ulong owner = BinaryPrimitives.ReadUInt64LittleEndian(ImageBytes.Read(image, physical + BtrfsHeader.OwnerOffset, 8));
+
+        var analysis = ImageAnalysis.Analyze(image);
+
+        AssertUntrusted(analysis, $"btrfs extent tree: extent = {moved.Logical}+16384 at byte -1: tree {owner}: tree block "
+            + $"uses these bytes, but no extent item lists them (physical {physical} would be left out)");
+    }
+
+    /// <summary>A data EXTENT_ITEM moved the same way: the file extent item that names the old address finds it free.</summary>
+    [SkippableFact]
+    public void AMovedDataExtentItemKeyMeansWholeCopy()
+    {
+        string image = Copy();
+        var moved = MovableExtentItem(image, "EXTENT_ITEM");
+        long physical = TreeBlockCopies(image, moved.Logical)[0];
+        PatchTreeBlock(image, moved.Leaf, BtrfsHeader.Size + (moved.Index * BtrfsHeader.ItemSize), UInt64(moved.Target));
+
+        var analysis = ImageAnalysis.Analyze(image);
+
+        Assert.Equal(Untrusted, analysis.Method);
+        Assert.Matches($@"^btrfs extent tree: extent = {moved.Logical}\+{moved.Length} at byte \d+: tree (5|\d{{3,}}): "
+            + $@"file extent \(\d+ 108 \d+\) uses these bytes, but no extent item lists them \(physical {physical} would be left out\)$",
+            Assert.Single(analysis.Warnings));
+    }
+
     [SkippableFact]
     public void ADamagedFirstDupCopyIsReadFromTheSecond()
     {
@@ -324,6 +359,42 @@ public sealed partial class BtrfsCorruptionTests(BtrfsPristineImages pristine) :
         throw new InvalidOperationException("dump-tree -t extent shows no block group item");
     }
 
+    /// <summary>An extent tree item of <paramref name="type"/> (not first in its leaf) followed in the same leaf and
+    /// chunk by another extent with free space between them: where its key can move to (just before the next extent)
+    /// without breaking the key order or any count.</summary>
+    private static (ulong Leaf, int Index, ulong Logical, ulong Length, ulong Target) MovableExtentItem(string image, string type)
+    {
+        var chunks = ChunkRegex().Matches(ExternalTool.Run("btrfs", "inspect-internal", "dump-tree", "-t", "chunk", image))
+            .Select(match => (Start: ulong.Parse(match.Groups[1].Value), End: ulong.Parse(match.Groups[1].Value) + ulong.Parse(match.Groups[2].Value)))
+            .ToList();
+        string dump = ExternalTool.Run("btrfs", "inspect-internal", "dump-tree", "-t", "extent", image);
+        ulong leaf = 0;
+        (int Index, ulong Logical, ulong Length)? candidate = null;
+        foreach (string line in dump.Split('\n'))
+        {
+            if (LeafRegex().Match(line) is { Success: true } header)
+            {
+                leaf = ulong.Parse(header.Groups[1].Value);
+                candidate = null;
+                continue;
+            }
+            if (ItemKeyRegex().Match(line) is not { Success: true } item || item.Groups[3].Value is not ("EXTENT_ITEM" or "METADATA_ITEM"))
+            {
+                continue;
+            }
+            int index = int.Parse(item.Groups[1].Value);
+            ulong logical = ulong.Parse(item.Groups[2].Value);
+            ulong length = item.Groups[3].Value == "METADATA_ITEM" ? 16384 : ulong.Parse(item.Groups[4].Value);
+            if (candidate is { } before && logical >= before.Logical + (2 * before.Length)
+                && chunks.Any(chunk => chunk.Start <= before.Logical && logical < chunk.End))
+            {
+                return (leaf, before.Index, before.Logical, before.Length, logical - before.Length);
+            }
+            candidate = index > 0 && item.Groups[3].Value == type ? (index, logical, length) : null;
+        }
+        throw new InvalidOperationException($"dump-tree -t extent shows no {type} with free space after it");
+    }
+
     public static byte[] UInt64(ulong value)
     {
         var bytes = new byte[8];
@@ -342,6 +413,12 @@ public sealed partial class BtrfsCorruptionTests(BtrfsPristineImages pristine) :
 
     [GeneratedRegex(@"key \((\d+) BLOCK_GROUP_ITEM \d+\) itemoff (\d+) itemsize 24")]
     private static partial Regex BlockGroupItemRegex();
+
+    [GeneratedRegex(@"^\titem (\d+) key \((\d+) (\S+) (\d+)\)")]
+    private static partial Regex ItemKeyRegex();
+
+    [GeneratedRegex(@"key \(FIRST_CHUNK_TREE CHUNK_ITEM (\d+)\)[^\n]*\n\s*length (\d+)")]
+    private static partial Regex ChunkRegex();
 
     [GeneratedRegex(@"block group used (\d+)")]
     private static partial Regex UsedRegex();
