@@ -9,9 +9,6 @@ namespace LiveImager.Cli;
 /// confirmation, then <see cref="FitRestoreJob"/>.</summary>
 internal static class RestoreFit
 {
-    /// <summary>Where the overlay lives when no --overlay-dir is given: nbdkit's own default.</summary>
-    private const string DefaultOverlayDirectory = "/var/tmp";
-
     public static int Run(string image, IReadOnlyList<string> targets, string? overlayDirectory, string? layoutText, Func<StoreOptions> storeOptions,
         IReadOnlyList<string> storeArguments, bool yes, bool jsonProgress, TextWriter output, TextWriter error) =>
         CliErrors.Run("restore", error, () =>
@@ -29,7 +26,7 @@ internal static class RestoreFit
             return CliErrors.Usage;
         }
         DiskPath.Check(target, DiskRole.RestoreTarget);
-        string overlay = Path.GetFullPath(overlayDirectory ?? DefaultOverlayDirectory);
+        string overlay = Path.GetFullPath(overlayDirectory ?? FitRestoreJob.DefaultOverlayDirectory);
         if (!Directory.Exists(overlay))
         {
             error.WriteLine($"restore: --overlay-dir {overlay} does not exist");
@@ -43,7 +40,7 @@ internal static class RestoreFit
         WritePlan(job, image, output);
         if (job.Plan.Refusal is { } refusal)
         {
-            error.WriteLine($"restore: {Describe(refusal)}; nothing was written");
+            error.WriteLine($"restore: {FitPlanText.Describe(refusal)}; nothing was written");
             return CliErrors.Failed;
         }
         if (!yes && Confirm(target, image, output, error) is int refused)
@@ -73,26 +70,12 @@ internal static class RestoreFit
         return 0;
     });
 
-    /// <summary>The refusal with its numbers: "partition 3 (ntfs) holds 212.4 GB, the target leaves room for 180.0 GB".</summary>
-    public static string Describe(FitRefusal refusal) => refusal.Number == 0
-        ? $"{refusal.Why}: {ByteSize.Format(refusal.NeededBytes)} needed, the target leaves room for {ByteSize.Format(refusal.RoomBytes)}"
-        : $"partition {refusal.Number} ({refusal.Filesystem}) holds {ByteSize.Format(refusal.HeldBytes)} and needs " +
-          $"{ByteSize.Format(refusal.NeededBytes)} with the margin, the target leaves room for {ByteSize.Format(refusal.RoomBytes)} " +
-          $"({refusal.Why})";
-
     private static void WritePlan(FitRestoreJob job, string image, TextWriter output)
     {
         output.WriteLine($"restore --fit: {image} onto {job.Target} ({ByteSize.Exact(job.TargetBytes)}):");
         foreach (FitPlacement p in job.Plan.Placements)
         {
-            string what = p.Action switch
-            {
-                FitAction.Shrink => $"shrink ({ByteSize.Format(p.Source.UsedBytes)} used)",
-                FitAction.Recreate => "swap made again with its UUID and label",
-                _ => p.NewSizeBytes == p.Source.SizeBytes && FitPlanner.CanShrink(p.Source.Filesystem) ? "keep" : $"keep: {FitPlanner.WhyKept(p.Source)}",
-            };
-            output.WriteLine($"  p{p.Source.Number} {p.Source.Filesystem,-6} {ByteSize.Format(p.Source.SizeBytes),10} -> " +
-                $"{ByteSize.Format(p.NewSizeBytes),10} at {p.NewStartBytes / 1048576} MiB  {what}");
+            output.WriteLine($"  {FitPlanText.Line(p, why: true)}");
         }
     }
 

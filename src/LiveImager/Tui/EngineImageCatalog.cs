@@ -33,5 +33,10 @@ internal sealed class EngineImageCatalog : IImageCatalog
         // A complete encrypted image is offered: its metadata reads once the wizard has its passphrase.
         Problem = image.Restorable || (image.Encrypted && image.Complete) ? null : image.Problem ?? "its metadata cannot be read",
         Encrypted = image.Encrypted,
+        // --fit opens the image in place, unencrypted, through the serve verb: a file of a mounted store.
+        Fit = image.Format == "liveimager" && !image.Encrypted && S3Store.Find(image.Path) is null && image.Metadata is { } metadata
+            && FitRestoreJob.TableKind(metadata) is { } table
+            ? new FitDisk(table, FitRestoreJob.Sources(metadata))
+            : null,
     };
 }
