@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LiveImager.Engine.Deploy;
 using LiveImager.Engine.Imaging;
 using LiveImager.Engine.Targets;
 using LiveImager.Formats.Partitions;
@@ -10,7 +11,7 @@ namespace LiveImager.Cli;
 internal static class RestoreFit
 {
     public static int Run(string image, IReadOnlyList<string> targets, string? overlayDirectory, string? layoutText, Func<StoreOptions> storeOptions,
-        IReadOnlyList<string> storeArguments, bool yes, bool jsonProgress, TextWriter output, TextWriter error) =>
+        IReadOnlyList<string> storeArguments, bool yes, bool jsonProgress, TextWriter output, TextWriter error, JobHooks? hooks = null) =>
         CliErrors.Run("restore", error, () =>
     {
         if (targets.Count != 1 || image == "-")
@@ -40,7 +41,9 @@ internal static class RestoreFit
         WritePlan(job, image, output);
         if (job.Plan.Refusal is { } refusal)
         {
-            error.WriteLine($"restore: {FitPlanText.Describe(refusal)}; nothing was written");
+            string message = $"{FitPlanText.Describe(refusal)}; nothing was written";
+            error.WriteLine($"restore: {message}");
+            hooks?.Fail(message);
             return CliErrors.Failed;
         }
         if (!yes && Confirm(target, image, output, error) is int refused)
@@ -48,7 +51,7 @@ internal static class RestoreFit
             return refused;
         }
         using var cancellation = new CliCancellation();
-        var view = new ProgressView(error, jsonProgress, lines: false);
+        var view = new ProgressView(error, jsonProgress, lines: hooks is not null);
         job.Progress += view.Report;
         FitRestoreResult result;
         try
@@ -63,12 +66,14 @@ internal static class RestoreFit
         if (result.Cancelled)
         {
             error.WriteLine($"restore: cancelled; {target} is partly written and does not hold a usable disk");
+            hooks?.Fail("cancelled");
             return CliErrors.Cancelled;
         }
+        hooks?.Finish(new JobFigures(JobHooks.StoredBytes(source.Path), result.DataBytes, result.DataBytes, result.Elapsed, image, target));
         error.WriteLine($"restore: {target}: ok: {ByteSize.Format(result.DataBytes)} in {result.Elapsed.TotalSeconds:F1} s " +
             $"(shrinking {result.ShrinkTime.TotalSeconds:F1} s)");
         return 0;
-    });
+    }, hooks);
 
     private static void WritePlan(FitRestoreJob job, string image, TextWriter output)
     {

@@ -63,6 +63,23 @@ public sealed class UnattendedConfigTests : IDisposable
         Assert.Null(UnattendedConfig.Load(KernelCommandLine.Parse("liveimager.run=\"verify /a.lim\""), _scratch.File("absent.conf"))!.Passphrase);
     }
 
+    /// <summary>fit = yes makes a restore a --fit one; liveimager.fit= on the kernel command line wins; anything but yes
+    /// or no is a bad configuration naming the line; without the key a job is no fit job.</summary>
+    [Fact]
+    public void FitComesFromTheConfFileOrTheKernelCommandLineAndIsYesOrNo()
+    {
+        string conf = Conf("run = restore /srv/pc.lim /dev/sda --yes", "fit = yes");
+        Assert.True(UnattendedConfig.Load(KernelCommandLine.Empty, conf)!.Fit);
+        Assert.False(UnattendedConfig.Load(KernelCommandLine.Parse("liveimager.fit=no"), conf)!.Fit);
+        Assert.True(UnattendedConfig.Load(KernelCommandLine.Parse("liveimager.run=\"restore /a.lim /dev/sda --yes\" liveimager.fit=yes"),
+            _scratch.File("absent.conf"))!.Fit);
+        Assert.False(UnattendedConfig.Load(KernelCommandLine.Empty, Conf("run = restore /srv/pc.lim /dev/sda --yes"))!.Fit);
+
+        string maybe = Conf("run = restore /srv/pc.lim /dev/sda --yes", "fit = maybe");
+        var e = Assert.Throws<UnattendedConfigException>(() => UnattendedConfig.Load(KernelCommandLine.Empty, maybe));
+        Assert.Equal($"{maybe} line 2: fit = 'maybe' is not yes or no", e.Message);
+    }
+
     [Fact]
     public void TheKernelCommandLineWinsKeyByKey()
     {
