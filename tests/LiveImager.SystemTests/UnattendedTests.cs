@@ -191,7 +191,7 @@ public sealed class UnattendedTests : IDisposable
         Assert.Equal(3, nothing.ExitCode);
         Assert.Equal("", nothing.StandardOutput + nothing.StandardError);
         Assert.Equal(2, bad.ExitCode);
-        Assert.Equal($"liveimager unattended: {conf} line 2: unknown key 'colour' (keys: run, after, password, passphrase)\n", bad.StandardError);
+        Assert.Equal($"liveimager unattended: {conf} line 2: unknown key 'colour' (keys: run, after, password, passphrase, fit)\n", bad.StandardError);
         Assert.Equal(2, badOption.ExitCode);
         Assert.Contains("--level must be 1..19", badOption.StandardError);
         Assert.False(File.Exists(_scratch.File("boot/unattended.done")), "a job that never ran leaves no marker");

@@ -108,7 +108,7 @@ public sealed class UnattendedConfigTests : IDisposable
     {
         string conf = Conf("run = verify /a.lim", "# fine", "pasword = typo");
         var error = Assert.Throws<UnattendedConfigException>(() => UnattendedConfig.Load(KernelCommandLine.Empty, conf));
-        Assert.Equal($"{conf} line 3: unknown key 'pasword' (keys: run, after, password, passphrase); did you mean 'password'?", error.Message);
+        Assert.Equal($"{conf} line 3: unknown key 'pasword' (keys: run, after, password, passphrase, fit); did you mean 'password'?", error.Message);
         Assert.DoesNotContain("typo", error.Message);
         Assert.Equal(["verify", "/a.lim"], error.Job?.Arguments);
         Assert.Null(error.Job?.Password);
@@ -120,7 +120,7 @@ public sealed class UnattendedConfigTests : IDisposable
     {
         string conf = Conf("rnu = restore /srv/a.lim /dev/sda --yes");
         var error = Assert.Throws<UnattendedConfigException>(() => UnattendedConfig.Load(KernelCommandLine.Empty, conf));
-        Assert.Equal($"{conf} line 1: unknown key 'rnu' (keys: run, after, password, passphrase); did you mean 'run'?", error.Message);
+        Assert.Equal($"{conf} line 1: unknown key 'rnu' (keys: run, after, password, passphrase, fit); did you mean 'run'?", error.Message);
         Assert.Null(error.Job);
     }
 
@@ -129,8 +129,8 @@ public sealed class UnattendedConfigTests : IDisposable
     {
         string conf = Conf("run = verify /a.lim", "colour = blue", "after: shell");
         var error = Assert.Throws<UnattendedConfigException>(() => UnattendedConfig.Load(KernelCommandLine.Empty, conf));
-        Assert.Equal($"{conf} line 2: unknown key 'colour' (keys: run, after, password, passphrase); " +
-            $"{conf} line 3: expected 'key = value' (keys: run, after, password, passphrase)", error.Message);
+        Assert.Equal($"{conf} line 2: unknown key 'colour' (keys: run, after, password, passphrase, fit); " +
+            $"{conf} line 3: expected 'key = value' (keys: run, after, password, passphrase, fit)", error.Message);
     }
 
     [Fact]
@@ -138,7 +138,7 @@ public sealed class UnattendedConfigTests : IDisposable
     {
         string conf = Conf("run verify /a.lim");
         var error = Assert.Throws<UnattendedConfigException>(() => UnattendedConfig.Load(KernelCommandLine.Empty, conf));
-        Assert.Equal($"{conf} line 1: expected 'key = value' (keys: run, after, password, passphrase)", error.Message);
+        Assert.Equal($"{conf} line 1: expected 'key = value' (keys: run, after, password, passphrase, fit)", error.Message);
     }
 
     [Fact]
