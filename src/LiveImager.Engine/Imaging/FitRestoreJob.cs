@@ -31,6 +31,9 @@ public sealed class FitRestoreJob : IDisposable
     private readonly ImageMetadata _metadata;
     private readonly Stopwatch _clock = new();
 
+    /// <summary>The view's key while <see cref="Run"/> has it open.</summary>
+    private string _key = "";
+
     private FitRestoreJob(string image, BlockDevice target, ImageMetadata metadata, FitPlan plan)
     {
         _image = image;
@@ -116,6 +119,7 @@ public sealed class FitRestoreJob : IDisposable
         _clock.Restart();
         Stopwatch clock = _clock;
         string key = Path.Combine(ImageMount.StateRoot, $"fit-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        _key = key;
         long overlayBytes = 0;
         long written = 0;
         TimeSpan shrinkTime = TimeSpan.Zero;
@@ -179,6 +183,20 @@ public sealed class FitRestoreJob : IDisposable
                     RunTool("e2fsck", ["-f", "-y", device], [0, 1], cancellationToken);
                     Step($"shrinking partition {source.Number} ({source.Filesystem}) with resize2fs", source.Number);
                     RunTool("resize2fs", [device, $"{placement.NewSizeBytes / 1024}K"], [0], cancellationToken);
+                    break;
+                case "btrfs":
+                    // btrfs shrinks only mounted: the kernel moves the block groups past the new end, then the device
+                    // size in the superblock is the new one.
+                    string mountPoint = ImageMount.MountForResize(_key, device, "btrfs");
+                    try
+                    {
+                        Step($"shrinking partition {source.Number} (btrfs) with btrfs filesystem resize", source.Number);
+                        RunTool("btrfs", ["filesystem", "resize", newSize, mountPoint], [0], cancellationToken);
+                    }
+                    finally
+                    {
+                        ImageMount.UnmountForResize(mountPoint);
+                    }
                     break;
                 case "ntfs":
                     Step($"shrinking partition {source.Number} (ntfs) with ntfsresize", source.Number);
