@@ -87,7 +87,7 @@ public static class FitPlanner
     {
         _ when s_fixedTypes.Contains(source.Type) => "its type keeps its size (firmware and Windows expect it)",
         { Filesystem: "xfs" } => "XFS cannot shrink",
-        { Filesystem: "fat12" or "fat16" or "fat32" } => "FAT is not shrunk by --fit (no tool shrinks it safely; see docs/restore-fit.md)",
+        { Filesystem: "fat12" or "fat16" or "fat32" } => "FAT is not shrunk by --fit (fatresize would make a small FAT32 a FAT16; docs/restore-fit.md)",
         { Filesystem: "swap" } => "swap keeps its size while the others fit",
         _ => $"{source.Filesystem} cannot be shrunk by --fit",
     };
