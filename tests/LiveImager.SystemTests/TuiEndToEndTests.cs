@@ -356,8 +356,14 @@ public sealed class TuiEndToEndTests(ITestOutputHelper output) : IDisposable
             Assert.Matches(@"partition 1 \(ext4\) holds [0-9.]+ MB, [0-9.]+ MB with the margin;", refused);
             Assert.Matches(@"the disk leaves room for [0-9.]+ MB", refused);
             tui.Keys("Enter");
+            tui.WaitForText($"{tiny.Name} cannot be chosen: too small, and its data does not fit it either:", s_screenTimeout);
             Assert.Contains("Step 3 of 5", tui.Screen);
 
+            // The refusal took the detail lines' place: back to the image and forth again for a fresh table.
+            tui.Keys("Escape");
+            tui.WaitForText("Step 2 of 5", s_screenTimeout);
+            tui.Keys("Enter");
+            tui.WaitForText("Step 3 of 5", s_screenTimeout);
             ChooseDisk(tui, target.Path);
             string summary = tui.WaitForText($"EVERYTHING ON {target.Name} WILL BE ERASED", s_screenTimeout);
             output.WriteLine(summary);
