@@ -186,7 +186,7 @@ public sealed class CliUsageTests : IDisposable
         string before = Sha256(target.Path);
         (string Conf, string Reason)[] cases =
         [
-            ($"run = restore {image} {target.Path} --yes\npasword = secret\n", "unknown key 'pasword' (keys: run, after, password, passphrase); did you mean 'password'?"),
+            ($"run = restore {image} {target.Path} --yes\npasword = secret\n", "unknown key 'pasword' (keys: run, after, password, passphrase, fit); did you mean 'password'?"),
             ($"run = restore {image} {target.Path} --shrink --yes\n", "does not parse: unknown option --shrink"),
             ($"run = restore {image} {MistypedDisk} --yes\n", $"{MistypedDisk} does not exist: no disk has that name"),
         ];

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
+using LiveImager.Engine.Tests.Support;
 using LiveImager.Formats.Tests.Support;
 using Xunit;
 
@@ -215,6 +216,106 @@ public sealed class RestoreFitTests : IDisposable
             }
             File.Delete(part);
         }
+        Assert.Equal(imageSum, Sha256(image));
+        AssertNothingLeft(before);
+    }
+
+    /// <summary>btrfs shrunk by <c>btrfs filesystem resize</c> on a mount of the overlay's loop device (#20): a 1 GiB
+    /// btrfs with 24 MiB of data onto a 400 MiB file; the step line names the tool, btrfs check finds the restored
+    /// partition clean, its superblock has the new size, the file reads back with its hash, and the image is unchanged.</summary>
+    [SkippableFact]
+    public void BtrfsShrinksOnAMountOfTheOverlay()
+    {
+        string binary = RequireTools();
+        ExternalTool.Require("mkfs.btrfs", "btrfs-progs");
+        Skip.IfNot(File.ReadAllText("/proc/filesystems").Contains("\tbtrfs\n", StringComparison.Ordinal), "the kernel has no btrfs");
+        string fs = _scratch.SparseFile("btrfs.img", 1024 * MiB);
+        ExternalTool.Run("mkfs.btrfs", "-q", "-f", "-L", "fitbtrfs", fs);
+        byte[] data = RandomNumberGenerator.GetBytes(24 * (int)MiB);
+        string sum = Convert.ToHexStringLower(SHA256.HashData(data));
+        using (LoopDevice loop = LoopDevice.Attach(fs))
+        {
+            string mountPoint = Directory.CreateDirectory(_scratch.File("mnt")).FullName;
+            ExternalTool.Run("mount", "-t", "btrfs", loop.Path, mountPoint);
+            try
+            {
+                File.WriteAllBytes(Path.Combine(mountPoint, "data.bin"), data);
+            }
+            finally
+            {
+                ExternalTool.Run("umount", mountPoint);
+            }
+        }
+        string disk = _scratch.SparseFile("disk.img", 1030 * MiB);
+        ExternalTool.RunWithInput("sfdisk", "label: gpt\nstart=1MiB, size=1024MiB, type=linux\n", "-q", disk);
+        ExternalTool.Run("dd", $"if={fs}", $"of={disk}", "bs=1M", "seek=1", "conv=notrunc,sparse", "status=none");
+        File.Delete(fs);
+        string image = _scratch.File("btrfs.lim");
+        ExternalTool.Run(binary, "capture", disk, image);
+        string imageSum = Sha256(image);
+        string target = _scratch.SparseFile("small.img", 400 * MiB);
+        HashSet<string> before = Leftovers();
+
+        ToolResult restore = ExternalTool.RunUnchecked(binary, null, "restore", image, target, "--fit", "--yes", "--overlay-dir", _scratch.Path);
+
+        Assert.True(restore.ExitCode == 0, $"restore --fit exited {restore.ExitCode}:\n{restore.StandardOutput}\n{restore.StandardError}");
+        Assert.Contains("restore: shrinking partition 1 (btrfs) with btrfs filesystem resize...", restore.StandardError);
+        ToolResult gpt = ExternalTool.RunUnchecked("sgdisk", null, "-v", target);
+        Assert.True(gpt.StandardOutput.Contains("No problems found", StringComparison.Ordinal), gpt.StandardOutput);
+        using LoopDevice restored = LoopDevice.Attach(target);
+        string partition = Assert.Single(restored.ScanPartitions());
+        long partitionBytes = long.Parse(ExternalTool.Run("blockdev", "--getsize64", partition).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(partitionBytes < 400 * MiB, $"partition of {partitionBytes} bytes");
+        ToolResult check = ExternalTool.RunUnchecked("btrfs", null, "check", "--readonly", partition);
+        Assert.True(check.ExitCode == 0, $"btrfs check:\n{check.StandardOutput}{check.StandardError}");
+        string super = ExternalTool.Run("btrfs", "inspect-internal", "dump-super", partition);
+        Assert.Contains($"total_bytes\t\t{partitionBytes}", super);
+        string view = Directory.CreateDirectory(_scratch.File("view")).FullName;
+        ExternalTool.Run("mount", "-t", "btrfs", "-o", "ro", partition, view);
+        try
+        {
+            Assert.Equal(sum, Sha256(Path.Combine(view, "data.bin")));
+        }
+        finally
+        {
+            ExternalTool.Run("umount", view);
+        }
+        Assert.Equal(imageSum, Sha256(image));
+        AssertNothingLeft(before);
+    }
+
+    /// <summary>A 4Kn disk (loop devices with 4096-byte logical sectors): its GPT in 4 KiB sectors captured and fitted
+    /// onto a smaller 4Kn disk; sgdisk -v reads the new table, e2fsck -fn finds the shrunk ext4 clean and its file whole.</summary>
+    [SkippableFact]
+    public void FourKnDiskFitsOntoASmallerFourKnDisk()
+    {
+        string binary = RequireTools();
+        string content = Directory.CreateDirectory(_scratch.File("content")).FullName;
+        byte[] data = RandomNumberGenerator.GetBytes(8 * (int)MiB);
+        File.WriteAllBytes(Path.Combine(content, "random.bin"), data);
+        string sum = Convert.ToHexStringLower(SHA256.HashData(data));
+        string image = _scratch.File("4kn.lim");
+        using (LoopDevice source = LoopDevice.Attach(_scratch.SparseFile("4kn.img", 128 * MiB), sectorSize: 4096))
+        {
+            ExternalTool.RunWithInput("sfdisk", "label: gpt\nstart=256, size=24576, type=linux\n", "-q", source.Path);
+            string partition = Assert.Single(source.ScanPartitions());
+            ExternalTool.Run("mkfs.ext4", "-q", "-F", "-d", content, partition);
+            ExternalTool.Run(binary, "capture", source.Path, image);
+        }
+        string imageSum = Sha256(image);
+        using LoopDevice target = LoopDevice.Attach(_scratch.SparseFile("4kn-small.img", 48 * MiB), sectorSize: 4096);
+        HashSet<string> before = Leftovers();
+
+        ToolResult restore = ExternalTool.RunUnchecked(binary, null, "restore", image, target.Path, "--fit", "--yes", "--overlay-dir", _scratch.Path);
+
+        Assert.True(restore.ExitCode == 0, $"restore --fit exited {restore.ExitCode}:\n{restore.StandardOutput}\n{restore.StandardError}");
+        Assert.Contains("shrink", restore.StandardOutput);
+        ToolResult gpt = ExternalTool.RunUnchecked("sgdisk", null, "-v", target.Path);
+        Assert.True(gpt.StandardOutput.Contains("No problems found", StringComparison.Ordinal), gpt.StandardOutput);
+        string restored = Assert.Single(target.ScanPartitions());
+        ExternalTool.Run("e2fsck", "-fn", restored);
+        string cat = ExternalTool.Run("sh", "-c", $"debugfs -R 'cat /random.bin' '{restored}' 2>/dev/null | sha256sum");
+        Assert.Equal(sum, cat.Split(' ')[0]);
         Assert.Equal(imageSum, Sha256(image));
         AssertNothingLeft(before);
     }

@@ -317,6 +317,78 @@ public sealed class TuiEndToEndTests(ITestOutputHelper output) : IDisposable
         return [.. left];
     }
 
+    /// <summary>The restore wizard onto loop disks smaller than the image needs (#20): one too small even for the data is
+    /// refused with the partition's numbers; one that takes the data shows the plan, is confirmed by its typed name, and
+    /// gets the ext4 partition shrunk by resize2fs on the image's overlay (the step shown while it runs); e2fsck -fn and
+    /// every file's hash on the result, the GPT checked by sgdisk, and the image file unchanged.</summary>
+    [SkippableFact]
+    public void FitAnImageOntoASmallerLoopDiskWithTheKeys()
+    {
+        string binary = RequireBinaryAndTools();
+        ExternalTool.Require("nbdkit", "nbdkit");
+        ExternalTool.Require("nbdfuse", "libnbd-bin");
+        ExternalTool.Require("resize2fs", "e2fsprogs");
+        ExternalTool.Require("sgdisk", "gdisk");
+        Skip.IfNot(File.Exists("/dev/fuse"), "needs FUSE (/dev/fuse) for nbdfuse");
+
+        Dictionary<string, string> hashes = MakeFiles(Directory.CreateDirectory(_scratch.File("files")).FullName);
+        string sourceFile = MakeSourceDisk();
+        string store = Directory.CreateDirectory(_scratch.File("store")).FullName;
+        string logs = Directory.CreateDirectory(_scratch.File("log")).FullName;
+        string image = Path.Combine(store, "source.lim");
+        ExternalTool.Run(binary, "capture", sourceFile, image);
+        string imageSum = Sha256(image);
+        using var tiny = LoopDevice.Attach(_scratch.SparseFile("tiny.img", 8L << 20));
+        using var target = LoopDevice.Attach(_scratch.SparseFile("small.img", 32L << 20), partitionScan: true);
+        using (var tui = TmuxSession.Start($"env LIVEIMAGER_LOG_DIR={logs} {binary}", 80, 25))
+        {
+            tui.WaitForText("Capture a disk", s_screenTimeout);
+            tui.Keys("2");
+            tui.WaitForText("Step 1 of 5", s_screenTimeout);
+            tui.Type(store);
+            tui.Keys("Enter");
+            tui.WaitForText("Partitions: 1 ext4", s_screenTimeout);
+            tui.Keys("Enter");
+            tui.WaitForText("Step 3 of 5", s_screenTimeout);
+            string refused = SelectDisk(tui, tiny.Path);
+            output.WriteLine(refused);
+            Assert.Contains("Cannot be chosen: too small, and its data does not fit it either:", refused);
+            Assert.Matches(@"partition 1 \(ext4\) holds [0-9.]+ MB, [0-9.]+ MB with the margin;", refused);
+            Assert.Matches(@"the disk leaves room for [0-9.]+ MB", refused);
+            tui.Keys("Enter");
+            tui.WaitForText($"{tiny.Name} cannot be chosen: too small, and its data does not fit it either:", s_screenTimeout);
+            Assert.Contains("Step 3 of 5", tui.Screen);
+
+            // The refusal took the detail lines' place: back to the image and forth again for a fresh table.
+            tui.Keys("Escape");
+            tui.WaitForText("Step 2 of 5", s_screenTimeout);
+            tui.Keys("Enter");
+            tui.WaitForText("Step 3 of 5", s_screenTimeout);
+            ChooseDisk(tui, target.Path);
+            string summary = tui.WaitForText($"EVERYTHING ON {target.Name} WILL BE ERASED", s_screenTimeout);
+            output.WriteLine(summary);
+            Assert.Contains($"{target.Name} is smaller than the image needs (51.4 MB) but the data fits:", summary);
+            Assert.Matches(@"p1 ext4 +50\.3 MB -> +[0-9.]+ MB at 1 MiB  shrink \([0-9.]+ MB used\)", summary);
+            tui.Keys("Enter");
+            tui.WaitForText($"Type the target's name, {target.Name}, and press Enter to fit the image onto it:", s_screenTimeout);
+            tui.Type(target.Name);
+            tui.Keys("Enter");
+            string restored = tui.WaitFor(s => s.Contains("The restore finished", StringComparison.Ordinal) || s.Contains("did not finish", StringComparison.Ordinal),
+                "the restore's result", s_jobTimeout);
+            output.WriteLine(restored);
+            Assert.Contains($"{target.Path}: restored with its partitions shrunk to fit", restored);
+            Assert.Matches(@"The resize tools' overlay held [0-9.]+ [kM]?B in /var/tmp, now removed\.", restored);
+            QuitFromResult(tui);
+        }
+
+        ToolResult gpt = ExternalTool.RunUnchecked("sgdisk", null, "-v", target.Path);
+        Assert.True(gpt.ExitCode == 0 && gpt.StandardOutput.Contains("No problems found", StringComparison.Ordinal), $"sgdisk -v:\n{gpt.StandardOutput}");
+        AssertFilesRestored(Assert.Single(target.ScanPartitions()), hashes);
+        Assert.Equal(imageSum, Sha256(image));
+        Assert.Contains("Fit restore: shrinking partition 1 (ext4) with resize2fs",
+            string.Concat(Directory.GetFiles(logs, "*", SearchOption.AllDirectories).Select(File.ReadAllText)));
+    }
+
     private string MakeSourceDisk()
     {
         string sourceFile = _scratch.SparseFile("source.img", DiskBytes);
@@ -342,6 +414,13 @@ public sealed class TuiEndToEndTests(ITestOutputHelper output) : IDisposable
     /// <summary>Moves down the disk table until the detail lines describe <paramref name="devicePath"/>, then chooses it.</summary>
     private static void ChooseDisk(TmuxSession tui, string devicePath)
     {
+        Assert.Contains("Press Enter to choose this disk.", SelectDisk(tui, devicePath));
+        tui.Keys("Enter");
+    }
+
+    /// <summary>Moves down the disk table until the detail lines describe <paramref name="devicePath"/>; returns the screen.</summary>
+    private static string SelectDisk(TmuxSession tui, string devicePath)
+    {
         tui.WaitFor(s => s.Contains("Press Enter to choose", StringComparison.Ordinal) || s.Contains("Cannot be chosen", StringComparison.Ordinal),
             "the disk table", s_screenTimeout);
         for (int row = 0; row < MaxRowsToSearch; row++)
@@ -349,14 +428,13 @@ public sealed class TuiEndToEndTests(ITestOutputHelper output) : IDisposable
             string screen = tui.Screen;
             if (screen.Contains($" {devicePath}  ", StringComparison.Ordinal))
             {
-                Assert.Contains("Press Enter to choose this disk.", screen);
-                tui.Keys("Enter");
-                return;
+                return screen;
             }
             tui.Keys("Down");
             tui.WaitFor(s => s != screen, "the next disk's details", s_screenTimeout);
         }
         Assert.Fail($"{devicePath} is not in the disk table:\n{tui.Screen}");
+        return "";
     }
 
     private static Dictionary<string, string> MakeFiles(string directory)

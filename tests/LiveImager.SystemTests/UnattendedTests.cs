@@ -106,6 +106,59 @@ public sealed class UnattendedTests : IDisposable
         Assert.Contains(target, result.RootElement.GetProperty("error").GetString());
     }
 
+    /// <summary>fit = yes in the conf file (#20): the restore onto a loop disk smaller than the image needs shrinks the
+    /// ext4 partition and succeeds (e2fsck -fn clean, sgdisk -v clean, the results file ok); onto one too small even for
+    /// the data it fails with the partition's numbers in the results, before anything is written.</summary>
+    [SkippableFact]
+    public void FitInTheConfFileRestoresOntoASmallerDiskAndRefusesOneTooSmallForTheData()
+    {
+        string binary = PublishedBinary.Require();
+        LoopDevice.RequireRoot();
+        ExternalTool.Require("nbdkit", "nbdkit");
+        ExternalTool.Require("nbdfuse", "libnbd-bin");
+        ExternalTool.Require("resize2fs", "e2fsprogs");
+        ExternalTool.Require("sgdisk", "gdisk");
+        Skip.IfNot(File.Exists("/dev/fuse"), "needs FUSE (/dev/fuse) for nbdfuse");
+        string files = Directory.CreateDirectory(_scratch.File("files")).FullName;
+        File.WriteAllBytes(Path.Combine(files, "data.bin"), System.Security.Cryptography.RandomNumberGenerator.GetBytes(3 << 20));
+        string disk = _scratch.SparseFile("gpt.img", 64L << 20);
+        ExternalTool.RunWithInput("sfdisk", "label: gpt\nstart=2048, size=98304, type=linux\n", "-q", disk);
+        ExternalTool.Run("mke2fs", "-q", "-F", "-t", "ext4", "-E", $"offset={1 << 20}", "-d", files, disk, "48M");
+        string store = Directory.CreateDirectory(_scratch.File("store")).FullName;
+        string image = Path.Combine(store, "pc.lim");
+        ExternalTool.Run(binary, "capture", disk, image);
+
+        ToolResult fitted, refused;
+        using (LoopDevice small = LoopDevice.Attach(_scratch.SparseFile("small.img", 32L << 20)))
+        {
+            string conf = Conf($"run = restore {image} {small.Path} --yes\nafter = shell\nfit = yes\n");
+            fitted = Unattended(binary, CommandLine("boot=live quiet"), conf, state: "boot1");
+            Assert.True(fitted.ExitCode == 0, fitted.StandardOutput + fitted.StandardError);
+            Assert.Contains("restore: shrinking partition 1 (ext4) with resize2fs...", fitted.StandardError);
+            ToolResult gpt = ExternalTool.RunUnchecked("sgdisk", null, "-v", small.Path);
+            Assert.True(gpt.StandardOutput.Contains("No problems found", StringComparison.Ordinal), gpt.StandardOutput);
+            string partition = Assert.Single(small.ScanPartitions());
+            ToolResult fsck = ExternalTool.RunUnchecked("e2fsck", null, "-fn", partition);
+            Assert.True(fsck.ExitCode == 0, fsck.StandardOutput + fsck.StandardError);
+        }
+        using (JsonDocument result = Result(store, "restore"))
+        {
+            Assert.True(result.RootElement.GetProperty("ok").GetBoolean());
+            Assert.True(result.RootElement.GetProperty("bytesWritten").GetInt64() > 3L << 20);
+        }
+        Directory.Delete(Path.Combine(store, "liveimager-results"), recursive: true);
+
+        using (LoopDevice tiny = LoopDevice.Attach(_scratch.SparseFile("tiny.img", 6L << 20)))
+        {
+            string conf = Conf($"run = restore {image} {tiny.Path} --yes\nafter = shell\nfit = yes\n");
+            refused = Unattended(binary, CommandLine("boot=live quiet"), conf, state: "boot2");
+        }
+        Assert.Equal(1, refused.ExitCode);
+        using JsonDocument failed = Result(store, "restore");
+        Assert.Matches(@"^partition 1 \(ext4\) holds [0-9.]+ MB and needs [0-9.]+ MB with the margin, the target leaves room for [0-9.]+ MB .*; nothing was written$",
+            failed.RootElement.GetProperty("error").GetString());
+    }
+
     /// <summary>An image that is not there: the job fails, and its results still land in the (existing) store.</summary>
     [SkippableFact]
     public void AMissingImageFailsTheJob()
@@ -138,7 +191,7 @@ public sealed class UnattendedTests : IDisposable
         Assert.Equal(3, nothing.ExitCode);
         Assert.Equal("", nothing.StandardOutput + nothing.StandardError);
         Assert.Equal(2, bad.ExitCode);
-        Assert.Equal($"liveimager unattended: {conf} line 2: unknown key 'colour' (keys: run, after, password, passphrase)\n", bad.StandardError);
+        Assert.Equal($"liveimager unattended: {conf} line 2: unknown key 'colour' (keys: run, after, password, passphrase, fit)\n", bad.StandardError);
         Assert.Equal(2, badOption.ExitCode);
         Assert.Contains("--level must be 1..19", badOption.StandardError);
         Assert.False(File.Exists(_scratch.File("boot/unattended.done")), "a job that never ran leaves no marker");

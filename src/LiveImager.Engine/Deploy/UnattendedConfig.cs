@@ -11,14 +11,17 @@ public enum AfterJob
 }
 
 /// <summary>The one unattended job of this boot, from the kernel command line (<c>liveimager.run=</c>,
-/// <c>liveimager.after=</c>) and the conf file (<c>run</c>, <c>after</c>, <c>password</c>, <c>passphrase</c>); the command line wins key by
-/// key (docs/unattended.md).</summary>
+/// <c>liveimager.after=</c>, <c>liveimager.fit=</c>) and the conf file (<c>run</c>, <c>after</c>, <c>password</c>, <c>passphrase</c>,
+/// <c>fit</c>); the command line wins key by key (docs/unattended.md).</summary>
 /// <param name="Line">The job line as written (it holds no password: those never go on a command line).</param>
 /// <param name="Arguments">The job line split into the verb and its arguments.</param>
 /// <param name="Password">The store password from the conf file; null when none.</param>
 /// <param name="Passphrase">An encrypted image's passphrase from the conf file (for <c>capture --encrypt</c> and for reading
 /// one); null when none. Like the password, only the conf file holds it: never the kernel command line.</param>
-public sealed record UnattendedConfig(string Line, IReadOnlyList<string> Arguments, AfterJob After, string? Password, string? Passphrase = null)
+/// <param name="Fit">A restore job runs as <c>restore --fit</c>: onto a target smaller than the image needs, its partitions
+/// shrunk when the data fits (docs/restore-fit.md); ignored by capture and verify.</param>
+public sealed record UnattendedConfig(string Line, IReadOnlyList<string> Arguments, AfterJob After, string? Password, string? Passphrase = null,
+    bool Fit = false)
 {
     /// <summary>The kernel command line's job parameter.</summary>
     public const string RunParameter = "liveimager.run";
@@ -26,13 +29,16 @@ public sealed record UnattendedConfig(string Line, IReadOnlyList<string> Argumen
     /// <summary>The kernel command line's after-the-job parameter.</summary>
     public const string AfterParameter = "liveimager.after";
 
+    /// <summary>The kernel command line's fit parameter.</summary>
+    public const string FitParameter = "liveimager.fit";
+
     /// <summary>Where the live system copies the boot stick's liveimager.conf.</summary>
     public const string DefaultConfFile = "/run/liveimager/liveimager.conf";
 
     /// <summary>The verbs a job line may start with.</summary>
     public static readonly IReadOnlyList<string> Verbs = ["capture", "restore", "verify"];
 
-    private static readonly string[] s_confKeys = ["run", "after", "password", "passphrase"];
+    private static readonly string[] s_confKeys = ["run", "after", "password", "passphrase", "fit"];
 
     // A conf file is a few lines; anything bigger is not one.
     private const long MaxConfBytes = 64 * 1024;
@@ -57,6 +63,9 @@ public sealed record UnattendedConfig(string Line, IReadOnlyList<string> Argumen
         (string Value, string Origin) after = commandLine[AfterParameter] is { } cmdAfter
             ? (cmdAfter, $"{AfterParameter} (kernel command line)")
             : conf.TryGetValue("after", out var confAfter) ? confAfter : ("poweroff", "default");
+        (string Value, string Origin) fit = commandLine[FitParameter] is { } cmdFit
+            ? (cmdFit, $"{FitParameter} (kernel command line)")
+            : conf.TryGetValue("fit", out var confFit) ? confFit : ("no", "default");
         string? password = conf.TryGetValue("password", out var confPassword) ? confPassword.Value : null;
         string? passphrase = conf.TryGetValue("passphrase", out var confPassphrase) ? confPassphrase.Value : null;
 
@@ -79,7 +88,17 @@ public sealed record UnattendedConfig(string Line, IReadOnlyList<string> Argumen
         {
             problems.Add($"{after.Origin}: after = '{after.Value}' is not poweroff, reboot or shell");
         }
-        var job = new UnattendedConfig(line.Trim(), arguments, afterJob ?? AfterJob.PowerOff, password, passphrase);
+        bool? fitJob = fit.Value switch
+        {
+            "yes" => true,
+            "no" => false,
+            _ => null,
+        };
+        if (fitJob is null)
+        {
+            problems.Add($"{fit.Origin}: fit = '{fit.Value}' is not yes or no");
+        }
+        var job = new UnattendedConfig(line.Trim(), arguments, afterJob ?? AfterJob.PowerOff, password, passphrase, fitJob ?? false);
         return problems.Count > 0 ? throw new UnattendedConfigException(string.Join("; ", problems), job) : job;
     }
 

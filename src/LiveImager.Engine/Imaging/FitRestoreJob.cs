@@ -29,6 +29,10 @@ public sealed class FitRestoreJob : IDisposable
     private readonly string _image;
     private readonly BlockDevice _target;
     private readonly ImageMetadata _metadata;
+    private readonly Stopwatch _clock = new();
+
+    /// <summary>The view's key while <see cref="Run"/> has it open.</summary>
+    private string _key = "";
 
     private FitRestoreJob(string image, BlockDevice target, ImageMetadata metadata, FitPlan plan)
     {
@@ -65,12 +69,8 @@ public sealed class FitRestoreJob : IDisposable
             whole.CheckDataFrameHeaders(cancellationToken);
             metadata = whole.Metadata;
         }
-        PartitionTableKind table = metadata.Table.Kind switch
-        {
-            "gpt" => PartitionTableKind.Gpt,
-            "mbr" => PartitionTableKind.Mbr,
-            _ => throw new ImagingException("--fit needs a partitioned disk; this image has no partition table to lay out again"),
-        };
+        PartitionTableKind table = TableKind(metadata)
+            ?? throw new ImagingException("--fit needs a partitioned disk; this image has no partition table to lay out again");
         DiskPath.Check(target, DiskRole.RestoreTarget);
         BlockDevice device = DiskGuard.OpenTarget(target, new DiskScanner());
         try
@@ -80,9 +80,7 @@ public sealed class FitRestoreJob : IDisposable
                 throw new ImagingException($"{target} has {device.LogicalSectorSize}-byte sectors but the image's table was written for " +
                     $"{metadata.Table.SectorSize}-byte sectors");
             }
-            IReadOnlyList<FitSource> sources = [.. metadata.Partitions.Select(p => new FitSource(p.Number, p.StartBytes, p.SizeBytes, p.Type,
-                p.Filesystem, p.UsedBlocks * p.BlockSize))];
-            FitPlan plan = FitPlanner.Plan(sources, table, device.Length, layout);
+            FitPlan plan = FitPlanner.Plan(Sources(metadata), table, device.Length, layout);
             return new FitRestoreJob(image, device, metadata, plan);
         }
         catch
@@ -92,6 +90,24 @@ public sealed class FitRestoreJob : IDisposable
         }
     }
 
+    /// <summary>The image's partitions as <see cref="FitPlanner"/> sees them, for the job and for a screen that plans before
+    /// any target is opened.</summary>
+    public static IReadOnlyList<FitSource> Sources(ImageMetadata metadata) =>
+        [.. metadata.Partitions.Select(p => new FitSource(p.Number, p.StartBytes, p.SizeBytes, p.Type, p.Filesystem, p.UsedBlocks * p.BlockSize))];
+
+    /// <summary>The table kind <see cref="FitPlanner"/> lays out for the image, or null for an image without a
+    /// partition table, which <c>--fit</c> refuses.</summary>
+    public static PartitionTableKind? TableKind(ImageMetadata metadata) => metadata.Table.Kind switch
+    {
+        "gpt" => PartitionTableKind.Gpt,
+        "mbr" => PartitionTableKind.Mbr,
+        _ => null,
+    };
+
+    /// <summary>Where the overlay lives when the caller names no directory: nbdkit's own default (RAM on the live
+    /// system).</summary>
+    public const string DefaultOverlayDirectory = "/var/tmp";
+
     /// <summary>Shrinks, then writes the target. <paramref name="serverCommand"/> gives the command line of the image's
     /// NBD server for a socket path; <paramref name="overlayDirectory"/> holds the overlay while it lives.</summary>
     public FitRestoreResult Run(Func<string, IReadOnlyList<string>> serverCommand, string overlayDirectory, CancellationToken cancellationToken)
@@ -100,8 +116,10 @@ public sealed class FitRestoreJob : IDisposable
         {
             throw new ImagingException("the image does not fit the target; nothing was written");
         }
-        var clock = Stopwatch.StartNew();
+        _clock.Restart();
+        Stopwatch clock = _clock;
         string key = Path.Combine(ImageMount.StateRoot, $"fit-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        _key = key;
         long overlayBytes = 0;
         long written = 0;
         TimeSpan shrinkTime = TimeSpan.Zero;
@@ -109,6 +127,7 @@ public sealed class FitRestoreJob : IDisposable
             $"p{p.Source.Number} {p.Source.Filesystem} {p.Source.SizeBytes}->{p.NewSizeBytes} bytes at {p.NewStartBytes} ({p.Action})")));
         try
         {
+            Step("opening a writable view of the image for the resize tools", 0);
             string view = ImageMount.OpenOverlay(key, serverCommand, overlayDirectory);
             foreach (FitPlacement placement in Plan.Placements.Where(p => p.Action != FitAction.Keep))
             {
@@ -139,6 +158,14 @@ public sealed class FitRestoreJob : IDisposable
         }
     }
 
+    /// <summary>Reports what the job does while no bytes are copied, so a progress display shows it instead of a bar
+    /// that stands still.</summary>
+    private void Step(string step, int partition)
+    {
+        Log.Information("Fit restore: {Step}", step);
+        Progress?.Invoke(new ImagingProgress("restore", 0, 0, 0, null, partition, _clock.Elapsed, Step: step));
+    }
+
     /// <summary>Runs the filesystem's own tool on a loop device over the partition in the view, at its new size.</summary>
     private void Shrink(string view, FitPlacement placement, CancellationToken cancellationToken)
     {
@@ -152,10 +179,27 @@ public sealed class FitRestoreJob : IDisposable
             {
                 case "ext2" or "ext3" or "ext4":
                     // resize2fs refuses a filesystem not checked since its last mount; e2fsck exits 1 when it fixed something.
+                    Step($"checking partition {source.Number} ({source.Filesystem}) with e2fsck", source.Number);
                     RunTool("e2fsck", ["-f", "-y", device], [0, 1], cancellationToken);
+                    Step($"shrinking partition {source.Number} ({source.Filesystem}) with resize2fs", source.Number);
                     RunTool("resize2fs", [device, $"{placement.NewSizeBytes / 1024}K"], [0], cancellationToken);
                     break;
+                case "btrfs":
+                    // btrfs shrinks only mounted: the kernel moves the block groups past the new end, then the device
+                    // size in the superblock is the new one.
+                    string mountPoint = ImageMount.MountForResize(_key, device, "btrfs");
+                    try
+                    {
+                        Step($"shrinking partition {source.Number} (btrfs) with btrfs filesystem resize", source.Number);
+                        RunTool("btrfs", ["filesystem", "resize", newSize, mountPoint], [0], cancellationToken);
+                    }
+                    finally
+                    {
+                        ImageMount.UnmountForResize(mountPoint);
+                    }
+                    break;
                 case "ntfs":
+                    Step($"shrinking partition {source.Number} (ntfs) with ntfsresize", source.Number);
                     RunTool("ntfsresize", ["--force", "--force", "--size", newSize, device], [0], cancellationToken);
                     break;
                 case "swap":
@@ -170,6 +214,7 @@ public sealed class FitRestoreJob : IDisposable
                     {
                         arguments.AddRange(["-L", label]);
                     }
+                    Step($"making swap partition {source.Number} again with mkswap", source.Number);
                     RunTool("mkswap", [.. arguments, device], [0], cancellationToken);
                     break;
                 default:
@@ -197,6 +242,7 @@ public sealed class FitRestoreJob : IDisposable
         long total = first;
         foreach (FitPlacement placement in Plan.Placements)
         {
+            Step($"mapping the used blocks of partition {placement.Source.Number}", placement.Source.Number);
             FileSystemAnalysis analysis = FileSystemDetector.Analyze(disk.Slice(placement.Source.StartBytes, placement.NewSizeBytes));
             partitions.Add((placement, analysis));
             total += analysis.UsedByteRuns(placement.NewSizeBytes).Sum(r => r.Length);

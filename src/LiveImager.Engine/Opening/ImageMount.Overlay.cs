@@ -116,6 +116,34 @@ public static partial class ImageMount
         return device;
     }
 
+    /// <summary>Mounts <paramref name="device"/>, a loop device of the view keyed by <paramref name="key"/>, read-write
+    /// on a directory inside the view's state, for a tool that resizes a mounted filesystem (btrfs); recorded in the
+    /// view's state first, so <see cref="Unmount"/> undoes it after a failure or a crash.</summary>
+    public static string MountForResize(string key, string device, string filesystem)
+    {
+        string work = WorkDirectory(Path.GetFullPath(key));
+        string mountPoint = Path.Combine(work, "resize");
+        Directory.CreateDirectory(mountPoint);
+        new StateWriter(Path.Combine(work, StateFile)).Add("mount", mountPoint);
+        ToolOutput mounted = StoreTools.Run(new MountCommand("mount", ["-t", filesystem, device, mountPoint]));
+        if (mounted.ExitCode != 0)
+        {
+            throw new ImagingException($"cannot mount {device} ({filesystem}) to resize it: {mounted.StandardError.Trim()}");
+        }
+        return mountPoint;
+    }
+
+    /// <summary>Unmounts what <see cref="MountForResize"/> mounted.</summary>
+    public static void UnmountForResize(string mountPoint)
+    {
+        var problems = new List<string>();
+        UnmountPath(mountPoint, problems);
+        if (problems.Count > 0)
+        {
+            throw new ImagingException(problems[0]);
+        }
+    }
+
     /// <summary>Detaches <paramref name="device"/>, made by <see cref="AttachLoop"/>.</summary>
     public static void DetachLoop(string device)
     {

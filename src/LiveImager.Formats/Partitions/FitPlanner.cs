@@ -73,15 +73,21 @@ public static class FitPlanner
     public const long MinimumMargin = 4L << 20;
 
     /// <summary>True for a filesystem <c>--fit</c> shrinks with its own tool.</summary>
-    public static bool CanShrink(string filesystem) => filesystem is "ext2" or "ext3" or "ext4" or "ntfs";
+    public static bool CanShrink(string filesystem) => filesystem is "ext2" or "ext3" or "ext4" or "ntfs" or "btrfs";
+
+    /// <summary>The smallest size the kernel resizes a btrfs filesystem to (its ioctl refuses less than 256 MiB).</summary>
+    public const long MinimumBtrfsBytes = 256L << 20;
+
+    /// <summary>What btrfs needs beyond its used bytes and the margin: its data and metadata live in block groups
+    /// (chunks) that a shrink moves whole, so partly filled ones and the metadata's second copy need room of their own.</summary>
+    public const long BtrfsChunkRoom = 128L << 20;
 
     /// <summary>Why <paramref name="filesystem"/> keeps its size, for the plan and a refusal.</summary>
     public static string WhyKept(FitSource source) => source switch
     {
         _ when s_fixedTypes.Contains(source.Type) => "its type keeps its size (firmware and Windows expect it)",
         { Filesystem: "xfs" } => "XFS cannot shrink",
-        { Filesystem: "btrfs" } => "btrfs is not shrunk by --fit yet",
-        { Filesystem: "fat12" or "fat16" or "fat32" } => "FAT is not shrunk by --fit yet",
+        { Filesystem: "fat12" or "fat16" or "fat32" } => "FAT is not shrunk by --fit (fatresize would make a small FAT32 a FAT16; docs/restore-fit.md)",
         { Filesystem: "swap" } => "swap keeps its size while the others fit",
         _ => $"{source.Filesystem} cannot be shrunk by --fit",
     };
@@ -129,9 +135,12 @@ public static class FitPlanner
 
     /// <summary>The least a partition may be given: used bytes plus the margin, whole MiB (swap: 64 MiB), never more
     /// than its size.</summary>
-    private static long Minimum(FitSource p) => p.Filesystem == "swap"
-        ? Math.Min(p.SizeBytes, MinimumSwapBytes)
-        : Math.Min(p.SizeBytes, AlignUp(p.UsedBytes + Margin(p.UsedBytes)));
+    private static long Minimum(FitSource p) => p.Filesystem switch
+    {
+        "swap" => Math.Min(p.SizeBytes, MinimumSwapBytes),
+        "btrfs" => Math.Min(p.SizeBytes, AlignUp(Math.Max(MinimumBtrfsBytes + Alignment, p.UsedBytes + Margin(p.UsedBytes) + BtrfsChunkRoom))),
+        _ => Math.Min(p.SizeBytes, AlignUp(p.UsedBytes + Margin(p.UsedBytes))),
+    };
 
     private static FitPlan Plan(IReadOnlyList<FitSource> partitions, PartitionTableKind table, long targetBytes,
         Dictionary<int, long> given, bool shrinkSwap)
@@ -158,10 +167,13 @@ public static class FitPlanner
         long minimums = shrinkable.Sum(Minimum);
         if (fixedBytes > usable)
         {
-            FitSource largest = ordered.Where(p => !Shrinkable(p)).MaxBy(KeptSize)!;
+            // Named: the largest whose filesystem is what keeps its size (FAT, XFS…), since that is what could change;
+            // else the largest kept by its type or by --layout.
+            FitSource largest = ordered.Where(p => !Shrinkable(p))
+                .OrderBy(p => s_fixedTypes.Contains(p.Type) || given.ContainsKey(p.Number) ? 1 : 0).ThenByDescending(KeptSize).First();
             string why = given.ContainsKey(largest.Number) ? "the size --layout gives" : WhyKept(largest);
             return new FitPlan([], new FitRefusal(0, largest.Filesystem, fixedBytes, fixedBytes, Math.Max(0, usable),
-                $"the partitions that keep their size take more than the target has; the largest is partition {largest.Number} " +
+                $"the partitions that keep their size take more than the target has; among them partition {largest.Number} " +
                 $"({largest.Filesystem}): {why}"));
         }
         if (fixedBytes + minimums > usable)

@@ -28,6 +28,11 @@ internal sealed class ProgressView(TextWriter error, bool json, bool lines = fal
         {
             error.WriteLine(ToJson(progress));
         }
+        else if (progress.Step is { } step)
+        {
+            // A step is a handful of lines in a whole job: written even without a terminal, so a log shows what ran.
+            WriteStep(progress.Phase, step);
+        }
         else if (lines)
         {
             WriteLine(progress);
@@ -47,6 +52,21 @@ internal sealed class ProgressView(TextWriter error, bool json, bool lines = fal
             _drawn = false;
             _targetLines = 0;
         }
+    }
+
+    /// <summary>A step of a job that copies no bytes meanwhile: on a terminal it takes the bar's place until the copy
+    /// starts, elsewhere it is a line of its own.</summary>
+    private void WriteStep(string phase, string step)
+    {
+        if (_terminal && !lines)
+        {
+            error.Write($"\r{Fit($"{phase}: {step}...", TerminalWidth())}{ClearToEnd}");
+            _drawn = true;
+            return;
+        }
+        error.WriteLine($"{phase}: {step}...");
+        _linePhase = null;
+        _lineStep = -1;
     }
 
     private void WriteLine(ImagingProgress progress)
@@ -142,6 +162,10 @@ internal sealed class ProgressView(TextWriter error, bool json, bool lines = fal
             WriteEta(writer, progress.Remaining);
             writer.WriteNumber("partition", progress.CurrentPartition);
             writer.WriteNumber("elapsedSeconds", Math.Round(progress.Elapsed.TotalSeconds, 2));
+            if (progress.Step is { } step)
+            {
+                writer.WriteString("step", step);
+            }
             if (progress.BadAreas > 0)
             {
                 writer.WriteNumber("badAreas", progress.BadAreas);

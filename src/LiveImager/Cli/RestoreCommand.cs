@@ -67,16 +67,11 @@ internal static class RestoreCommand
         });
         command.SetAction(parse =>
         {
-            if (parse.GetValue(fit) && hooks is not null)
-            {
-                parse.InvocationConfiguration.Error.WriteLine("restore: --fit is not offered in unattended runs yet: its plan is meant to be read");
-                return CliErrors.Usage;
-            }
             if (parse.GetValue(fit))
             {
                 return RestoreFit.Run(parse.GetRequiredValue(image), parse.GetRequiredValue(targets), parse.GetValue(overlayDirectory), parse.GetValue(layout),
                     () => store.Build(parse, [.. parse.GetRequiredValue(targets)]), MountCommand.StoreArguments(parse), parse.GetValue(yes),
-                    parse.GetValue(jsonProgress), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+                    parse.GetValue(jsonProgress), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, hooks);
             }
             var options = new RestoreOptions(parse.GetRequiredValue(image), parse.GetRequiredValue(targets), parse.GetValue(discard), parse.GetValue(zeroUnused),
                 parse.GetValue(verifyFirst));

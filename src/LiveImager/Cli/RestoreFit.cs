@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LiveImager.Engine.Deploy;
 using LiveImager.Engine.Imaging;
 using LiveImager.Engine.Targets;
 using LiveImager.Formats.Partitions;
@@ -9,11 +10,8 @@ namespace LiveImager.Cli;
 /// confirmation, then <see cref="FitRestoreJob"/>.</summary>
 internal static class RestoreFit
 {
-    /// <summary>Where the overlay lives when no --overlay-dir is given: nbdkit's own default.</summary>
-    private const string DefaultOverlayDirectory = "/var/tmp";
-
     public static int Run(string image, IReadOnlyList<string> targets, string? overlayDirectory, string? layoutText, Func<StoreOptions> storeOptions,
-        IReadOnlyList<string> storeArguments, bool yes, bool jsonProgress, TextWriter output, TextWriter error) =>
+        IReadOnlyList<string> storeArguments, bool yes, bool jsonProgress, TextWriter output, TextWriter error, JobHooks? hooks = null) =>
         CliErrors.Run("restore", error, () =>
     {
         if (targets.Count != 1 || image == "-")
@@ -29,7 +27,7 @@ internal static class RestoreFit
             return CliErrors.Usage;
         }
         DiskPath.Check(target, DiskRole.RestoreTarget);
-        string overlay = Path.GetFullPath(overlayDirectory ?? DefaultOverlayDirectory);
+        string overlay = Path.GetFullPath(overlayDirectory ?? FitRestoreJob.DefaultOverlayDirectory);
         if (!Directory.Exists(overlay))
         {
             error.WriteLine($"restore: --overlay-dir {overlay} does not exist");
@@ -43,7 +41,9 @@ internal static class RestoreFit
         WritePlan(job, image, output);
         if (job.Plan.Refusal is { } refusal)
         {
-            error.WriteLine($"restore: {Describe(refusal)}; nothing was written");
+            string message = $"{FitPlanText.Describe(refusal)}; nothing was written";
+            error.WriteLine($"restore: {message}");
+            hooks?.Fail(message);
             return CliErrors.Failed;
         }
         if (!yes && Confirm(target, image, output, error) is int refused)
@@ -51,7 +51,7 @@ internal static class RestoreFit
             return refused;
         }
         using var cancellation = new CliCancellation();
-        var view = new ProgressView(error, jsonProgress, lines: false);
+        var view = new ProgressView(error, jsonProgress, lines: hooks is not null);
         job.Progress += view.Report;
         FitRestoreResult result;
         try
@@ -66,33 +66,21 @@ internal static class RestoreFit
         if (result.Cancelled)
         {
             error.WriteLine($"restore: cancelled; {target} is partly written and does not hold a usable disk");
+            hooks?.Fail("cancelled");
             return CliErrors.Cancelled;
         }
+        hooks?.Finish(new JobFigures(JobHooks.StoredBytes(source.Path), result.DataBytes, result.DataBytes, result.Elapsed, image, target));
         error.WriteLine($"restore: {target}: ok: {ByteSize.Format(result.DataBytes)} in {result.Elapsed.TotalSeconds:F1} s " +
             $"(shrinking {result.ShrinkTime.TotalSeconds:F1} s)");
         return 0;
-    });
-
-    /// <summary>The refusal with its numbers: "partition 3 (ntfs) holds 212.4 GB, the target leaves room for 180.0 GB".</summary>
-    public static string Describe(FitRefusal refusal) => refusal.Number == 0
-        ? $"{refusal.Why}: {ByteSize.Format(refusal.NeededBytes)} needed, the target leaves room for {ByteSize.Format(refusal.RoomBytes)}"
-        : $"partition {refusal.Number} ({refusal.Filesystem}) holds {ByteSize.Format(refusal.HeldBytes)} and needs " +
-          $"{ByteSize.Format(refusal.NeededBytes)} with the margin, the target leaves room for {ByteSize.Format(refusal.RoomBytes)} " +
-          $"({refusal.Why})";
+    }, hooks);
 
     private static void WritePlan(FitRestoreJob job, string image, TextWriter output)
     {
         output.WriteLine($"restore --fit: {image} onto {job.Target} ({ByteSize.Exact(job.TargetBytes)}):");
         foreach (FitPlacement p in job.Plan.Placements)
         {
-            string what = p.Action switch
-            {
-                FitAction.Shrink => $"shrink ({ByteSize.Format(p.Source.UsedBytes)} used)",
-                FitAction.Recreate => "swap made again with its UUID and label",
-                _ => p.NewSizeBytes == p.Source.SizeBytes && FitPlanner.CanShrink(p.Source.Filesystem) ? "keep" : $"keep: {FitPlanner.WhyKept(p.Source)}",
-            };
-            output.WriteLine($"  p{p.Source.Number} {p.Source.Filesystem,-6} {ByteSize.Format(p.Source.SizeBytes),10} -> " +
-                $"{ByteSize.Format(p.NewSizeBytes),10} at {p.NewStartBytes / 1048576} MiB  {what}");
+            output.WriteLine($"  {FitPlanText.Line(p, why: true)}");
         }
     }
 

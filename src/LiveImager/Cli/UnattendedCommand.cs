@@ -152,7 +152,11 @@ internal static class UnattendedCommand
     private static ParseResult ParseJob(UnattendedConfig config, JobHooks hooks)
     {
         var verbs = new RootCommand { CaptureCommand.Create(hooks), RestoreCommand.Create(hooks), VerifyCommand.Create(hooks) };
-        return verbs.Parse(config.Arguments.ToArray(), CliUsage.Configuration);
+        // fit = yes makes a restore job a --fit one, as if the job line said so.
+        string[] arguments = config.Fit && config.Verb == "restore" && !config.Arguments.Contains("--fit")
+            ? [.. config.Arguments, "--fit"]
+            : [.. config.Arguments];
+        return verbs.Parse(arguments, CliUsage.Configuration);
     }
 
     private static Func<StoreOptions> StoreOptionsOf(ParseResult job, Func<string, string?> environment) => () => new StoreOptions

@@ -34,5 +34,10 @@ internal sealed class EngineImageCatalog : IImageCatalog
         Problem = image.Restorable || (image.Encrypted && image.Complete) ? null : image.Problem ?? "its metadata cannot be read",
         Encrypted = image.Encrypted,
         BaseName = image.Metadata?.Base?.Name,
+        // --fit opens the image in place, unencrypted, through the serve verb: a file of a mounted store.
+        Fit = image.Format == "liveimager" && !image.Encrypted && S3Store.Find(image.Path) is null && image.Metadata is { } metadata
+            && FitRestoreJob.TableKind(metadata) is { } table
+            ? new FitDisk(table, FitRestoreJob.Sources(metadata))
+            : null,
     };
 }

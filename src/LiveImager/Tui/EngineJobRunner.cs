@@ -41,6 +41,10 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
     public Task<JobOutcome> RestoreAsync(RestoreRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
         RunOutcome(() =>
         {
+            if (request.Fit)
+            {
+                return RestoreFit(request, progress, cancellationToken);
+            }
             var options = new RestoreOptions(request.Image.Path, [.. request.Targets.Select(t => t.Path)], Passphrase: request.Passphrase);
             Dictionary<string, string> names = request.Targets.ToDictionary(t => t.Path, t => t.Name);
             if (ClonezillaInput.IsClonezillaDirectory(options.Image))
@@ -53,6 +57,34 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
             job.Progress += p => progress.Report(ToJobProgress(p, names));
             return RestoreOutcome(job.Run(cancellationToken), logPath);
         });
+
+    /// <summary>A restore onto one smaller disk as <c>restore --fit</c> runs it: planned again on the opened target,
+    /// the filesystems shrunk on the image's copy-on-write view (served by this binary's serve verb), the used blocks
+    /// copied; the overlay in <see cref="FitRestoreJob.DefaultOverlayDirectory"/>.</summary>
+    private JobOutcome RestoreFit(RestoreRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken)
+    {
+        DiskChoice target = request.Targets.Count == 1 ? request.Targets[0] : throw new ImagingException("a fit restore writes one disk");
+        string image = Path.GetFullPath(request.Image.Path);
+        string program = Environment.ProcessPath ?? throw new ImagingException("cannot tell where the liveimager binary is, to start its server");
+        using FitRestoreJob job = FitRestoreJob.Open(image, target.Path, null, cancellationToken);
+        if (job.Plan.Refusal is { } refusal)
+        {
+            throw new ImagingException($"{FitPlanText.Describe(refusal)}; nothing was written");
+        }
+        job.Progress += p => progress.Report(ToJobProgress(p));
+        FitRestoreResult result = job.Run(socket => [program, "serve", image, "--socket", socket], FitRestoreJob.DefaultOverlayDirectory,
+            cancellationToken);
+        if (result.Cancelled)
+        {
+            throw new ImagingException($"The restore was cancelled at your request. {target.Name} is partly written and does not hold a usable disk.");
+        }
+        return new JobOutcome(true,
+        [
+            $"{target.Path}: restored with its partitions shrunk to fit: {ByteSize.Format(result.DataBytes)} in {Seconds(result.Elapsed)} " +
+            $"({Rate(result.DataBytes, result.Elapsed)}; shrinking took {Seconds(result.ShrinkTime)}).",
+            $"The resize tools' overlay held {ByteSize.Format(result.OverlayBytes)} in {FitRestoreJob.DefaultOverlayDirectory}, now removed.",
+        ], null, logPath);
+    }
 
     public Task<JobOutcome> VerifyAsync(string imagePath, IProgress<JobProgress> progress, CancellationToken cancellationToken,
         Formats.ImageFormat.ImagePassphrase? passphrase = null) =>
@@ -178,7 +210,7 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
         new(p.BytesDone, p.BytesTotal, p.BytesPerSecond, p.Remaining,
             p.CurrentPartition > 0 ? p.CurrentPartition.ToString(CultureInfo.InvariantCulture) : null,
             p.Targets?.Select(t => new DiskProgress(names?.GetValueOrDefault(t.Target) ?? t.Target, t.State, t.BytesDone, t.BytesTotal,
-                t.BytesPerSecond, t.Remaining, t.Error)).ToArray(), p.BadAreas, p.UnreadableBytes);
+                t.BytesPerSecond, t.Remaining, t.Error)).ToArray(), p.BadAreas, p.UnreadableBytes, p.Step);
 
     /// <summary>A job's own time: tenths of a second for short jobs, whose mm:ss would read 00:00.</summary>
     private static string Seconds(TimeSpan elapsed) =>

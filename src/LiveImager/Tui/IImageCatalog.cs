@@ -30,4 +30,12 @@ internal sealed record ImageSummary(
 
     /// <summary>The file name of the image this one was captured on (an incremental image), or null for a full one.</summary>
     public string? BaseName { get; init; }
+
+    /// <summary>What a <c>--fit</c> plan needs to lay the image out on a smaller disk; null for an image that cannot be
+    /// restored that way (no partition table, a Clonezilla or encrypted image, an image in an s3:// store).</summary>
+    public FitDisk? Fit { get; init; }
 }
+
+/// <summary>An image's partition table kind and partitions with their used bytes, as <see cref="Formats.Partitions.FitPlanner"/>
+/// plans them onto a smaller disk.</summary>
+internal sealed record FitDisk(Formats.Partitions.PartitionTableKind Table, IReadOnlyList<Formats.Partitions.FitSource> Partitions);

@@ -43,12 +43,15 @@ internal sealed record CaptureRequest(DiskChoice Source, string StorePath, strin
 /// <summary>What the restore or deploy wizard collected, after the technician typed the targets' names: one image
 /// written to every target from one read, as the CLI's <c>restore IMAGE T1 T2 ...</c>.</summary>
 /// <param name="Passphrase">An encrypted image's passphrase, already checked; the wizard owns it and zeroes it when it closes.</param>
-internal sealed record RestoreRequest(ImageSummary Image, IReadOnlyList<DiskChoice> Targets, Formats.ImageFormat.ImagePassphrase? Passphrase = null);
+/// <param name="Fit">Onto one disk smaller than the image needs, its partitions shrunk to fit (<c>restore --fit</c>).</param>
+internal sealed record RestoreRequest(ImageSummary Image, IReadOnlyList<DiskChoice> Targets, Formats.ImageFormat.ImagePassphrase? Passphrase = null,
+    bool Fit = false);
 
 /// <summary>One progress report of a running job; a restore's also carries each target disk's own figures.</summary>
 /// <param name="BadAreas">A rescue capture's unreadable areas so far, and their bytes in <paramref name="UnreadableBytes"/>.</param>
+/// <param name="Step">What the job does while it copies no bytes ("shrinking partition 3 (ext4) with resize2fs"), else null.</param>
 internal sealed record JobProgress(long BytesDone, long BytesTotal, double BytesPerSecond, TimeSpan? Remaining, string? CurrentPartition,
-    IReadOnlyList<DiskProgress>? Disks = null, int BadAreas = 0, long UnreadableBytes = 0);
+    IReadOnlyList<DiskProgress>? Disks = null, int BadAreas = 0, long UnreadableBytes = 0, string? Step = null);
 
 /// <summary>One target disk of a restore: the image's bytes it has taken, its rate and time left, its state, and a
 /// failed disk's error in plain words.</summary>

@@ -63,6 +63,23 @@ public sealed class UnattendedConfigTests : IDisposable
         Assert.Null(UnattendedConfig.Load(KernelCommandLine.Parse("liveimager.run=\"verify /a.lim\""), _scratch.File("absent.conf"))!.Passphrase);
     }
 
+    /// <summary>fit = yes makes a restore a --fit one; liveimager.fit= on the kernel command line wins; anything but yes
+    /// or no is a bad configuration naming the line; without the key a job is no fit job.</summary>
+    [Fact]
+    public void FitComesFromTheConfFileOrTheKernelCommandLineAndIsYesOrNo()
+    {
+        string conf = Conf("run = restore /srv/pc.lim /dev/sda --yes", "fit = yes");
+        Assert.True(UnattendedConfig.Load(KernelCommandLine.Empty, conf)!.Fit);
+        Assert.False(UnattendedConfig.Load(KernelCommandLine.Parse("liveimager.fit=no"), conf)!.Fit);
+        Assert.True(UnattendedConfig.Load(KernelCommandLine.Parse("liveimager.run=\"restore /a.lim /dev/sda --yes\" liveimager.fit=yes"),
+            _scratch.File("absent.conf"))!.Fit);
+        Assert.False(UnattendedConfig.Load(KernelCommandLine.Empty, Conf("run = restore /srv/pc.lim /dev/sda --yes"))!.Fit);
+
+        string maybe = Conf("run = restore /srv/pc.lim /dev/sda --yes", "fit = maybe");
+        var e = Assert.Throws<UnattendedConfigException>(() => UnattendedConfig.Load(KernelCommandLine.Empty, maybe));
+        Assert.Equal($"{maybe} line 2: fit = 'maybe' is not yes or no", e.Message);
+    }
+
     [Fact]
     public void TheKernelCommandLineWinsKeyByKey()
     {
@@ -91,7 +108,7 @@ public sealed class UnattendedConfigTests : IDisposable
     {
         string conf = Conf("run = verify /a.lim", "# fine", "pasword = typo");
         var error = Assert.Throws<UnattendedConfigException>(() => UnattendedConfig.Load(KernelCommandLine.Empty, conf));
-        Assert.Equal($"{conf} line 3: unknown key 'pasword' (keys: run, after, password, passphrase); did you mean 'password'?", error.Message);
+        Assert.Equal($"{conf} line 3: unknown key 'pasword' (keys: run, after, password, passphrase, fit); did you mean 'password'?", error.Message);
         Assert.DoesNotContain("typo", error.Message);
         Assert.Equal(["verify", "/a.lim"], error.Job?.Arguments);
         Assert.Null(error.Job?.Password);
@@ -103,7 +120,7 @@ public sealed class UnattendedConfigTests : IDisposable
     {
         string conf = Conf("rnu = restore /srv/a.lim /dev/sda --yes");
         var error = Assert.Throws<UnattendedConfigException>(() => UnattendedConfig.Load(KernelCommandLine.Empty, conf));
-        Assert.Equal($"{conf} line 1: unknown key 'rnu' (keys: run, after, password, passphrase); did you mean 'run'?", error.Message);
+        Assert.Equal($"{conf} line 1: unknown key 'rnu' (keys: run, after, password, passphrase, fit); did you mean 'run'?", error.Message);
         Assert.Null(error.Job);
     }
 
@@ -112,8 +129,8 @@ public sealed class UnattendedConfigTests : IDisposable
     {
         string conf = Conf("run = verify /a.lim", "colour = blue", "after: shell");
         var error = Assert.Throws<UnattendedConfigException>(() => UnattendedConfig.Load(KernelCommandLine.Empty, conf));
-        Assert.Equal($"{conf} line 2: unknown key 'colour' (keys: run, after, password, passphrase); " +
-            $"{conf} line 3: expected 'key = value' (keys: run, after, password, passphrase)", error.Message);
+        Assert.Equal($"{conf} line 2: unknown key 'colour' (keys: run, after, password, passphrase, fit); " +
+            $"{conf} line 3: expected 'key = value' (keys: run, after, password, passphrase, fit)", error.Message);
     }
 
     [Fact]
@@ -121,7 +138,7 @@ public sealed class UnattendedConfigTests : IDisposable
     {
         string conf = Conf("run verify /a.lim");
         var error = Assert.Throws<UnattendedConfigException>(() => UnattendedConfig.Load(KernelCommandLine.Empty, conf));
-        Assert.Equal($"{conf} line 1: expected 'key = value' (keys: run, after, password, passphrase)", error.Message);
+        Assert.Equal($"{conf} line 1: expected 'key = value' (keys: run, after, password, passphrase, fit)", error.Message);
     }
 
     [Fact]

@@ -92,6 +92,48 @@ public sealed class FitPlannerTests : IDisposable
         Assert.Contains("partition 1 (xfs): XFS cannot shrink", plan.Refusal.Why);
     }
 
+    /// <summary>A FAT data partition keeps its size (no tool shrinks FAT safely): a target without room for it is refused
+    /// naming it, not the larger EFI partition that keeps its size by its type.</summary>
+    [Fact]
+    public void Fat_keeps_its_size_and_a_refusal_names_it_before_a_partition_kept_by_its_type()
+    {
+        FitSource[] disk =
+        [
+            new(1, 1 * MiB, 300 * MiB, Efi, "fat32", 10 * MiB),
+            new(2, 301 * MiB, 200 * MiB, Linux, "fat32", 150 * MiB),
+            new(3, 501 * MiB, 400 * MiB, Linux, "ext4", 10 * MiB),
+        ];
+
+        FitPlan fits = FitPlanner.Plan(disk, PartitionTableKind.Gpt, 600 * MiB);
+        FitPlan refused = FitPlanner.Plan(disk, PartitionTableKind.Gpt, 480 * MiB);
+
+        Assert.True(fits.Fits, fits.Refusal?.Why);
+        Assert.Equal([FitAction.Keep, FitAction.Keep, FitAction.Shrink], fits.Placements.Select(p => p.Action));
+        Assert.Equal(0, refused.Refusal!.Number);
+        Assert.Contains("among them partition 2 (fat32): FAT is not shrunk by --fit", refused.Refusal.Why);
+        // 480 - 1 (head) - 1 (backup GPT).
+        Assert.Equal(478 * MiB, refused.Refusal.RoomBytes);
+    }
+
+    /// <summary>btrfs shrinks, never below the 256 MiB the kernel resizes it to, nor below its used bytes with the
+    /// margin and room for its chunks; one already that small keeps its size.</summary>
+    [Fact]
+    public void Btrfs_shrinks_to_no_less_than_the_kernel_and_its_chunks_allow()
+    {
+        FitSource[] disk = [new(1, 1 * MiB, 1024 * MiB, Linux, "btrfs", 30 * MiB), new(2, 1025 * MiB, 200 * MiB, Linux, "btrfs", 30 * MiB)];
+
+        FitPlan plan = FitPlanner.Plan(disk, PartitionTableKind.Gpt, 600 * MiB);
+        FitPlan refused = FitPlanner.Plan(disk, PartitionTableKind.Gpt, 400 * MiB);
+
+        Assert.True(plan.Fits, plan.Refusal?.Why);
+        Assert.Equal(FitAction.Shrink, plan.Placements[0].Action);
+        Assert.True(plan.Placements[0].NewSizeBytes >= 257 * MiB, $"{plan.Placements[0].NewSizeBytes}");
+        Assert.Equal((200 * MiB, FitAction.Keep), (plan.Placements[1].NewSizeBytes, plan.Placements[1].Action));
+        Assert.Equal(1, refused.Refusal!.Number);
+        // 30 MiB used, 4 MiB margin and 128 MiB for chunks is less than the kernel's least, 256 MiB and the MiB past it.
+        Assert.Equal(257 * MiB, refused.Refusal.NeededBytes);
+    }
+
     [Fact]
     public void Layout_sizes_are_kept_and_the_others_are_planned_around_them()
     {

@@ -126,8 +126,10 @@ internal sealed class ProgressScreen : Screen
         }
         double fraction = p.BytesTotal > 0 ? Math.Clamp((double)p.BytesDone / p.BytesTotal, 0, 1) : 0;
         _bar.Fraction = (float)fraction;
-        _bytes.Text = string.Create(CultureInfo.InvariantCulture,
-            $"{ByteSize.Format(p.BytesDone)} of {ByteSize.Format(p.BytesTotal)} ({fraction * 100:0}%)");
+        // While a step copies nothing (a resize tool runs), the line says what runs instead of a count that stands still.
+        _bytes.Text = p.Step is string step
+            ? $"{char.ToUpperInvariant(step[0])}{step[1..]}..."
+            : string.Create(CultureInfo.InvariantCulture, $"{ByteSize.Format(p.BytesDone)} of {ByteSize.Format(p.BytesTotal)} ({fraction * 100:0}%)");
         _partition.Text = (p.CurrentPartition is string part ? $"Partition: {part}" : "") +
             (p.BadAreas > 0 ? $"{(p.CurrentPartition is null ? "" : "   ")}Unreadable: {p.BadAreas} area{(p.BadAreas == 1 ? "" : "s")}, {ByteSize.Format(p.UnreadableBytes)}" : "");
         // One disk's figures are the job's own; rows are worth their space from two disks on.
