@@ -230,7 +230,7 @@ big_capture() { "$bin" capture "$ram/big.img" "$ram/big.lim"; }
 # A restore target is never created (docs/exit-codes.md): the file is made first.
 big_restore() { touch "$ram/big-restored.img" && "$bin" restore "$ram/big.lim" "$ram/big-restored.img" --yes; }
 big_verify() { "$bin" verify "$ram/big.lim" --against "$ram/big.img"; }
-export -f dd_capture dd_restore pc_capture pc_restore li_capture li_restore li_enc_capture li_enc_restore cz_restore io_dd_read io_li_read io_dd_write io_li_write \
+export -f dd_capture dd_restore pc_capture pc_restore li_capture li_restore li_enc_capture li_enc_restore li_changed_capture li_inc_capture li_inc_restore cz_restore io_dd_read io_li_read io_dd_write io_li_write \
   big_capture big_restore big_verify
 
 # --- BENCH_SCALE=1: time and size should follow the data, not the filesystem's size (issue #11). The same files
