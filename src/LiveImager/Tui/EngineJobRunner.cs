@@ -95,7 +95,7 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
     public Task<JobOutcome> MulticastSendAsync(MulticastSendRequest request, IProgress<MulticastProgress> progress, CancellationToken cancellationToken) =>
         RunOutcome(() =>
         {
-            var options = new MulticastSendOptions(request.ImagePath, new MulticastAddress(request.Interface, MulticastAddress.DefaultPortBase),
+            var options = new MulticastSendOptions(request.ImagePath, new MulticastAddress(request.Interface, request.PortBase),
                 request.MinReceivers, request.MaxWait);
             var sender = new MulticastSender(options);
             var peers = new List<MulticastPeer>();

@@ -32,7 +32,8 @@ internal interface IJobRunner
 
 /// <summary>What the multicast send screen collected: the image, the interface (null: the default route's), and when
 /// to start: with <paramref name="MinReceivers"/> joined, or <paramref name="MaxWait"/> after the first.</summary>
-internal sealed record MulticastSendRequest(string ImagePath, string? Interface, int? MinReceivers, TimeSpan? MaxWait);
+internal sealed record MulticastSendRequest(string ImagePath, string? Interface, int? MinReceivers, TimeSpan? MaxWait,
+    int PortBase = Engine.Multicast.MulticastAddress.DefaultPortBase);
 
 /// <summary>What the multicast receive screen collected: the session's multicast:// address and the disk it overwrites.</summary>
 internal sealed record MulticastReceiveRequest(string Address, DiskChoice Target);

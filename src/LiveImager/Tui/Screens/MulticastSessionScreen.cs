@@ -32,7 +32,7 @@ internal sealed class MulticastSessionScreen : Screen
         _services = services;
         _request = request;
         _jobs = jobs;
-        string address = new MulticastAddress(request.Interface, MulticastAddress.DefaultPortBase).ToString();
+        string address = new MulticastAddress(request.Interface, request.PortBase).ToString();
         string start = (request.MinReceivers, request.MaxWait) switch
         {
             (int n, TimeSpan s) => $"when {n} machines have joined, or {s.TotalSeconds:0} s after the first",
