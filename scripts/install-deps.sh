@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(udpcast e2fsprogs dosfstools exfatprogs exfat-fuse ntfs-3g mtools fdisk gdisk util-linux partclone zstd tmux jq xorriso
           openssh-server openssh-client sshfs fuse3 time cryptsetup-bin lvm2
           btrfs-progs xfsprogs libnbd-bin python3-libnbd qemu-utils fuse2fs xz-utils bzip2 lz4 xxhash
-          nbdkit)
+          nbdkit dnsmasq-base busybox ipxe)
 
 # One package per line, so that further live-test cases can append theirs.
 live_packages=(

@@ -174,6 +174,53 @@ public sealed class MulticastTests(MulticastImageFixture fixture, ITestOutputHel
         Assert.Contains("stopped without completing the transfer", receiver.Error);
     }
 
+    /// <summary>A sender nobody joins ends after its join timeout with a message saying so, exit code 1, and no
+    /// udp-sender left running, instead of waiting forever.</summary>
+    [SkippableFact]
+    public void SenderThatNobodyJoinsGivesUpAfterItsJoinTimeout()
+    {
+        Require();
+        string binary = PublishedBinary.Require();
+        string image = fixture.Image(binary);
+        using var lan = NetworkNamespaces.Create("s", "r1");
+
+        RunningProgram sender = lan.Start("s", binary, "multicast", image, "--interface", "eth0", "--min-receivers", "2", "--max-wait", "60",
+            "--join-timeout", "3");
+        int exit = sender.Wait(s_timeout);
+        log.WriteLine(sender.Error);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("with no receiver after 3 s it gives up", sender.Error);
+        Assert.Contains("no receiver joined on multicast://eth0 within 3 s; nothing was sent", sender.Error);
+        Assert.Contains("liveimager restore multicast://eth0 TARGET --yes", sender.Error);
+        Assert.DoesNotContain("transfer started", sender.Error);
+        Assert.Equal(string.Empty, ExternalTool.RunUnchecked("ip", null, "netns", "pids", lan.Name("s")).StandardOutput.Trim());
+    }
+
+    /// <summary>A receiver that joins before the join timeout keeps the session open past it: the timeout is for the
+    /// first receiver only, and --max-wait then decides the start.</summary>
+    [SkippableFact]
+    public void JoinTimeoutEndsOnlyASessionNobodyJoined()
+    {
+        Require();
+        string binary = PublishedBinary.Require();
+        string image = fixture.Image(binary);
+        using var lan = NetworkNamespaces.Create("s", "r1");
+        using var disks = new TargetDisks(fixture, 1);
+
+        RunningProgram sender = lan.Start("s", binary, "multicast", image, "--interface", "eth0", "--min-receivers", "2", "--max-wait", "6",
+            "--join-timeout", "4");
+        RunningProgram receiver = lan.Start("r1", binary, "restore", "multicast://eth0", disks[0].Path, "--yes");
+        int senderExit = sender.Wait(s_timeout);
+        int receiverExit = receiver.Wait(s_timeout);
+        log.WriteLine(sender.Error);
+
+        Assert.True(senderExit == 0, sender.Error);
+        Assert.Contains("sent to 1 of 1 receivers", sender.Error);
+        Assert.True(receiverExit == 0, receiver.Error);
+        Assert.Equal(0, disks.Check(0).ExitCode);
+    }
+
     /// <summary>A PXE-booted lab machine's job: <c>liveimager.run="restore multicast://eth0 DISK --yes"</c> runs
     /// unattended, and its result (no store to put it on) is the results JSON in the log directory.</summary>
     [SkippableFact]

@@ -13,6 +13,8 @@ public sealed class NetworkNamespaces : IDisposable
     private readonly string _prefix;
     private readonly string _hub;
     private readonly List<string> _machines = [];
+    private readonly List<string> _names = [];
+    private int _subnet;
     private readonly List<RunningProgram> _programs = [];
 
     private NetworkNamespaces(string prefix)
@@ -35,7 +37,8 @@ public sealed class NetworkNamespaces : IDisposable
         // Unique per run, so a test beside another run (or a left-over of a killed one) never shares a namespace.
         string prefix = "li" + Convert.ToHexString(BitConverter.GetBytes(Random.Shared.Next()))[..6].ToLowerInvariant();
         int subnet = Random.Shared.Next(16, 250);
-        var lan = new NetworkNamespaces(prefix);
+        var lan = new NetworkNamespaces(prefix) { _subnet = subnet };
+        lan._names.AddRange(machines);
         try
         {
             ExternalTool.Run("ip", "netns", "add", lan._hub);
@@ -65,6 +68,12 @@ public sealed class NetworkNamespaces : IDisposable
 
     /// <summary>Whether any namespace of this LAN still exists (for the tests' own check that nothing is left).</summary>
     public bool AnyLeft() => ExternalTool.Run("ip", "netns", "list").Split('\n').Any(line => line.StartsWith(_prefix, StringComparison.Ordinal));
+
+    /// <summary>The IPv4 address <paramref name="machine"/>'s eth0 has.</summary>
+    public string Address(string machine) => $"10.{_subnet}.0.{_names.IndexOf(machine) + 1}";
+
+    /// <summary>The first three parts of the LAN's addresses ("10.N.0"), for a DHCP range on it.</summary>
+    public string Subnet => $"10.{_subnet}.0";
 
     /// <summary>The namespace of <paramref name="machine"/>.</summary>
     public string Name(string machine) => _prefix + machine;

@@ -395,7 +395,7 @@ public class EngineJobRunnerTests
         return tui;
     }
 
-    private static DiskChoice FileDisk(string name, string path) =>
+    internal static DiskChoice FileDisk(string name, string path) =>
         new(name, path, new FileInfo(path).Length, Path.GetFileName(path), "file", "file", [], null, false);
 
     /// <summary>A GPT disk with one ext4 partition holding a few files, made by the real tools.</summary>
@@ -433,7 +433,7 @@ public class EngineJobRunnerTests
         public void Report(JobProgress value) => report(value);
     }
 
-    private static string MakeExt4Disk(ScratchDirectory scratch)
+    internal static string MakeExt4Disk(ScratchDirectory scratch)
     {
         ExternalTool.Require("sfdisk", "fdisk");
         ExternalTool.Require("mke2fs", "e2fsprogs");

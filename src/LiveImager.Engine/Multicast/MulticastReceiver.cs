@@ -124,6 +124,19 @@ public sealed class MulticastReceiver : ForwardReadStream
         }
     }
 
+    /// <summary>The error of a restore from this session whose image reader failed with <paramref name="e"/>: with no
+    /// session joined, what udpcast saw and that nothing was written to <paramref name="targets"/> (the reader's
+    /// "truncated header" would only mislead); else the reader's frame and position, then why udpcast's stream stopped.
+    /// A damaged stream stays a damaged image (exit code 4) through its inner exception.</summary>
+    public ImagingException Failure(Exception e, IReadOnlyList<string> targets)
+    {
+        bool connected = Connected;
+        string explanation = Explain();
+        return connected
+            ? new ImagingException($"{e.Message}\n{explanation}", e is DiskFormatException ? e : e.InnerException ?? e)
+            : new ImagingException($"{explanation}; nothing was written to {string.Join(" or ", targets)}");
+    }
+
     /// <summary>Stops receiving at once (a cancelled restore): the stream ends, so a read blocked on it returns.</summary>
     public void Cancel()
     {

@@ -17,8 +17,11 @@ namespace LiveImager.Engine.Multicast;
 /// <param name="Fec">udpcast's --fec STRIPESxREDUNDANCY[/STRIPESIZE], or null.</param>
 /// <param name="RetriesUntilDrop">Unanswered retransmission rounds after which a receiver is dropped (udpcast's
 /// default: 200), so one dead machine cannot stall the others for long.</param>
+/// <param name="JoinTimeout">Give up, sending nothing, when no receiver has joined this long after the session opened
+/// (null: <see cref="MulticastSender.DefaultJoinTimeout"/>). udpcast's own --start-timeout cannot serve: it also ends a
+/// session whose receivers joined but whose start is still pending, silently and with exit code 0.</param>
 public sealed record MulticastSendOptions(string Image, MulticastAddress Address, int? MinReceivers, TimeSpan? MaxWait, string? MaxBitrate = null,
-    string? Fec = null, int? RetriesUntilDrop = null);
+    string? Fec = null, int? RetriesUntilDrop = null, TimeSpan? JoinTimeout = null);
 
 /// <summary>How one receiver's session ended, as the sender saw it.</summary>
 public enum MulticastReceiverOutcome
@@ -38,15 +41,37 @@ public enum MulticastReceiverOutcome
 
 /// <summary>One receiver of a session.</summary>
 /// <param name="Number">udpcast's number for it (#N).</param>
-public sealed record MulticastReceiverResult(int Number, string Address, MulticastReceiverOutcome Outcome);
+public sealed record MulticastReceiverResult(int Number, string Address, MulticastReceiverOutcome Outcome)
+{
+    /// <summary>The outcome as the sender's summary words it, for the command line and the TUI alike.</summary>
+    public string Describe() => Outcome switch
+    {
+        MulticastReceiverOutcome.Finished => "received everything",
+        MulticastReceiverOutcome.Dropped => "DROPPED (stopped answering)",
+        MulticastReceiverOutcome.LeftEarly => "LEFT before the end",
+        _ => "UNFINISHED (the sender stopped)",
+    };
+}
 
 /// <summary>How a session went.</summary>
 /// <param name="Completed">udp-sender sent the whole image and reported the transfer complete.</param>
 /// <param name="Problem">Why the session failed, in plain words, or null.</param>
+/// <param name="NobodyJoined">The join timeout passed with no receiver: nothing was sent.</param>
 public sealed record MulticastSendResult(IReadOnlyList<MulticastReceiverResult> Receivers, long ImageBytes, long SentBytes, long Retransmits,
-    TimeSpan Elapsed, TimeSpan Transfer, bool Completed, bool Cancelled, string? Problem)
+    TimeSpan Elapsed, TimeSpan Transfer, bool Completed, bool Cancelled, string? Problem, bool NobodyJoined = false)
 {
     public bool Succeeded => Completed && !Cancelled && Receivers.Any(r => r.Outcome == MulticastReceiverOutcome.Finished);
+
+    /// <summary>The receivers that took the whole stream.</summary>
+    public int Finished => Receivers.Count(r => r.Outcome == MulticastReceiverOutcome.Finished);
+
+    /// <summary>"31.2 MB sent to 2 of 3 receivers in 7.9 s (3.9 MB/s), 18 blocks sent again", sizes written by <paramref name="size"/>.</summary>
+    public string Summary(Func<double, string> size)
+    {
+        double seconds = Math.Max(Transfer.TotalSeconds, 0.001);
+        return string.Create(CultureInfo.InvariantCulture, $"{size(ImageBytes)} sent to {Finished} of {Receivers.Count} receivers in " +
+            $"{Transfer.TotalSeconds:F1} s ({size(ImageBytes / seconds)}/s), {Retransmits} blocks sent again");
+    }
 }
 
 /// <summary>Sends one image to every receiver that joins, as one multicast stream through Debian's <c>udp-sender</c>:
@@ -54,12 +79,19 @@ public sealed record MulticastSendResult(IReadOnlyList<MulticastReceiverResult> 
 /// logical stream (split volumes joined, as restore reads a pipe) goes to udp-sender's standard input.</summary>
 public sealed partial class MulticastSender(MulticastSendOptions options)
 {
+    /// <summary>How long a session waits for its first receiver unless told otherwise: long enough to walk round a lab
+    /// switching machines on, bounded so an unattended sender nobody joins ends with a message instead of waiting forever.</summary>
+    public static readonly TimeSpan DefaultJoinTimeout = TimeSpan.FromMinutes(30);
+
     private readonly object _lock = new();
     private readonly List<(int Number, string Address, MulticastReceiverOutcome? Outcome)> _receivers = [];
 
     /// <summary>Raised from a reader thread for every recognised line of udp-sender: a receiver joined, the transfer
     /// started, progress, a receiver dropped or disconnected, the transfer completed.</summary>
     public event Action<UdpcastLine>? Message;
+
+    /// <summary>The image's stream length, known once it is checked and before udp-sender starts (0 until then).</summary>
+    public long ImageBytes { get; private set; }
 
     /// <summary>Refuses options udp-sender would misread: each value has the shape udpcast documents, so none reads as
     /// another option.</summary>
@@ -80,6 +112,10 @@ public sealed partial class MulticastSender(MulticastSendOptions options)
         if (options.MaxBitrate is { } rate && !BitratePattern().IsMatch(rate))
         {
             throw new ImagingException($"--max-bitrate '{rate}' is not a rate as udpcast takes it: a number with k, m or g (bits per second), e.g. 600m");
+        }
+        if (options.JoinTimeout is { } join && (join < TimeSpan.FromSeconds(1) || join > TimeSpan.FromDays(1)))
+        {
+            throw new ImagingException($"--join-timeout {join.TotalSeconds} s is not from 1 second to 1 day");
         }
         if (options.Fec is { } fec && !FecPattern().IsMatch(fec))
         {
@@ -130,6 +166,7 @@ public sealed partial class MulticastSender(MulticastSendOptions options)
         // Checked whole before anyone joins: a damaged image is refused here, not found by every receiver at once.
         VolumeReaderStream volumes = ImageInput.OpenVolumes(options.Image);
         imageBytes = volumes.Length;
+        ImageBytes = imageBytes;
         using (var whole = new ImageFile(volumes))
         {
             if (whole.Header.IsIncremental)
@@ -224,19 +261,25 @@ public sealed partial class MulticastSender(MulticastSendOptions options)
         messages.Start();
         process.StandardOutput.Close();
         bool cancelled = false;
+        bool nobodyJoined = false;
+        TimeSpan joinTimeout = options.JoinTimeout ?? DefaultJoinTimeout;
         using (cancellationToken.Register(() =>
         {
             cancelled = true;
-            try
-            {
-                process.Kill(entireProcessTree: true);
-            }
-            catch (InvalidOperationException)
-            {
-                // It had already exited.
-            }
+            Stop(process);
         }))
         {
+            if (!process.WaitForExit(joinTimeout))
+            {
+                lock (_lock)
+                {
+                    if (_receivers.Count == 0)
+                    {
+                        nobodyJoined = true;
+                        Stop(process);
+                    }
+                }
+            }
             process.WaitForExit();
         }
         messages.Join();
@@ -248,6 +291,11 @@ public sealed partial class MulticastSender(MulticastSendOptions options)
             if (cancelled)
             {
                 problem = "cancelled";
+            }
+            else if (nobodyJoined)
+            {
+                problem = $"no receiver joined on {options.Address} within {joinTimeout.TotalSeconds:0} s; nothing was sent " +
+                    $"(start the receivers first, each running: liveimager restore {options.Address} TARGET --yes; or wait longer with --join-timeout)";
             }
             else if (feedError is not null)
             {
@@ -270,7 +318,20 @@ public sealed partial class MulticastSender(MulticastSendOptions options)
                 Log.Error("Multicast of {Image} failed: {Problem}", options.Image, problem);
             }
             TimeSpan transfer = started is { } from ? (ended ?? clock.Elapsed) - from : TimeSpan.Zero;
-            return new MulticastSendResult(receivers, imageBytes, complete ? imageBytes : sent, retransmits, clock.Elapsed, transfer, complete, cancelled, problem);
+            return new MulticastSendResult(receivers, imageBytes, complete ? imageBytes : sent, retransmits, clock.Elapsed, transfer, complete, cancelled,
+                problem, nobodyJoined);
+        }
+    }
+
+    private static void Stop(Process process)
+    {
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // It had already exited.
         }
     }
 

@@ -20,6 +20,7 @@ internal static class CliApp
         root.Subcommands.Add(UnattendedCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(MulticastCommand.Create());
+        root.Subcommands.Add(PxeServerCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(MountCommand.Create());
         root.Subcommands.Add(MountCommand.CreateUnmount());

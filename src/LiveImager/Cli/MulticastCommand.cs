@@ -6,7 +6,7 @@ using LiveImager.Engine.Targets;
 namespace LiveImager.Cli;
 
 /// <summary><c>liveimager multicast IMAGE [--interface IF] [--portbase P] [--min-receivers N] [--max-wait S]
-/// [--max-bitrate R] [--fec F] [--retries-until-drop N]</c>: one multicast stream of the image to every machine running
+/// [--join-timeout S] [--max-bitrate R] [--fec F] [--retries-until-drop N]</c>: one multicast stream of the image to every machine running
 /// <c>liveimager restore multicast://…</c> (docs/multicast.md).</summary>
 internal static class MulticastCommand
 {
@@ -21,6 +21,10 @@ internal static class MulticastCommand
         };
         var minReceivers = new Option<int?>("--min-receivers") { Description = "Start as soon as this many receivers have joined" };
         var maxWait = new Option<int?>("--max-wait") { Description = "Seconds to wait for receivers before starting with those that joined" };
+        var joinTimeout = new Option<int?>("--join-timeout")
+        {
+            Description = $"Give up, sending nothing, when no receiver has joined within this many seconds (default {MulticastSender.DefaultJoinTimeout.TotalSeconds:0})",
+        };
         var maxBitrate = new Option<string?>("--max-bitrate") { Description = "Limit the rate, as udpcast writes it: 600m is 600 Mbit/s" };
         var fec = new Option<string?>("--fec") { Description = "Forward error correction, as udpcast writes it: STRIPESxREDUNDANCY[/STRIPESIZE], e.g. 8x8/128" };
         var retries = new Option<int?>("--retries-until-drop")
@@ -29,7 +33,7 @@ internal static class MulticastCommand
         };
         var command = new Command("multicast", "Send an image to many machines at once over multicast (they run restore multicast://…)")
         {
-            image, networkInterface, portBase, minReceivers, maxWait, maxBitrate, fec, retries,
+            image, networkInterface, portBase, minReceivers, maxWait, joinTimeout, maxBitrate, fec, retries,
         };
         var store = new StoreCliOptions();
         store.AddTo(command);
@@ -37,12 +41,12 @@ internal static class MulticastCommand
         {
             string? name = parse.GetValue(networkInterface);
             return Run(parse.GetRequiredValue(image), name, parse.GetValue(portBase), parse.GetValue(minReceivers), parse.GetValue(maxWait),
-                parse.GetValue(maxBitrate), parse.GetValue(fec), parse.GetValue(retries), () => store.Build(parse), parse.InvocationConfiguration.Error);
+                parse.GetValue(joinTimeout), parse.GetValue(maxBitrate), parse.GetValue(fec), parse.GetValue(retries), () => store.Build(parse), parse.InvocationConfiguration.Error);
         });
         return command;
     }
 
-    private static int Run(string argument, string? networkInterface, int portBase, int? minReceivers, int? maxWait, string? maxBitrate, string? fec,
+    private static int Run(string argument, string? networkInterface, int portBase, int? minReceivers, int? maxWait, int? joinTimeout, string? maxBitrate, string? fec,
         int? retries, Func<StoreOptions> storeOptions, TextWriter error) => CliErrors.Run("multicast", error, () =>
     {
         if (portBase is < 1 or > 65534)
@@ -52,7 +56,7 @@ internal static class MulticastCommand
         string? name = networkInterface is null ? null : MulticastAddress.CheckInterface(networkInterface, "--interface");
         var address = new MulticastAddress(name, portBase);
         var pending = new MulticastSendOptions(argument, address, minReceivers, maxWait is { } wait ? TimeSpan.FromSeconds(wait) : null,
-            maxBitrate, fec, retries);
+            maxBitrate, fec, retries, joinTimeout is { } join ? TimeSpan.FromSeconds(join) : null);
         // Before a store is mounted: a wrong option is not worth a mount.
         MulticastSender.Validate(pending);
         using StoreImage source = StoreImage.Open(argument, storeOptions(), forWriting: false);
@@ -65,7 +69,7 @@ internal static class MulticastCommand
             _ => $"{maxWait} s after the first receiver joins",
         };
         error.WriteLine($"multicast: checked {argument}; waiting for receivers on {address} (they run: liveimager restore {address} TARGET --yes); " +
-            $"the transfer starts {start}");
+            $"the transfer starts {start}; with no receiver after {(pending.JoinTimeout ?? MulticastSender.DefaultJoinTimeout).TotalSeconds:0} s it gives up");
         long lastShown = 0;
         sender.Message += line =>
         {
@@ -89,14 +93,7 @@ internal static class MulticastCommand
         MulticastSendResult result = sender.Run(cancellation.Token);
         foreach (MulticastReceiverResult receiver in result.Receivers)
         {
-            string outcome = receiver.Outcome switch
-            {
-                MulticastReceiverOutcome.Finished => "received everything",
-                MulticastReceiverOutcome.Dropped => "DROPPED (stopped answering)",
-                MulticastReceiverOutcome.LeftEarly => "LEFT before the end",
-                _ => "UNFINISHED (the sender stopped)",
-            };
-            error.WriteLine($"multicast: receiver #{receiver.Number} {receiver.Address}: {outcome}");
+            error.WriteLine($"multicast: receiver #{receiver.Number} {receiver.Address}: {receiver.Describe()}");
         }
         if (result.Cancelled)
         {
@@ -107,11 +104,8 @@ internal static class MulticastCommand
         {
             throw new ImagingException(problem);
         }
-        int finished = result.Receivers.Count(r => r.Outcome == MulticastReceiverOutcome.Finished);
-        double seconds = Math.Max(result.Transfer.TotalSeconds, 0.001);
-        error.WriteLine($"multicast: {ByteSize.Format(result.ImageBytes)} sent to {finished} of {result.Receivers.Count} receivers in " +
-            $"{result.Transfer.TotalSeconds:F1} s ({ByteSize.Format(result.ImageBytes / seconds)}/s), {result.Retransmits} blocks sent again");
+        error.WriteLine($"multicast: {result.Summary(ByteSize.Format)}");
         // Each receiver checks every frame and reports its own restore; the sender knows only who received the stream.
-        return finished == result.Receivers.Count ? 0 : CliErrors.Failed;
+        return result.Finished == result.Receivers.Count ? 0 : CliErrors.Failed;
     });
 }

@@ -107,14 +107,7 @@ internal static class RestoreCommand
         }
         catch (Exception e) when (receiver is not null && e is ImagingException or DiskFormatException)
         {
-            // No session, no image: the reader's "truncated header" would only mislead, and nothing was written.
-            if (!receiver.Connected)
-            {
-                string explanation = receiver.Explain();
-                throw new ImagingException($"{explanation}; nothing was written to {string.Join(" or ", options.Targets)}");
-            }
-            // The image reader names the frame the stream stopped in; udpcast's side says why it stopped.
-            throw new ImagingException($"{e.Message}\n{receiver.Explain()}", e is DiskFormatException ? e : e.InnerException ?? e);
+            throw receiver.Failure(e, options.Targets);
         }
         finally
         {

@@ -1,6 +1,9 @@
 using System.Globalization;
+using System.Diagnostics;
 using LiveImager.Engine.Imaging;
+using LiveImager.Engine.Multicast;
 using LiveImager.Engine.Opening;
+using LiveImager.Formats;
 
 namespace LiveImager.Tui;
 
@@ -124,6 +127,81 @@ internal sealed class EngineJobRunner(string? logPath) : IJobRunner
             var job = new CopyOutJob(new CopyOutOptions(root, request.Items, request.Destination));
             job.Progress += p => progress.Report(ToJobProgress(p));
             return CopyOutOutcome(job.Run(cancellationToken), request, logPath);
+        });
+
+    public Task<JobOutcome> MulticastSendAsync(MulticastSendRequest request, IProgress<MulticastProgress> progress, CancellationToken cancellationToken) =>
+        RunOutcome(() =>
+        {
+            var options = new MulticastSendOptions(request.ImagePath, new MulticastAddress(request.Interface, request.PortBase),
+                request.MinReceivers, request.MaxWait);
+            var sender = new MulticastSender(options);
+            var peers = new List<MulticastPeer>();
+            var clock = new Stopwatch();
+            long sent = 0;
+            sender.Message += line =>
+            {
+                lock (peers)
+                {
+                    switch (line.Event)
+                    {
+                        case UdpcastEvent.Joined:
+                            peers.Add(new MulticastPeer(line.Receiver, line.Address ?? "?", Dropped: false));
+                            break;
+                        case UdpcastEvent.Started:
+                            clock.Start();
+                            break;
+                        case UdpcastEvent.Progress:
+                            sent = Math.Max(sent, line.Bytes);
+                            break;
+                        case UdpcastEvent.Dropped when peers.FindLastIndex(p => p.Number == line.Receiver && !p.Dropped) is int index and >= 0:
+                            peers[index] = peers[index] with { Dropped = true };
+                            break;
+                    }
+                    double rate = clock.Elapsed.TotalSeconds > 0.5 ? sent / clock.Elapsed.TotalSeconds : 0;
+                    long total = sender.ImageBytes;
+                    TimeSpan? left = rate > 0 && total >= sent ? TimeSpan.FromSeconds((total - sent) / rate) : null;
+                    progress.Report(new MulticastProgress([.. peers], clock.IsRunning, sent, total, rate, left));
+                }
+            };
+            MulticastSendResult result = sender.Run(cancellationToken);
+            cancellationToken.ThrowIfCancellationRequested();
+            var figures = new List<string> { $"Image {request.ImagePath}, on {options.Address}." };
+            figures.AddRange(result.Receivers.Select(r => $"Receiver #{r.Number} {r.Address}: {r.Describe()}."));
+            if (result.Problem is string problem)
+            {
+                throw new ImagingException(problem);
+            }
+            figures.Add($"{result.Summary(ByteSize.Format)}.");
+            figures.Add("Each receiving machine checks every frame and shows its own restore's result.");
+            int lost = result.Receivers.Count - result.Finished;
+            return lost == 0
+                ? new JobOutcome(true, figures, null, logPath)
+                : new JobOutcome(false, figures, $"{lost} of {result.Receivers.Count} receivers did not receive the whole image.", logPath)
+                {
+                    PartlyDone = "not every machine received it",
+                };
+        });
+
+    public Task<JobOutcome> MulticastReceiveAsync(MulticastReceiveRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
+        RunOutcome(() =>
+        {
+            MulticastAddress address = MulticastAddress.Parse(request.Address);
+            var options = new RestoreOptions(address.ToString(), [request.Target.Path]);
+            using MulticastReceiver receiver = MulticastReceiver.Start(address);
+            // A read waiting for the sender does not see the token; ending the stream does.
+            using CancellationTokenRegistration stop = cancellationToken.Register(receiver.Cancel);
+            var job = new RestoreJob(options, () => receiver);
+            job.Progress += p => progress.Report(ToJobProgress(p, new() { [request.Target.Path] = request.Target.Name }));
+            RestoreResult result;
+            try
+            {
+                result = job.Run(cancellationToken);
+            }
+            catch (Exception e) when (e is ImagingException or DiskFormatException && !cancellationToken.IsCancellationRequested)
+            {
+                throw receiver.Failure(e, options.Targets);
+            }
+            return RestoreOutcome(result, logPath);
         });
 
     /// <summary>At most this many left-out items are listed on the result screen; the log names every one.</summary>

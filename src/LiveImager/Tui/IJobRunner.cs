@@ -25,7 +25,29 @@ internal interface IJobRunner
 
     /// <summary>Copies the marked files and folders of a mounted partition into a directory.</summary>
     Task<JobOutcome> CopyOutAsync(CopyOutRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken);
+
+    /// <summary>Sends one image to every machine that joins, as <c>liveimager multicast</c> does (docs/multicast.md).</summary>
+    Task<JobOutcome> MulticastSendAsync(MulticastSendRequest request, IProgress<MulticastProgress> progress, CancellationToken cancellationToken);
+
+    /// <summary>Receives a multicast session onto one disk, as <c>liveimager restore multicast://… DISK</c> does.</summary>
+    Task<JobOutcome> MulticastReceiveAsync(MulticastReceiveRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken);
 }
+
+/// <summary>What the multicast send screen collected: the image, the interface (null: the default route's), and when
+/// to start: with <paramref name="MinReceivers"/> joined, or <paramref name="MaxWait"/> after the first.</summary>
+internal sealed record MulticastSendRequest(string ImagePath, string? Interface, int? MinReceivers, TimeSpan? MaxWait,
+    int PortBase = Engine.Multicast.MulticastAddress.DefaultPortBase);
+
+/// <summary>What the multicast receive screen collected: the session's multicast:// address and the disk it overwrites.</summary>
+internal sealed record MulticastReceiveRequest(string Address, DiskChoice Target);
+
+/// <summary>A multicast session as it goes: who joined (and who was dropped), whether the transfer started, and the
+/// bytes sent with rate and time left once it has.</summary>
+internal sealed record MulticastProgress(IReadOnlyList<MulticastPeer> Receivers, bool Started, long BytesSent, long BytesTotal, double BytesPerSecond,
+    TimeSpan? Remaining);
+
+/// <summary>One receiver as the sender sees it: udpcast's number, its address, and whether it was dropped.</summary>
+internal sealed record MulticastPeer(int Number, string Address, bool Dropped);
 
 /// <summary>An image opened for browsing: the directory its partitions are mounted under, and each partition.</summary>
 internal sealed record OpenedImage(string Directory, IReadOnlyList<BrowsedPartition> Partitions);

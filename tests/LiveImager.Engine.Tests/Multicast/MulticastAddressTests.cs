@@ -49,5 +49,9 @@ public sealed class MulticastAddressTests
         Assert.Contains("--max-bitrate '--file'", Assert.Throws<ImagingException>(() => MulticastSender.Validate(options with { MaxBitrate = "--file" })).Message);
         Assert.Contains("--fec '8x'", Assert.Throws<ImagingException>(() => MulticastSender.Validate(options with { Fec = "8x" })).Message);
         Assert.Contains("standard input", Assert.Throws<ImagingException>(() => MulticastSender.Validate(options with { Image = "-" })).Message);
+        Assert.Contains("--join-timeout 0 s is not from 1 second", Assert.Throws<ImagingException>(() =>
+            MulticastSender.Validate(options with { JoinTimeout = TimeSpan.Zero })).Message);
+        // The join timeout is the sender's own: udp-sender never sees it (its --start-timeout would end a session with receivers).
+        Assert.DoesNotContain("--start-timeout", MulticastSender.Arguments(options with { JoinTimeout = TimeSpan.FromSeconds(5) }));
     }
 }

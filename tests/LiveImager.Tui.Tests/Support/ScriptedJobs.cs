@@ -8,12 +8,16 @@ internal sealed class ScriptedJobs : IJobRunner
 {
     private TaskCompletionSource<JobOutcome> _end = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource<IProgress<JobProgress>> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<IProgress<MulticastProgress>> _sending = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public object? Request { get; private set; }
 
     public CancellationToken Token { get; private set; }
 
     public IProgress<JobProgress> Progress => _started.Task.WaitAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+
+    /// <summary>A multicast session's progress, once the session screen has started it.</summary>
+    public IProgress<MulticastProgress> Sending => _sending.Task.WaitAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
 
     public void End(JobOutcome outcome) => _end.SetResult(outcome);
 
@@ -80,6 +84,17 @@ internal sealed class ScriptedJobs : IJobRunner
     }
 
     public Task<JobOutcome> CopyOutAsync(CopyOutRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
+        Run(request, progress, cancellationToken);
+
+    public async Task<JobOutcome> MulticastSendAsync(MulticastSendRequest request, IProgress<MulticastProgress> progress, CancellationToken cancellationToken)
+    {
+        Request = request;
+        Token = cancellationToken;
+        _sending.SetResult(progress);
+        return await _end.Task.WaitAsync(cancellationToken);
+    }
+
+    public Task<JobOutcome> MulticastReceiveAsync(MulticastReceiveRequest request, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
         Run(request, progress, cancellationToken);
 
     private async Task<JobOutcome> Run(object request, IProgress<JobProgress> progress, CancellationToken cancellationToken)

@@ -29,10 +29,11 @@ internal sealed class MainMenuScreen : Screen
             new('8', "Shell", () => Host.Stop(TuiExit.Shell)),
             new('9', "Reboot / Power off", () => Host.Push(new PowerScreen())),
             new('0', "Browse an image and copy files out", () => Host.Push(new BrowseScreen(_services))),
+            new('m', "Multicast: send one image to many machines, or receive it", () => Host.Push(new MulticastScreen(_services))),
         ];
         var intro = new TextBlock { X = 2, Y = 1, Text = "Press a number, or move with Up/Down and press Enter." };
         _list = new ListView { X = 2, Y = 3, Width = Dim.Fill(2), Height = _entries.Length };
-        _list.SetSource(new ObservableCollection<string>(_entries.Select(e => $"{e.Key}  {e.Label}")));
+        _list.SetSource(new ObservableCollection<string>(_entries.Select(e => $"{char.ToUpperInvariant(e.Key)}  {e.Label}")));
         _list.Accepting += (_, e) =>
         {
             e.Handled = true;
@@ -46,7 +47,7 @@ internal sealed class MainMenuScreen : Screen
 
     public override string HelpText =>
         "LiveImager copies whole disks to image files and back. Capture reads a disk into an image; Restore writes an " +
-        "image onto a disk and erases what was there; Deploy writes one image onto several disks from one read; Verify checks every byte of an image; Browse opens an image read-only and copies files or folders out of it. Storage sets where images " +
+        "image onto a disk and erases what was there; Deploy writes one image onto several disks from one read; Verify checks every byte of an image; Browse opens an image read-only and copies files or folders out of it; Multicast (M) sends one image to many machines on the network at once, or receives it here. Storage sets where images " +
         "are kept; Disks lists this machine's disks; Logs shows what was done. Shell opens a root shell (type exit to " +
         "come back). Esc on this screen asks before leaving.";
 
