@@ -2,8 +2,8 @@
 # Benchmark (not a test): LiveImager against `dd | zstd` and Clonezilla's way (`sfdisk -d` + `partclone.<fs> -c |
 # zstd` per partition) on one realistic disk behind a read-only loop device. Each capture and each restore runs
 # with the page cache dropped first; every restore goes to a fresh blank loop disk, which check-test-disk.sh then
-# checks (fsck and per-file sha256). Last, the source is changed (5% of it in new files, some deleted and modified:
-# change-test-disk.sh) and captured in full and incrementally on LiveImager's first image, whose restore is checked
+# checks (fsck and per-file sha256). Last, the source is changed (5% of its size in new files: change-test-disk.sh)
+# and captured in full and incrementally on LiveImager's first image, whose restore is checked
 # against the changed disk's manifest. Prints a table and LiveImager's ratios against partclone | zstd. Then two rows
 # for LiveImager alone: the I/O ceiling (incompressible data on a RAM-backed loop device, captured to /dev/null and
 # restored from a RAM-backed image, against dd with O_DIRECT on the same devices), and the peak memory of capture,
@@ -20,6 +20,7 @@
 #        BENCH_ROWS="li enc"  only these rows (default all): dd, pc (partclone), li (liveimager), enc (liveimager
 #                             encrypted), cz (liveimager <- clonezilla), inc (incremental, with li; changes the
 #                             source, so it runs last), io (I/O ceiling), big (16 TiB memory)
+#        BENCH_INC_EDITS=1    the incremental row's change also deletes every 7th file and modifies every 5th
 #        BENCH_SCALE=1        instead: the same files on a 4 GiB and a 1 TiB ext4, LiveImager and partclone.extfs |
 #                             zstd on each (BENCH_SCALE_DATA=512M of files; needs about 20 GiB free in BENCH_DIR)
 set -euo pipefail
@@ -408,11 +409,13 @@ if [ -x "$bin" ] && "$here/has-verb.sh" "$bin" capture && "$here/has-verb.sh" "$
     drop_target
   fi
   if want li && want inc && "$here/has-verb.sh" "$bin" consolidate; then
-    # Last of the disk rows: the source changes. 5% of the disk in new files (and some files deleted and modified),
-    # through change-test-disk.sh's own loop device; the page cache is dropped before every capture.
+    # Last of the disk rows: the source changes. 5% of the disk in new files (BENCH_INC_EDITS=1: and every 7th file
+    # deleted, every 5th modified), through change-test-disk.sh's own loop device; the page cache is dropped before
+    # every capture.
     new_mib=$((disk_bytes / 1048576 / 20))
     echo "bench: liveimager, incremental after $new_mib MiB of new data"
-    "$here/change-test-disk.sh" "$work/source.img" "$work/source.img.manifest" "$work/changed.manifest" "$new_mib" >>"$work/li-inc.log" 2>&1
+    CHANGE_TEST_DISK_EDITS=${BENCH_INC_EDITS:-0} "$here/change-test-disk.sh" "$work/source.img" "$work/source.img.manifest" \
+      "$work/changed.manifest" "$new_mib" >>"$work/li-inc.log" 2>&1
     measure "$work/li-inc.log" li_changed_capture
     record "liveimager, changed disk" "$secs" "-" "$(stat -c %s "$work/li-changed.img")" "$rss" 0 "(full capture, for the row below)"
     rm -f "$work/li-changed.img"

@@ -6,6 +6,7 @@
 #
 # usage: change-test-disk.sh DISK.img MANIFEST_IN MANIFEST_OUT NEW_MIB
 #        NEW_MIB of new random data is split between ext4 and NTFS; MANIFEST_OUT gets the rest of MANIFEST_IN as is.
+# env:   CHANGE_TEST_DISK_EDITS=0   only add the new files (no file deleted or modified)
 set -euo pipefail
 usage() { echo "usage: $0 DISK.img MANIFEST_IN MANIFEST_OUT NEW_MIB" >&2; exit 2; }
 [ $# -eq 4 ] || usage
@@ -42,6 +43,7 @@ change() {
     bytes=$((bytes - size))
     n=$((n + 1))
   done
+  [ "${CHANGE_TEST_DISK_EDITS:-1}" = 1 ] || return 0
   while IFS= read -r -d '' f; do
     i=$((i + 1))
     if ((i % 7 == 0)); then
