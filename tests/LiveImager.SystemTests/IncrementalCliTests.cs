@@ -4,7 +4,7 @@ using Xunit;
 namespace LiveImager.SystemTests;
 
 /// <summary>Incremental images through the published binary (issue 16): <c>capture --base</c>, <c>info</c> and
-/// <c>images</c> showing the chain, <c>capture --force</c> refusing to replace a base, <c>consolidate</c>, and each
+/// <c>images</c> showing the chain, <c>export</c> reading it in place, <c>capture --force</c> refusing to replace a base, <c>consolidate</c>, and each
 /// link restored and checked by e2fsck and its files.</summary>
 [Collection(SystemTestCollection.Name)]
 public sealed class IncrementalCliTests : IDisposable
@@ -48,6 +48,14 @@ public sealed class IncrementalCliTests : IDisposable
         ToolResult replace = ExternalTool.RunUnchecked(binary, null, "capture", disk, Path.Combine(store, "monday.lim"), "--force");
         Assert.NotEqual(0, replace.ExitCode);
         Assert.Contains("is the base of tuesday.lim", replace.StandardError);
+
+        // Opened in place (the export reads through ImageDisk, as serve and mount do): the disk as it was on Tuesday.
+        string exported = _scratch.File("exported.img");
+        ExternalTool.Run(binary, "export", Path.Combine(store, "tuesday.lim"), exported, "--format", "raw");
+        ExternalTool.Run("e2fsck", "-fn", exported);
+        string fromExport = _scratch.File("from-export.bin");
+        ExternalTool.Run("debugfs", "-R", $"dump second.bin {fromExport}", exported);
+        Assert.Equal(File.ReadAllBytes(second), File.ReadAllBytes(fromExport));
 
         string consolidate = ExternalTool.Run(binary, "consolidate", Path.Combine(store, "tuesday.lim"), "tuesday-full.lim");
         Assert.Contains("verified", consolidate);
